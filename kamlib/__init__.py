@@ -1,0 +1,7 @@
+"""kamlib: key-account analytics — validated data, CLV models, segmentation, economics, reports."""
+from .dataset import Dataset
+from .io import load_dataset
+from .schema import DataQuality, DataValidationError
+
+__version__ = "0.1.0"
+__all__ = ["Dataset", "DataQuality", "DataValidationError", "load_dataset", "__version__"]

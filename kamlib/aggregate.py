@@ -1,0 +1,118 @@
+"""The one aggregation layer: everything computed from order lines, written as Ibis expressions.
+
+The expressions run where the data lives (DuckDB by default; PostgreSQL, Spark or any Ibis backend
+unchanged); only per-account (or per-month) summaries come back as pandas frames. Callers pass either an
+Ibis table or a pandas DataFrame (wrapped in an in-memory DuckDB table).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+
+UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Y": 365.25}
+
+
+def as_table(data: ibis.Table | pd.DataFrame) -> ibis.Table:
+    """An Ibis table for ``data`` (pandas frames become in-memory tables)."""
+    if isinstance(data, ibis.Table):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return ibis.memtable(data)
+    raise TypeError(f"expected an Ibis table or a pandas DataFrame, got {type(data).__name__}")
+
+
+def unit_days(time_unit: str) -> float:
+    try:
+        return UNIT_DAYS[time_unit]
+    except KeyError:
+        raise ValueError(f"time_unit must be one of {sorted(UNIT_DAYS)}, got {time_unit!r}") from None
+
+
+def _date(value) -> dt.date:
+    return pd.Timestamp(value).date()
+
+
+def purchase_days(tx: ibis.Table, *, end, account_col: str, date_col: str, value_col: str,
+                  collapse: str = "D", start=None) -> ibis.Table:
+    """One row per account and purchase day (or coarser ``collapse`` period) with the summed value."""
+    day = tx[date_col].cast("date")
+    if collapse != "D":
+        day = day.truncate({"W": "W", "M": "M"}[collapse])
+    t = tx.mutate(_day=day)
+    t = t.filter(t._day <= _date(end))
+    if start is not None:
+        t = t.filter(t._day > _date(start))
+    return t.group_by([account_col, "_day"]).agg(_value=t[value_col].sum())
+
+
+def rfm_expr(tx: ibis.Table, *, end, time_unit: str = "W", account_col: str = "account_id",
+             date_col: str = "order_date", value_col: str = "revenue", collapse: str = "D") -> ibis.Table:
+    """frequency / recency / T / monetary_value per account observed up to ``end`` (inclusive)."""
+    u = unit_days(time_unit)
+    days = purchase_days(tx, end=end, account_col=account_col, date_col=date_col, value_col=value_col,
+                         collapse=collapse)
+    first = days.group_by(account_col).agg(_first=days._day.min())
+    j = days.join(first, account_col)
+    is_repeat = j._day > j._first
+    g = j.group_by(account_col).agg(
+        _n=j.count(), _first=j._first.max(), _last=j._day.max(),
+        _repeat_value=is_repeat.ifelse(j._value, 0.0).sum(),
+    )
+    freq = (g._n - 1).cast("int64")
+    return g.select(
+        g[account_col],
+        frequency=freq,
+        recency=g._last.delta(g._first, unit="day").cast("float64") / u,
+        T=ibis.literal(_date(end)).delta(g._first, unit="day").cast("float64") / u,
+        monetary_value=(freq > 0).ifelse(g._repeat_value / freq.cast("float64"), 0.0),
+        first_purchase=g._first,
+    )
+
+
+def holdout_expr(tx: ibis.Table, *, calibration_end, observation_end, account_col: str = "account_id",
+                 date_col: str = "order_date", value_col: str = "revenue", collapse: str = "D") -> ibis.Table:
+    """Purchase days and mean value per account in the holdout period (calibration_end, observation_end]."""
+    days = purchase_days(tx, end=observation_end, start=calibration_end, account_col=account_col,
+                         date_col=date_col, value_col=value_col, collapse=collapse)
+    return days.group_by(account_col).agg(frequency_holdout=days.count().cast("int64"),
+                                          monetary_value_holdout=days._value.mean())
+
+
+def monthly_by_account(tx: ibis.Table, *, end=None, account_col: str = "account_id",
+                       date_col: str = "order_date") -> ibis.Table:
+    """Revenue, gross margin, order lines and orders per account and calendar month."""
+    t = tx.mutate(month=tx[date_col].cast("date").truncate("M"))
+    if end is not None:
+        t = t.filter(t[date_col].cast("date") <= _date(end))
+    order_key = t.order_id if "order_id" in t.columns else t[date_col].cast("date").cast("string")
+    return t.group_by([account_col, "month"]).agg(
+        revenue=t.revenue.sum(), gross_margin=t.gross_margin.sum(), lines=t.count(),
+        orders=order_key.nunique())
+
+
+def window_by_account(tx: ibis.Table, *, start, end, account_col: str = "account_id",
+                      date_col: str = "order_date") -> ibis.Table:
+    """Revenue, gross margin, orders and last order per account for order dates in [start, end]."""
+    d = tx[date_col].cast("date")
+    t = tx.filter((d >= _date(start)) & (d <= _date(end)))
+    return t.group_by(account_col).agg(revenue=t.revenue.sum(), gross_margin=t.gross_margin.sum(),
+                                       lines=t.count(), last_order=t[date_col].cast("date").max())
+
+
+def last_order_by_account(tx: ibis.Table, *, end, account_col: str = "account_id",
+                          date_col: str = "order_date") -> ibis.Table:
+    d = tx[date_col].cast("date")
+    t = tx.filter(d <= _date(end))
+    return t.group_by(account_col).agg(first_order=t[date_col].cast("date").min(),
+                                       last_order=t[date_col].cast("date").max())
+
+
+def execute(expr: ibis.Table) -> pd.DataFrame:
+    """Run an expression on its backend and return pandas, with date columns as datetimes."""
+    df = expr.execute()
+    for c, typ in expr.schema().items():
+        if typ.is_date() or typ.is_timestamp():
+            df[c] = pd.to_datetime(df[c])
+    return df

@@ -1,0 +1,72 @@
+"""The validated data set handed to every analysis: tables in DuckDB plus the analysis date."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import duckdb
+import ibis
+import pandas as pd
+
+from .schema import DataQuality
+
+
+@dataclass
+class Dataset:
+    """Validated key-account data.
+
+    Tables live in a DuckDB connection (``con``) so aggregations run in the engine; the small tables are
+    available as pandas frames. ``table(name)`` gives the Ibis expression used by :mod:`kamlib.aggregate`.
+    """
+
+    con: duckdb.DuckDBPyConnection
+    analysis_date: pd.Timestamp
+    quality: DataQuality
+    source: str = ""
+    fingerprint: str = ""
+    tables: tuple[str, ...] = ()
+    _frames: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def backend(self):
+        return ibis.duckdb.from_connection(self.con)
+
+    def table(self, name: str) -> ibis.Table:
+        return self.backend.table(name)
+
+    def has(self, name: str) -> bool:
+        return name in self.tables
+
+    def frame(self, name: str) -> pd.DataFrame | None:
+        """A table as a pandas DataFrame (cached); None when the optional table is absent."""
+        if not self.has(name):
+            return None
+        if name not in self._frames:
+            df = self.con.execute(f"SELECT * FROM {name}").df()
+            for c in df.columns:
+                if pd.api.types.is_datetime64_any_dtype(df[c]) or c in ("acquired_on", "churned_on",
+                                                                        "won_back_on", "order_date",
+                                                                        "period", "date"):
+                    df[c] = pd.to_datetime(df[c])
+            self._frames[name] = df
+        return self._frames[name]
+
+    @property
+    def accounts(self) -> pd.DataFrame:
+        return self.frame("accounts")
+
+    @property
+    def transactions(self) -> pd.DataFrame:
+        return self.frame("transactions")
+
+    @property
+    def costs(self) -> pd.DataFrame | None:
+        return self.frame("costs")
+
+    @property
+    def interactions(self) -> pd.DataFrame | None:
+        return self.frame("interactions")
+
+    @property
+    def analysis_month(self) -> pd.Period:
+        return self.analysis_date.to_period("M")

@@ -1,0 +1,300 @@
+"""A seeded generator of a realistic B2B key-account book, simulated from known behavioural parameters.
+
+Purchases follow the BG/NBD story (Fader, Hardie & Lee 2005), per account, in weeks: while alive an account
+orders as a Poisson process with rate lambda ~ Gamma(r, alpha); after each repeat order it drops out with
+probability p ~ Beta(a, b). Order values follow the Gamma-Gamma model: z ~ Gamma(p_spend, nu),
+nu ~ Gamma(q, gamma). The true parameters are returned (and written to ``truth.json``) so tests can check
+that the models recover them. Everything else (tiers, visits, complaints, costs, referrals) is layered on
+top without changing those two processes.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+INDUSTRIES = ("machinery", "food service", "construction", "electronics", "chemicals", "retail chain",
+              "logistics", "printing")
+REGIONS = ("East China", "South China", "North China", "Central China", "West China", "Northeast")
+MANAGERS = ("Zhang Wei", "Li Na", "Wang Fang", "Liu Yang", "Chen Jing", "Yang Lei", "Zhao Min", "Huang Tao",
+            "Zhou Xin", "Wu Hao", "Xu Li", "Sun Qiang")
+CATEGORIES = ("bearings", "hydraulics", "fasteners", "packaging", "frozen food", "consumables", "spare parts")
+_NAME_A = ("Hua", "Zhong", "Xin", "Tian", "Jin", "Hong", "Da", "Heng", "Sheng", "Yong", "Kai", "Rui", "Bo",
+           "Ming", "Long", "Feng", "Hai", "Guang", "Cheng", "An")
+_NAME_B = ("xin", "tai", "yuan", "da", "li", "feng", "sheng", "hua", "tong", "neng", "chuang", "fa", "mei",
+           "lian", "tian")
+_SUFFIX = ("Industrial Co.", "Trading Co.", "Group", "Manufacturing Ltd.", "Supply Chain Co.",
+           "Technology Co.", "Foods Co.", "Holdings")
+
+
+@dataclass(frozen=True)
+class TrueParameters:
+    """The behavioural parameters the sample is simulated from (time unit: weeks; money: currency units)."""
+
+    r: float = 1.2           # BG/NBD purchase-rate heterogeneity: lambda ~ Gamma(shape=r, rate=alpha)
+    alpha: float = 4.0
+    a: float = 0.9           # dropout p ~ Beta(a, b)
+    b: float = 60.0
+    p: float = 4.0           # Gamma-Gamma spend: order value z ~ Gamma(shape=p, rate=nu)
+    q: float = 3.0           # nu ~ Gamma(shape=q, rate=gamma)
+    gamma: float = 10000.0
+    time_unit: str = "W"
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    n_accounts: int = 2000
+    start: str = "2022-01-01"
+    end: str = "2026-10-31"
+    seed: int = 20261
+    initial_book_share: float = 0.3      # accounts already in the book in the first quarter
+    truth: TrueParameters = field(default_factory=TrueParameters)
+    return_rate: float = 0.006           # share of order lines later returned
+    zero_revenue_rate: float = 0.002     # free samples / zero-revenue lines
+    channel_shares: tuple[float, float, float] = (0.45, 0.35, 0.20)  # direct, referral, agent
+    cac_by_channel: tuple[float, float, float] = (42000.0, 15000.0, 30000.0)
+    retention_cost_per_account_month: dict = field(default_factory=lambda: {
+        "strategic": 4000.0, "A": 1500.0, "B": 500.0, "C": 150.0})
+    service_cost_per_account_month: dict = field(default_factory=lambda: {
+        "strategic": 6000.0, "A": 2000.0, "B": 600.0, "C": 250.0})
+    visits_per_week: dict = field(default_factory=lambda: {"strategic": 2.0, "A": 1.0, "B": 0.25, "C": 0.08})
+
+
+@dataclass
+class SimulatedBook:
+    accounts: pd.DataFrame
+    transactions: pd.DataFrame
+    costs: pd.DataFrame
+    interactions: pd.DataFrame
+    truth: dict
+
+    def write(self, folder: str | Path) -> Path:
+        """Write the tables as CSV files plus ``truth.json`` into ``folder``."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("accounts", "transactions", "costs", "interactions"):
+            getattr(self, name).to_csv(out / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+        (out / "truth.json").write_text(json.dumps(self.truth, indent=2, default=str))
+        return out
+
+
+def simulate_bgnbd(T: np.ndarray, *, r: float, alpha: float, a: float, b: float,
+                   rng: np.random.Generator) -> pd.DataFrame:
+    """Simulate (frequency, recency, T) under BG/NBD for accounts observed for ``T`` periods.
+
+    Exact and vectorised: N ~ Poisson(lambda T) potential repeat purchases fall uniformly on (0, T); the
+    account survives K ~ Geometric(p) of them, so frequency = min(K, N) and the recency of the x-th purchase
+    is T times the x-th order statistic of N uniforms, a Beta(x, N - x + 1) variate.
+    """
+    T = np.asarray(T, dtype=float)
+    lam = rng.gamma(r, 1.0 / alpha, size=T.size)
+    p = rng.beta(a, b, size=T.size)
+    n = rng.poisson(lam * T)
+    k = rng.geometric(p)
+    x = np.minimum(k, n)
+    tx = np.zeros_like(T)
+    pos = x > 0
+    tx[pos] = T[pos] * rng.beta(x[pos], n[pos] - x[pos] + 1)
+    return pd.DataFrame({"frequency": x, "recency": tx, "T": T, "lambda": lam, "p": p,
+                         "alive": k > n})
+
+
+def _company_names(rng: np.random.Generator, n: int, industries: np.ndarray) -> list[str]:
+    a = rng.choice(_NAME_A, n)
+    b = rng.choice(_NAME_B, n)
+    s = rng.choice(_SUFFIX, n)
+    names = [f"{x}{y} {ind.title()} {suf}" for x, y, ind, suf in zip(a, b, industries, s)]
+    seen: dict[str, int] = {}
+    out = []
+    for nm in names:
+        seen[nm] = seen.get(nm, 0) + 1
+        out.append(nm if seen[nm] == 1 else f"{nm} ({seen[nm]})")
+    return out
+
+
+def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
+    """Simulate a key-account book. Deterministic for a given ``config`` (seeded)."""
+    cfg = config or GeneratorConfig()
+    tp = cfg.truth
+    rng = np.random.default_rng(cfg.seed)
+    start, end = pd.Timestamp(cfg.start), pd.Timestamp(cfg.end)
+    n = cfg.n_accounts
+    span_days = (end - start).days
+
+    # --- acquisition dates: an initial book plus steady acquisition that grows over time
+    n_init = int(round(cfg.initial_book_share * n))
+    init_days = rng.integers(0, 90, n_init)
+    later = rng.power(1.6, n - n_init) * (span_days - 120 - 90) + 90
+    acq_days = np.sort(np.concatenate([init_days, later.astype(int)]))
+    acquired = start + pd.to_timedelta(acq_days, unit="D")
+
+    # --- behaviour (BG/NBD purchase and dropout, Gamma-Gamma spend)
+    lam = rng.gamma(tp.r, 1.0 / tp.alpha, n)                    # orders per week
+    p_drop = rng.beta(tp.a, tp.b, n)
+    nu = rng.gamma(tp.q, 1.0 / tp.gamma, n)                     # spend rate; mean order = p / nu
+    T_weeks = (end - acquired).days.to_numpy() / 7.0
+
+    order_acc, order_week = [], []
+    last_week = np.zeros(n)
+    dead = np.zeros(n, bool)
+    for i in range(n):
+        t, times = 0.0, [0.0]
+        k = rng.geometric(p_drop[i])                            # repeat purchase after which it drops out
+        for _ in range(k):
+            t += rng.exponential(1.0 / lam[i])
+            if t > T_weeks[i]:
+                break
+            times.append(t)
+        else:
+            dead[i] = True
+        order_acc.append(np.full(len(times), i))
+        order_week.append(np.asarray(times))
+        last_week[i] = times[-1]
+    o_acc = np.concatenate(order_acc)
+    o_week = np.concatenate(order_week)
+    o_day = acquired.to_numpy()[o_acc] + pd.to_timedelta(np.floor(o_week * 7), unit="D").to_numpy()
+    o_value = rng.gamma(tp.p, 1.0 / nu[o_acc])
+
+    # --- account attributes
+    industry = rng.choice(INDUSTRIES, n)
+    chan = rng.choice(["direct", "referral", "agent"], n, p=list(cfg.channel_shares))
+    exp_annual = lam * 52 * tp.p / nu
+    rank = pd.Series(exp_annual).rank(ascending=False, pct=True).to_numpy()
+    tier = np.select([rank <= 0.03, rank <= 0.15, rank <= 0.50], ["strategic", "A", "B"], "C")
+    noisy = rng.random(n) < 0.1
+    order = np.array(["strategic", "A", "B", "C"])
+    idx = np.searchsorted(order, tier, sorter=np.argsort(order))
+    pos = {t: j for j, t in enumerate(order)}
+    tier_i = np.array([pos[t] for t in tier])
+    tier_i = np.where(noisy, np.clip(tier_i + rng.choice([-1, 1], n), 0, 3), tier_i)
+    tier = order[tier_i]
+    del idx
+    # credit rating worsens with dropout propensity (an observable churn signal)
+    risk = pd.Series(p_drop + rng.normal(0, 0.01, n)).rank(pct=True).to_numpy()
+    credit = np.select([risk < 0.2, risk < 0.5, risk < 0.8, risk < 0.95], ["AAA", "AA", "A", "BBB"], "BB")
+    manager = rng.choice(MANAGERS, n)
+    churn_notice = rng.integers(60, 121, n)
+    churned_on = pd.Series(acquired + pd.to_timedelta(np.floor(last_week * 7) + churn_notice, unit="D"))
+    churned_on = churned_on.where(dead & (churned_on <= end))
+    accounts = pd.DataFrame({
+        "account_id": [f"KA{i + 1:05d}" for i in range(n)],
+        "name": _company_names(rng, n, industry),
+        "enterprise_type": rng.choice(["private", "state-owned", "foreign", "joint-venture"], n,
+                                      p=[0.5, 0.2, 0.15, 0.15]),
+        "industry": industry,
+        "region": rng.choice(REGIONS, n, p=[0.3, 0.25, 0.18, 0.12, 0.1, 0.05]),
+        "account_manager": manager,
+        "tier": tier,
+        "acquired_on": acquired,
+        "acquisition_channel": chan,
+        "credit_rating": credit,
+        "churned_on": churned_on.to_numpy(),
+    })
+
+    # --- order lines: each order split into 1-3 product lines; margins, discounts, returns
+    n_lines = rng.choice([1, 2, 3], o_acc.size, p=[0.5, 0.35, 0.15])
+    line_order = np.repeat(np.arange(o_acc.size), n_lines)
+    shares = rng.dirichlet(np.ones(3), o_acc.size)
+    share = np.concatenate([shares[i, :k] / shares[i, :k].sum() for i, k in enumerate(n_lines)])
+    revenue = np.round(o_value[line_order] * share, 2)
+    acc_line = o_acc[line_order]
+    base_margin = rng.beta(8, 24, n)
+    price_sensitive = rng.random(n) < 0.3
+    discount = np.where(price_sensitive[acc_line], rng.uniform(0, 0.2, line_order.size),
+                        rng.uniform(0, 0.04, line_order.size))
+    margin = np.round(revenue * (base_margin[acc_line] - 0.9 * discount + rng.normal(0, 0.03, line_order.size)), 2)
+    tx = pd.DataFrame({
+        "order_id": [f"SO{j + 1:07d}" for j in line_order],
+        "account_id": accounts["account_id"].to_numpy()[acc_line],
+        "order_date": o_day[line_order],
+        "product_category": rng.choice(CATEGORIES, line_order.size),
+        "revenue": revenue,
+        "gross_margin": margin,
+        "discount": np.round(discount, 3),
+    })
+    zero = rng.random(len(tx)) < cfg.zero_revenue_rate
+    tx.loc[zero, ["revenue", "gross_margin"]] = 0.0
+    ret = tx[rng.random(len(tx)) < cfg.return_rate].copy()
+    ret["order_date"] = np.minimum(ret["order_date"] + pd.to_timedelta(rng.integers(3, 30, len(ret)), unit="D"), end)
+    ret[["revenue", "gross_margin"]] = -ret[["revenue", "gross_margin"]]
+    ret["order_id"] = ret["order_id"] + "-R"
+    tx = pd.concat([tx, ret]).sort_values(["order_date", "order_id"], kind="stable").reset_index(drop=True)
+
+    costs = _costs(cfg, rng, accounts, last_week, dead)
+    interactions = _interactions(cfg, rng, accounts, last_week, dead, p_drop)
+    truth = {"parameters": asdict(tp), "config": {k: v for k, v in asdict(cfg).items() if k != "truth"},
+             "accounts_alive_at_end": int((~dead).sum()), "n_orders": int(o_acc.size)}
+    return SimulatedBook(accounts, tx, costs, interactions, truth)
+
+
+def _active_months(acquired: pd.Series, last_active: pd.Series, end: pd.Timestamp) -> pd.DataFrame:
+    """Rows (account index, month) for each calendar month an account is in the book."""
+    first = acquired.dt.to_period("M")
+    last = last_active.clip(upper=end).dt.to_period("M")
+    n_months = (last - first).map(lambda d: d.n).to_numpy() + 1
+    idx = np.repeat(np.arange(len(acquired)), np.maximum(n_months, 1))
+    offs = np.concatenate([np.arange(max(k, 1)) for k in n_months])
+    months = first.to_numpy()[idx] + offs
+    return pd.DataFrame({"i": idx, "month": pd.PeriodIndex(months, freq="M")})
+
+
+def _costs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, last_week: np.ndarray,
+           dead: np.ndarray) -> pd.DataFrame:
+    end = pd.Timestamp(cfg.end)
+    chan_cac = dict(zip(["direct", "referral", "agent"], cfg.cac_by_channel))
+    # acquisition: CAC of the accounts won that month plus spend on prospects that were never won
+    cac = accounts["acquisition_channel"].map(chan_cac).to_numpy() * rng.gamma(4, 0.25, len(accounts))
+    acq = pd.DataFrame({"month": accounts["acquired_on"].dt.to_period("M"), "amount": cac})
+    acq = acq.groupby("month")["amount"].sum()
+    all_months = pd.period_range(cfg.start, cfg.end, freq="M")
+    acq = acq.reindex(all_months, fill_value=0) + rng.gamma(2, 15000, len(all_months))
+    rows = [pd.DataFrame({"period": all_months.to_timestamp(), "kind": "acquisition",
+                          "amount": acq.round(2).to_numpy(), "account_id": None})]
+    # retention and service spend per account and month while the account is active
+    last_active = accounts["churned_on"].fillna(end)
+    am = _active_months(accounts["acquired_on"], last_active, end)
+    tiers = accounts["tier"].to_numpy()[am["i"]]
+    for kind, table in (("retention", cfg.retention_cost_per_account_month),
+                        ("service", cfg.service_cost_per_account_month)):
+        amount = pd.Series(tiers).map(table).to_numpy() * rng.gamma(8, 1 / 8, len(am))
+        per = pd.DataFrame({"period": am["month"].dt.to_timestamp(), "kind": kind,
+                            "amount": amount.round(2), "account_id": accounts["account_id"].to_numpy()[am["i"]]})
+        if kind == "retention":  # retention is budgeted as one line per month
+            per = per.groupby(["period", "kind"], as_index=False)["amount"].sum().assign(account_id=None)
+        rows.append(per)
+    return pd.concat(rows, ignore_index=True).sort_values(["period", "kind"], kind="stable").reset_index(drop=True)
+
+
+def _interactions(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, last_week: np.ndarray,
+                  dead: np.ndarray, p_drop: np.ndarray) -> pd.DataFrame:
+    end = pd.Timestamp(cfg.end)
+    acquired = accounts["acquired_on"]
+    stop = accounts["churned_on"].fillna(end).clip(upper=end)
+    weeks = ((stop - acquired).dt.days / 7).to_numpy()
+    managers = accounts["account_manager"].unique()
+    diligence = dict(zip(sorted(managers), rng.uniform(0.6, 1.15, len(managers))))
+    rate = accounts["tier"].map(cfg.visits_per_week).to_numpy() * accounts["account_manager"].map(diligence).to_numpy()
+    frames = []
+    for kind, per_week in (("visit", rate), ("call", np.full(len(accounts), 0.5))):
+        k = rng.poisson(per_week * weeks)
+        i = np.repeat(np.arange(len(accounts)), k)
+        days = np.floor(rng.random(i.size) * weeks[i] * 7)
+        frames.append(pd.DataFrame({"i": i, "date": acquired.to_numpy()[i] + pd.to_timedelta(days, unit="D"),
+                                    "kind": kind}))
+    # complaints: accounts prone to drop out complain more; most complaints are resolved within weeks
+    k = rng.poisson((0.4 + 40 * p_drop) * weeks / 52)
+    i = np.repeat(np.arange(len(accounts)), k)
+    days = np.floor(rng.random(i.size) * weeks[i] * 7)
+    c_date = acquired.to_numpy()[i] + pd.to_timedelta(days, unit="D")
+    frames.append(pd.DataFrame({"i": i, "date": c_date, "kind": "complaint"}))
+    resolved = rng.random(i.size) < 0.85
+    r_date = pd.Series(c_date) + pd.to_timedelta(np.ceil(rng.gamma(1.5, 6, i.size)), unit="D")
+    keep = resolved & (r_date <= end).to_numpy()
+    frames.append(pd.DataFrame({"i": i[keep], "date": r_date[keep].to_numpy(), "kind": "complaint_resolved"}))
+    out = pd.concat(frames, ignore_index=True)
+    out["account_id"] = accounts["account_id"].to_numpy()[out["i"]]
+    return (out[["account_id", "date", "kind"]].sort_values(["date", "account_id"], kind="stable")
+            .reset_index(drop=True))

@@ -1,0 +1,169 @@
+"""Reading a data set (CSV or Parquet files in a folder) with DuckDB, validating it, returning a Dataset."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import pandas as pd
+
+from . import schema
+from .dataset import Dataset
+from .schema import DataQuality, DataValidationError, TableSpec
+
+FutureRows = Literal["error", "exclude"]
+_EXTENSIONS = (".parquet", ".csv", ".csv.gz")
+
+
+def find_table_file(folder: Path, name: str) -> Path | None:
+    for ext in _EXTENSIONS:
+        p = folder / f"{name}{ext}"
+        if p.exists():
+            return p
+    return None
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """SHA-256 over the names and bytes of the data files (first 16 hex digits)."""
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(p.name.encode())
+        with open(p, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _read_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str) -> None:
+    if path.suffix == ".parquet":
+        src = f"read_parquet('{path.as_posix()}')"
+    else:
+        src = f"read_csv('{path.as_posix()}', header=true, all_varchar=true)"
+    try:
+        con.execute(f"CREATE TABLE {raw} AS SELECT * FROM {src}")
+    except duckdb.Error as e:
+        raise DataValidationError(f"cannot be read: {e}", table=raw.removeprefix("raw_"), source=str(path)) from e
+    # rowid follows insertion order, i.e. the order of the file
+    con.execute(f"CREATE TABLE {raw}_n AS SELECT rowid + 1 AS _row, * FROM {raw}")
+    con.execute(f"DROP TABLE {raw}")
+    con.execute(f"ALTER TABLE {raw}_n RENAME TO {raw}")
+
+
+def _load_table(con, spec: TableSpec, path: Path, *, analysis_date: pd.Timestamp, today: pd.Timestamp,
+                future_rows: FutureRows, quality: DataQuality) -> None:
+    raw, source, is_csv = f"raw_{spec.name}", str(path), path.suffix != ".parquet"
+    _read_raw(con, path, raw)
+    quality.rows_read[spec.name] = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
+    present = schema.check_columns(con, raw, spec, source)
+    schema.check_values(con, raw, spec, present, source, is_csv)
+    schema.check_unique_key(con, raw, spec, source, is_csv)
+    if spec.name != "accounts" and "account_id" in present:
+        schema.check_known_accounts(con, raw, spec, "accounts", source, is_csv)
+    schema.check_not_after(con, raw, spec, today, source, is_csv,
+                           what=f"are dated after today ({today.date()}); a typo?")
+    if future_rows == "error":
+        schema.check_not_after(con, raw, spec, analysis_date, source, is_csv,
+                               what=f"are dated after the analysis date {analysis_date.date()}")
+    cols = [spec.column(c) for c in present]
+    if spec.name == "transactions" and "gross_margin" not in present:
+        cols.append(schema.Column("gross_margin", "number"))
+        select = ", ".join(schema.typed_expr(c) for c in cols if c.name != "gross_margin")
+        select += f", {schema.number_expr('revenue')} - {schema.number_expr('cost')} AS gross_margin"
+    else:
+        select = ", ".join(schema.typed_expr(c) for c in cols)
+    con.execute(f"CREATE TABLE typed_{spec.name} AS SELECT _row, {select} FROM {raw}")
+    con.execute(f"DROP TABLE {raw}")
+    _apply_exclusions(con, spec, analysis_date, quality)
+
+
+def _count(con, table: str, where: str, amount: str | None = None) -> tuple[int, float | None]:
+    sel = f"count(*), {('sum(' + amount + ')') if amount else 'NULL'}"
+    n, a = con.execute(f"SELECT {sel} FROM {table} WHERE {where}").fetchone()
+    return int(n), a
+
+
+def _apply_exclusions(con, spec: TableSpec, analysis_date: pd.Timestamp, quality: DataQuality) -> None:
+    """Count and remove rows that are valid but not analysable; create the final table ``spec.name``."""
+    typed, d = f"typed_{spec.name}", f"DATE '{analysis_date.date()}'"
+    rules: list[tuple[str, str, str | None]] = [
+        (f"{spec.date_column} > {d}", f"dated after the analysis date {analysis_date.date()}",
+         "revenue" if spec.name == "transactions" else None),
+    ]
+    if spec.name == "transactions":
+        rules += [("revenue < 0", "return (negative revenue)", "revenue"),
+                  ("revenue = 0", "zero revenue", "revenue")]
+    keep = []
+    for where, reason, amount in rules:
+        cond = where if not keep else f"({where}) AND " + " AND ".join(f"NOT ({k})" for k in keep)
+        n, a = _count(con, typed, cond, amount)
+        quality.exclude(spec.name, reason, n, a)
+        keep.append(where)
+    where_keep = " AND ".join(f"NOT ({k})" for k in keep)
+    con.execute(f"CREATE TABLE {spec.name} AS SELECT * EXCLUDE (_row) FROM {typed} WHERE {where_keep} ORDER BY _row")
+    con.execute(f"DROP TABLE {typed}")
+    if spec.name == "accounts":
+        for col, reason in (("churned_on", "churn dates after the analysis date treated as not yet churned"),
+                            ("won_back_on", "win-back dates after the analysis date ignored")):
+            if col in [r[0] for r in con.execute("DESCRIBE accounts").fetchall()]:
+                n, _ = _count(con, "accounts", f"{col} > {d}")
+                if n:
+                    quality.adjust("accounts", col, reason, n)
+                    con.execute(f"UPDATE accounts SET {col} = NULL WHERE {col} > {d}")
+
+
+def default_analysis_date(con) -> pd.Timestamp:
+    """The last day of the last month that has transactions."""
+    last = con.execute("SELECT max(order_date) FROM transactions").fetchone()[0]
+    return (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).normalize()
+
+
+def month_end(month: str | pd.Timestamp) -> pd.Timestamp:
+    """'2026-10' -> Timestamp('2026-10-31')."""
+    return (pd.Period(month, freq="M").end_time).normalize()
+
+
+def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None = None,
+                 future_rows: FutureRows = "error", today: str | pd.Timestamp | None = None) -> Dataset:
+    """Read and validate the tables in folder ``source``.
+
+    Tables: ``accounts`` and ``transactions`` (required), ``costs`` and ``interactions`` (optional), each
+    as ``<name>.parquet``, ``<name>.csv`` or ``<name>.csv.gz``. ``analysis_date`` defaults to the end of the
+    last month with transactions. Rows dated after it are an error (``future_rows='error'``) or are left
+    out and counted (``'exclude'``, for back-filling past months); rows dated after ``today`` are always an
+    error. Raises :class:`DataValidationError` naming file, column and rows.
+    """
+    folder = Path(source)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"data folder not found: {folder}")
+    today_ts = pd.Timestamp(today or dt.date.today()).normalize()
+    con = duckdb.connect()
+    quality = DataQuality()
+    files: dict[str, Path] = {}
+    for name, spec in schema.TABLES.items():
+        path = find_table_file(folder, name)
+        if path is None:
+            if spec.required:
+                raise DataValidationError(f"required table '{name}' not found in {folder} "
+                                          f"(expected {name}.csv or {name}.parquet)", table=name)
+            continue
+        files[name] = path
+    if analysis_date is None:
+        tmp = duckdb.connect()
+        p = files["transactions"]
+        src = f"read_parquet('{p}')" if p.suffix == ".parquet" else f"read_csv('{p}', header=true, all_varchar=true)"
+        last = tmp.execute(f"SELECT max({schema.date_expr('order_date')}) FROM {src} "
+                           f"WHERE {schema.date_expr('order_date')} <= DATE '{today_ts.date()}'").fetchone()[0]
+        if last is None:
+            raise DataValidationError("no dated rows to take the analysis date from", table="transactions",
+                                      column="order_date", source=str(p))
+        analysis_date = (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).normalize()
+    ad = pd.Timestamp(analysis_date).normalize()
+    if ad > today_ts:
+        raise ValueError(f"analysis date {ad.date()} is after today ({today_ts.date()})")
+    for name, path in files.items():
+        _load_table(con, schema.TABLES[name], path, analysis_date=ad, today=today_ts,
+                    future_rows=future_rows, quality=quality)
+    return Dataset(con=con, analysis_date=ad, quality=quality, source=str(folder),
+                   fingerprint=fingerprint(list(files.values())), tables=tuple(files))

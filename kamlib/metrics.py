@@ -1,0 +1,199 @@
+"""Headline metrics: their exact definitions (the glossary) and the one helper that records them.
+
+``GLOSSARY`` is the single source of ``docs/metrics.md`` (``python -m kamlib.metrics > docs/metrics.md``);
+a test keeps the two identical. Notebooks record every headline number with :class:`MetricsRecorder`, which
+the report runner collects into ``reports/<month>/metrics.json``. A metric that cannot be computed is
+recorded as ``None`` *with a reason*; a silent zero is never written.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+WINDOW = "the 12 calendar months ending with the analysis month"
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    en: str
+    zh: str
+    unit: str
+    definition: str
+    issue: str
+
+
+GLOSSARY: dict[str, Metric] = {m.key: m for m in [
+    # --- book (foundation / monthly batch)
+    Metric("active_accounts_12m", "Active accounts (12 months)", "活跃客户数（12个月）", "accounts",
+           f"Accounts with at least one order line with positive revenue in {WINDOW}.", "book"),
+    Metric("revenue_12m", "Revenue (12 months)", "销售收入（12个月）", "currency",
+           f"Sum of revenue of order lines dated in {WINDOW} (returns and zero-revenue lines excluded and "
+           "counted in the data-quality summary).", "book"),
+    Metric("margin_12m", "Gross margin (12 months)", "毛利（12个月）", "currency",
+           f"Sum of gross margin of the same order lines as revenue_12m.", "book"),
+    Metric("accounts_at_risk", "Accounts at risk", "流失风险客户数", "accounts",
+           "Accounts not recorded as churned whose probability of being alive at the analysis date "
+           "(P(alive) of the selected CLV model) is below the alert threshold (default 0.5) and whose "
+           "past 12-month margin is above the median of active accounts.", "clv"),
+    Metric("customer_equity", "Customer equity", "客户资产价值", "currency",
+           "Discounted expected margin of the existing book over the horizon (sum of per-account CLV from the "
+           "CLV models, or the labelled simple model margin x r / (1 + d - r) when no model is available), "
+           "plus the expected discounted value of future cohorts net of acquisition cost.", "economics"),
+    # --- economics
+    Metric("new_accounts_12m", "New accounts (12 months)", "新增客户数（12个月）", "accounts",
+           f"Accounts whose acquired_on falls in {WINDOW}.", "economics"),
+    Metric("churned_accounts_12m", "Churned accounts (12 months)", "流失客户数（12个月）", "accounts",
+           f"Accounts at risk at window start (acquired before the window and not churned before it) that "
+           f"churned in {WINDOW}, under the configured churn definition.", "economics"),
+    Metric("churn_rate_12m", "Churn rate (12 months)", "客户流失率（12个月）", "share 0-1",
+           "churned_accounts_12m / accounts at risk at window start.", "economics"),
+    Metric("acquisition_spend_12m", "Acquisition spend (12 months)", "获客费用（12个月）", "currency",
+           f"Sum of costs of kind 'acquisition' with period in {WINDOW}.", "economics"),
+    Metric("retention_spend_12m", "Retention spend (12 months)", "客户保持费用（12个月）", "currency",
+           f"Sum of costs of kind 'retention' with period in {WINDOW}.", "economics"),
+    Metric("cac", "Acquisition cost per new account (CAC)", "单个新客户获取成本", "currency per account",
+           "acquisition_spend_12m / new_accounts_12m.", "economics"),
+    Metric("retention_cost_per_account", "Retention spend per retained account", "单个老客户保持成本",
+           "currency per account",
+           "retention_spend_12m / retained accounts (at risk at window start and not churned in the window).",
+           "economics"),
+    Metric("cac_to_retention_cost_ratio", "CAC / retention cost per account", "获客成本与保持成本之比", "ratio",
+           "cac / retention_cost_per_account (the rule of thumb says 5 to 7).", "economics"),
+    Metric("referral_share_new", "Referral share of new accounts", "老客户推荐的新客户占比", "share 0-1",
+           "Share of new_accounts_12m whose acquisition_channel is 'referral' (the rule of thumb says 0.6).",
+           "economics"),
+    # --- segmentation
+    Metric("top20_margin_share", "Margin share of the top 20% of accounts", "前20%客户的毛利占比", "share 0-1",
+           f"Over accounts with revenue in {WINDOW}: margin of the top ceil(0.2 n) accounts ranked by window "
+           "margin / total window margin (the rule of thumb says 0.8).", "segmentation"),
+    Metric("accounts_share_for_80pct_margin", "Share of accounts making 80% of margin",
+           "贡献80%毛利的客户占比", "share 0-1",
+           "Smallest share of accounts, ranked by window margin, whose cumulative margin reaches 80% of the "
+           "total window margin.", "segmentation"),
+    Metric("gini_revenue", "Gini coefficient of revenue", "收入基尼系数", "0-1",
+           "Population Gini coefficient of window revenue over accounts with window revenue.", "segmentation"),
+    Metric("hhi_revenue", "Herfindahl index of revenue", "收入赫芬达尔指数", "0-1",
+           "Sum of squared window-revenue shares of accounts.", "segmentation"),
+    Metric("unprofitable_accounts_after_cost_to_serve", "Unprofitable accounts after cost-to-serve",
+           "扣除服务成本后亏损的客户数", "accounts",
+           "Accounts whose window margin minus allocated cost-to-serve (service costs and visit costs) is "
+           "below zero.", "segmentation"),
+    Metric("service_compliance_rate", "Visit-policy compliance", "拜访政策达标率", "share 0-1",
+           "Share of strategic and A accounts meeting their visit policy (default: strategic >= 2 in-person "
+           "visits a week, A >= 1) over the weeks they were active in the window.", "segmentation"),
+    Metric("strategy_support_develop", "Accounts to support & develop", "支持和有利发展客户数", "accounts",
+           "Accounts with high current value and high potential.", "segmentation"),
+    Metric("strategy_maintain_efficiently", "Accounts to maintain efficiently", "维持且高效客户数", "accounts",
+           "Accounts with high current value and low potential.", "segmentation"),
+    Metric("strategy_nurture_change", "Accounts to nurture & change", "培育并改变行为客户数", "accounts",
+           "Accounts with low current value and high potential.", "segmentation"),
+    Metric("strategy_cut_cost_exit", "Accounts to cut cost or exit", "削减成本与清除客户数", "accounts",
+           "Accounts with low current value and low potential.", "segmentation"),
+    # --- scorecards, pipeline, payments
+    Metric("win_rate_existing", "Win rate, existing accounts", "老客户销售成功率", "share 0-1",
+           f"Opportunities of existing accounts closed in {WINDOW}: won / (won + lost) (rule of thumb 0.5).",
+           "scorecard"),
+    Metric("win_rate_new", "Win rate, new accounts", "新客户销售成功率", "share 0-1",
+           f"Opportunities of prospects / new accounts closed in {WINDOW}: won / (won + lost) "
+           "(rule of thumb 0.15).", "scorecard"),
+    Metric("dso_days", "Days sales outstanding", "应收账款周转天数（回款周期）", "days",
+           "Receivables open at month end / revenue of the window x 365.", "scorecard"),
+    Metric("late_payment_share", "Late-payment share", "逾期付款占比", "share 0-1",
+           "Invoices due in the window paid after their due date or unpaid, by count.", "scorecard"),
+    Metric("complaint_resolution_days_median", "Median complaint resolution time", "投诉解决时间中位数", "days",
+           f"Median days from complaint to its resolution, for complaints made in {WINDOW} and resolved.",
+           "scorecard"),
+    Metric("winback_cost_per_recovered_account", "Win-back spend per recovered account",
+           "单个挽回客户成本", "currency per account",
+           f"Costs of kind 'win_back' in {WINDOW} / accounts won back in the window.", "scorecard"),
+]}
+
+
+def _clean(value):
+    """JSON-safe scalar: numpy types to Python, NaN/inf refused."""
+    if value is None:
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        if not math.isfinite(v):
+            raise ValueError(f"metric value {v} is not finite; record None with a reason instead")
+        return v
+    if isinstance(value, (int, str, bool)):
+        return value
+    raise TypeError(f"metric values must be numbers, strings or None, got {type(value).__name__}")
+
+
+class MetricsRecorder:
+    """Records headline metrics of one notebook run into a JSON file (``path``; in memory when None).
+
+    >>> rec = MetricsRecorder(None)
+    >>> rec.record("revenue_12m", 1250.0)
+    1250.0
+    >>> rec.record("cac", None, reason="no cost data")
+    """
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else None
+        self.metrics: dict[str, object] = {}
+        self.notes: dict[str, str] = {}
+
+    def record(self, key: str, value, *, reason: str | None = None, strict: bool = True):
+        if strict and key not in GLOSSARY:
+            raise KeyError(f"unknown metric '{key}': add its definition to kamlib.metrics.GLOSSARY first")
+        value = _clean(value)
+        if value is None and not reason:
+            raise ValueError(f"metric '{key}' is None: give the reason it is not available")
+        self.metrics[key] = value
+        if reason:
+            self.notes[key] = reason
+        else:
+            self.notes.pop(key, None)
+        self._save()
+        return value
+
+    def record_many(self, values: dict, reasons: dict | None = None) -> None:
+        for k, v in values.items():
+            self.record(k, v, reason=(reasons or {}).get(k))
+
+    def _save(self) -> None:
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps({"metrics": self.metrics, "notes": self.notes}, indent=2,
+                                            ensure_ascii=False))
+
+
+def merge_metric_files(paths: list[Path]) -> tuple[dict, dict]:
+    """Union of metrics and notes recorded by several notebooks (later files win on a repeated key)."""
+    metrics, notes = {}, {}
+    for p in paths:
+        d = json.loads(Path(p).read_text())
+        metrics.update(d.get("metrics", {}))
+        notes.update(d.get("notes", {}))
+    return metrics, notes
+
+
+def glossary_markdown() -> str:
+    """The text of docs/metrics.md."""
+    lines = ["# Headline metrics — glossary / 指标说明", "",
+             "Generated from `kamlib.metrics.GLOSSARY` (`python -m kamlib.metrics > docs/metrics.md`); a test "
+             "keeps this file and the code identical.", "",
+             f"*Window* means {WINDOW}. Money is in the configured currency. A metric that cannot be computed "
+             "is recorded as `null` with the reason in `notes` and shown as 'not available' — never as zero.", ""]
+    for area in dict.fromkeys(m.issue for m in GLOSSARY.values()):
+        lines += [f"## {area.title()}", "", "| key | English | 中文 | unit | definition |", "|---|---|---|---|---|"]
+        for m in GLOSSARY.values():
+            if m.issue == area:
+                lines.append(f"| `{m.key}` | {m.en} | {m.zh} | {m.unit} | {m.definition} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(glossary_markdown(), end="")

@@ -1,0 +1,257 @@
+"""The data model: table specifications and their validation, run as SQL on the source.
+
+Every check runs as a DuckDB query over the raw table (all columns as text for CSV), so the same checks
+scale to large files and every error can name the file, the column and a sample of offending rows.
+Rows that are valid but not usable for analysis (returns, zero-revenue lines, lines dated after the
+analysis date in back-fill mode) are *excluded and counted* in a :class:`DataQuality` record, never
+dropped silently.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+ColumnKind = Literal["id", "text", "date", "number"]
+
+ENTERPRISE_TYPES = ("state-owned", "private", "foreign", "joint-venture")
+ACQUISITION_CHANNELS = ("direct", "referral", "agent")
+TIERS = ("strategic", "A", "B", "C")
+COST_KINDS = ("acquisition", "retention", "service", "win_back")
+INTERACTION_KINDS = ("visit", "call", "complaint", "complaint_resolved")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: its kind, whether it must be present, and its allowed values."""
+
+    name: str
+    kind: ColumnKind
+    required: bool = True
+    nullable: bool = False
+    allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table of the data model. ``date_column`` is the column compared with the analysis date."""
+
+    name: str
+    columns: tuple[Column, ...]
+    required: bool = True
+    key: str | None = None
+    date_column: str | None = None
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+TABLES: dict[str, TableSpec] = {
+    "accounts": TableSpec(
+        "accounts",
+        (
+            Column("account_id", "id"),
+            Column("name", "text"),
+            Column("enterprise_type", "text", allowed=ENTERPRISE_TYPES),
+            Column("industry", "text"),
+            Column("region", "text"),
+            Column("account_manager", "text"),
+            Column("tier", "text", allowed=TIERS),
+            Column("acquired_on", "date"),
+            Column("acquisition_channel", "text", allowed=ACQUISITION_CHANNELS),
+            Column("credit_rating", "text"),
+            Column("churned_on", "date", required=False, nullable=True),
+            Column("won_back_on", "date", required=False, nullable=True),
+        ),
+        key="account_id",
+        date_column="acquired_on",
+    ),
+    "transactions": TableSpec(
+        "transactions",
+        (
+            Column("account_id", "id"),
+            Column("order_date", "date"),
+            Column("revenue", "number"),
+            Column("gross_margin", "number", required=False),
+            Column("cost", "number", required=False),
+            Column("product_category", "text"),
+            Column("order_id", "id", required=False, nullable=True),
+            Column("discount", "number", required=False, nullable=True),
+        ),
+        date_column="order_date",
+    ),
+    "costs": TableSpec(
+        "costs",
+        (
+            Column("period", "date"),
+            Column("kind", "text", allowed=COST_KINDS),
+            Column("amount", "number"),
+            Column("account_id", "id", required=False, nullable=True),
+        ),
+        required=False,
+        date_column="period",
+    ),
+    "interactions": TableSpec(
+        "interactions",
+        (
+            Column("account_id", "id"),
+            Column("date", "date"),
+            Column("kind", "text", allowed=INTERACTION_KINDS),
+        ),
+        required=False,
+        date_column="date",
+    ),
+}
+
+
+class DataValidationError(ValueError):
+    """Input data that cannot be analysed. The message names the file, column and offending rows."""
+
+    def __init__(self, message: str, *, table: str, column: str | None = None,
+                 rows: list[int] | None = None, source: str | None = None):
+        where = source or table
+        prefix = f"{where}: column '{column}': " if column else f"{where}: "
+        super().__init__(prefix + message)
+        self.table, self.column, self.rows, self.source = table, column, rows or [], source
+
+
+@dataclass
+class DataQuality:
+    """Rows read per table and rows excluded per reason (with the revenue they carried, if any)."""
+
+    rows_read: dict[str, int] = field(default_factory=dict)
+    exclusions: list[dict] = field(default_factory=list)
+    adjustments: list[dict] = field(default_factory=list)
+
+    def exclude(self, table: str, reason: str, rows: int, amount: float | None = None) -> None:
+        if rows:
+            self.exclusions.append({"table": table, "reason": reason, "rows": int(rows),
+                                    "amount": None if amount is None else float(amount)})
+
+    def adjust(self, table: str, column: str, reason: str, values: int) -> None:
+        """Record values that were changed (not rows removed), e.g. future churn dates blanked."""
+        self.adjustments.append({"table": table, "column": column, "reason": reason, "values": int(values)})
+
+    @property
+    def rows_excluded(self) -> int:
+        return sum(e["rows"] for e in self.exclusions)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per table: rows read, rows excluded, rows used."""
+        excluded = pd.DataFrame(self.exclusions, columns=["table", "reason", "rows", "amount"])
+        per_table = excluded.groupby("table")["rows"].sum()
+        out = pd.DataFrame({"rows_read": pd.Series(self.rows_read, dtype="int64")})
+        out["rows_excluded"] = per_table.reindex(out.index).fillna(0).astype("int64")
+        out["rows_used"] = out["rows_read"] - out["rows_excluded"]
+        out.index.name = "table"
+        return out
+
+    def exclusions_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.exclusions, columns=["table", "reason", "rows", "amount"])
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def date_expr(col: str) -> str:
+    """SQL that parses a text or typed column as DATE (NULL when it cannot be parsed)."""
+    c = _q(col)
+    return f"COALESCE(TRY_CAST({c} AS DATE), TRY_CAST(TRY_CAST({c} AS TIMESTAMP) AS DATE))"
+
+
+def number_expr(col: str) -> str:
+    return f"TRY_CAST({_q(col)} AS DOUBLE)"
+
+
+def typed_expr(column: Column) -> str:
+    if column.kind == "date":
+        return f"{date_expr(column.name)} AS {_q(column.name)}"
+    if column.kind == "number":
+        return f"{number_expr(column.name)} AS {_q(column.name)}"
+    return f"CAST({_q(column.name)} AS VARCHAR) AS {_q(column.name)}"
+
+
+def _row_label(is_csv: bool) -> str:
+    return "line" if is_csv else "row"
+
+
+def _sample(con, sql: str, limit: int = 5) -> list[tuple]:
+    return con.execute(f"{sql} LIMIT {limit}").fetchall()
+
+
+def _fail(con, sql_rows: str, *, spec: TableSpec, column: str | None, source: str, is_csv: bool,
+          what: str) -> None:
+    """Raise when the query ``sql_rows`` (selecting _row and the offending value) returns rows."""
+    n = con.execute(f"SELECT count(*) FROM ({sql_rows})").fetchone()[0]
+    if not n:
+        return
+    sample = _sample(con, sql_rows + " ORDER BY 1")
+    offset = 1 if is_csv else 0  # CSV line numbers count the header line
+    shown = ", ".join(f"{_row_label(is_csv)} {r[0] + offset}: {r[1]!r}" for r in sample)
+    rows = [int(r[0]) + offset for r in sample]
+    raise DataValidationError(f"{n} row(s) {what} ({shown}{', ...' if n > len(sample) else ''})",
+                              table=spec.name, column=column, rows=rows, source=source)
+
+
+def check_columns(con, raw: str, spec: TableSpec, source: str) -> list[str]:
+    """Fail on missing required columns; return the spec columns present in the raw table."""
+    present = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
+    missing = [c.name for c in spec.columns if c.required and c.name not in present]
+    if spec.name == "transactions" and "gross_margin" not in present and "cost" not in present:
+        missing.append("gross_margin (or cost)")
+    if missing:
+        raise DataValidationError(
+            f"missing column(s) {', '.join(missing)}; found {', '.join(c for c in present if c != '_row')}",
+            table=spec.name, column=missing[0], source=source)
+    return [c.name for c in spec.columns if c.name in present]
+
+
+def check_values(con, raw: str, spec: TableSpec, present: list[str], source: str, is_csv: bool) -> None:
+    """Missing values, unparsable dates and numbers, values outside the allowed set."""
+    for name in present:
+        col = spec.column(name)
+        q = _q(name)
+        if not col.nullable:
+            _fail(con, f"SELECT _row, {q} FROM {raw} WHERE {q} IS NULL OR trim(CAST({q} AS VARCHAR)) = ''",
+                  spec=spec, column=name, source=source, is_csv=is_csv, what="have no value")
+        if col.kind == "date":
+            _fail(con, f"SELECT _row, CAST({q} AS VARCHAR) FROM {raw} WHERE {q} IS NOT NULL "
+                       f"AND {date_expr(name)} IS NULL",
+                  spec=spec, column=name, source=source, is_csv=is_csv,
+                  what="have a date that cannot be parsed (expected YYYY-MM-DD)")
+        elif col.kind == "number":
+            _fail(con, f"SELECT _row, CAST({q} AS VARCHAR) FROM {raw} WHERE {q} IS NOT NULL "
+                       f"AND ({number_expr(name)} IS NULL OR isnan({number_expr(name)}) "
+                       f"OR isinf({number_expr(name)}))",
+                  spec=spec, column=name, source=source, is_csv=is_csv, what="are not numeric")
+        if col.allowed:
+            allowed = ", ".join("'" + a + "'" for a in col.allowed)
+            _fail(con, f"SELECT _row, {q} FROM {raw} WHERE {q} IS NOT NULL AND {q} NOT IN ({allowed})",
+                  spec=spec, column=name, source=source, is_csv=is_csv,
+                  what=f"have a value outside the allowed set ({', '.join(col.allowed)})")
+
+
+def check_unique_key(con, raw: str, spec: TableSpec, source: str, is_csv: bool) -> None:
+    if spec.key is None:
+        return
+    k = _q(spec.key)
+    _fail(con, f"SELECT _row, {k} FROM {raw} WHERE {k} IN "
+               f"(SELECT {k} FROM {raw} GROUP BY {k} HAVING count(*) > 1)",
+          spec=spec, column=spec.key, source=source, is_csv=is_csv, what="repeat an id (duplicate account ids)")
+
+
+def check_known_accounts(con, raw: str, spec: TableSpec, accounts: str, source: str, is_csv: bool) -> None:
+    _fail(con, f"SELECT _row, account_id FROM {raw} WHERE account_id IS NOT NULL "
+               f"AND CAST(account_id AS VARCHAR) NOT IN (SELECT account_id FROM {accounts})",
+          spec=spec, column="account_id", source=source, is_csv=is_csv,
+          what="refer to accounts that are not in the accounts table")
+
+
+def check_not_after(con, raw: str, spec: TableSpec, limit: pd.Timestamp, source: str, is_csv: bool,
+                    what: str) -> None:
+    col = spec.date_column
+    _fail(con, f"SELECT _row, CAST({_q(col)} AS VARCHAR) FROM {raw} "
+               f"WHERE {date_expr(col)} > DATE '{limit.date()}'",
+          spec=spec, column=col, source=source, is_csv=is_csv, what=what)
