@@ -1,0 +1,92 @@
+"""What notebooks call to set up and show things: one context object, headings, prose, escaped tables."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import pandas as pd
+from IPython.display import HTML, Markdown, display
+
+from . import plots
+from .dataset import Dataset
+from .formatting import money, pct
+from .i18n import LABELS, t
+from .io import load_dataset
+from .metrics import MetricsRecorder
+from .periods import month_end
+
+
+@dataclass
+class NotebookContext:
+    """The data set, language, currency and metrics recorder shared by a notebook's cells."""
+
+    ds: Dataset
+    lang: str = "en"
+    currency: str = "CNY"
+    metrics: MetricsRecorder = field(default_factory=MetricsRecorder)
+
+    def t(self, key: str, **fmt) -> str:
+        return t(key, self.lang, **fmt)
+
+    def heading(self, key: str, level: int = 2, **fmt) -> None:
+        display(Markdown("#" * level + " " + _md_escape(self.t(key, **fmt))))
+
+    def say(self, key: str, **fmt) -> None:
+        """A narrative sentence from the translation table, filled with computed values."""
+        display(Markdown(_md_escape(self.t(key, **fmt))))
+
+    def money(self, value) -> str:
+        return money(value, self.currency, self.lang)
+
+    def table(self, df: pd.DataFrame, *, money_cols=(), pct_cols=(), int_cols=(), index: bool = True):
+        """A table with translated headers, formatted numbers and HTML-escaped text."""
+        out = df.copy()
+        fmt = {c: (lambda v: money(v, self.currency, self.lang)) for c in money_cols if c in out}
+        fmt |= {c: pct for c in pct_cols if c in out}
+        fmt |= {c: "{:,.0f}" for c in int_cols if c in out}
+        out = out.rename(columns=lambda c: t(c, self.lang) if c in LABELS else c)
+        fmt = {(t(c, self.lang) if c in LABELS else c): f for c, f in fmt.items()}
+        if out.index.name in LABELS:
+            out.index.name = t(out.index.name, self.lang)
+        styler = out.style.format(fmt, escape="html", na_rep=t("not_available", self.lang))
+        styler = styler.format_index(escape="html")
+        if not index:
+            styler = styler.hide(axis="index")
+        return styler
+
+    def record(self, key: str, value, reason: str | None = None):
+        return self.metrics.record(key, value, reason=reason)
+
+
+def _md_escape(text: str) -> str:
+    """Escape HTML in prose built from data (account names) before it is rendered as Markdown."""
+    return html.escape(text, quote=False)
+
+
+def open_notebook(*, data_dir: str, month: str | None = None, currency: str = "CNY", language: str = "en",
+                  metrics_path: str | None = None, future_rows: str = "exclude", today: str | None = None,
+                  show_header: bool = True) -> NotebookContext:
+    """Load and validate the data, set the plot style, and return the notebook's context."""
+    plots.use_style(language)
+    ds = load_dataset(data_dir, analysis_date=month_end(month) if month else None, future_rows=future_rows,
+                      today=today)
+    ctx = NotebookContext(ds=ds, lang=language, currency=currency, metrics=MetricsRecorder(metrics_path))
+    if show_header:
+        display(HTML(f"<p><b>{html.escape(t('analysis_month', language))}:</b> {ds.analysis_month} &nbsp; "
+                     f"<b>{html.escape(t('data_fingerprint', language))}:</b> {ds.fingerprint}</p>"))
+    return ctx
+
+
+def quality_section(ctx: NotebookContext) -> None:
+    """Rows read, excluded and why (nothing is dropped silently)."""
+    q = ctx.ds.quality
+    read = sum(q.rows_read.values())
+    if q.rows_excluded:
+        ctx.say("quality_sentence", read=f"{read:,}", excluded=f"{q.rows_excluded:,}")
+    else:
+        ctx.say("quality_clean", read=f"{read:,}")
+    display(ctx.table(q.summary(), int_cols=("rows_read", "rows_excluded", "rows_used")))
+    if q.exclusions:
+        display(ctx.table(q.exclusions_table(), money_cols=("amount",), int_cols=("rows",), index=False))
+    for a in q.adjustments:
+        display(Markdown(_md_escape(f"{a['table']}.{a['column']}: {a['values']:,} — {a['reason']}")))

@@ -1,0 +1,32 @@
+"""Number formatting for narrative sentences and tables (so prose is built from computed values)."""
+from __future__ import annotations
+
+import math
+
+
+def money(value: float | None, currency: str = "CNY", lang: str = "en") -> str:
+    """``money(12_345_678, 'CNY')`` -> 'CNY 12.3M' (zh: '1234.6万 CNY')."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a" if lang == "en" else "无"
+    v = float(value)
+    if lang == "zh":
+        if abs(v) >= 1e8:
+            return f"{v / 1e8:,.2f}亿{currency}"
+        if abs(v) >= 1e4:
+            return f"{v / 1e4:,.1f}万{currency}"
+        return f"{v:,.0f}{currency}"
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{currency} {v / div:,.1f}{suffix}"
+    return f"{currency} {v:,.0f}"
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """0.1234 -> '12.3%'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{100 * float(value):.{digits}f}%"
+
+
+def count(value: int | float) -> str:
+    return f"{int(round(value)):,}"

@@ -1,0 +1,218 @@
+"""The report runner: execute notebooks with papermill, render HTML, collect metrics, write the index.
+
+A run builds everything in a temporary folder next to the output and replaces ``<out>/<month>/`` only when
+every notebook succeeded. A failed run leaves the previous report of that month untouched, writes a
+failure page to ``<out>/<month>-failed/index.html`` naming the notebook, cell and error, and returns a
+non-success result (the CLI exits non-zero). This module knows nothing about statistics.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+from tqdm.auto import tqdm
+
+from .metrics import GLOSSARY, merge_metric_files
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+DEFAULT_NOTEBOOKS = ("01_account_overview",)
+SUMMARY_NOTEBOOKS: tuple[str, ...] = ()   # run after the analysis notebooks (they read their metrics)
+PACKAGES = ("kamlib", "pandas", "numpy", "scipy", "statsmodels", "duckdb", "ibis-framework", "matplotlib",
+            "seaborn", "papermill", "nbconvert")
+
+
+@dataclass
+class NotebookRun:
+    name: str
+    status: str = "pending"           # success / failed
+    duration_s: float = 0.0
+    error: str | None = None
+    cell: int | None = None
+    html: str | None = None
+    html_presentation: str | None = None
+
+
+@dataclass
+class ReportRun:
+    month: str
+    out_dir: str
+    parameters: dict
+    notebooks: list[NotebookRun] = field(default_factory=list)
+    started: str = ""
+    finished: str = ""
+    fingerprint: str = ""
+    status: str = "pending"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["package_versions"] = package_versions()
+        return d
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def _render_html(nb_path: Path, out_dir: Path, name: str) -> tuple[str, str]:
+    """Full (code shown) and presentation (code and prompts hidden) HTML; images are embedded."""
+    from nbconvert import HTMLExporter
+    nb = nbformat.read(nb_path, as_version=4)
+    full = HTMLExporter()
+    body, _ = full.from_notebook_node(nb)
+    pres = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body_p, _ = pres.from_notebook_node(nb)
+    (out_dir / f"{name}.html").write_text(body, encoding="utf-8")
+    (out_dir / f"{name}.presentation.html").write_text(body_p, encoding="utf-8")
+    return f"{name}.html", f"{name}.presentation.html"
+
+
+def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, progress: bool) -> dict:
+    """Run one notebook (in its own process when parallel) and render it; returns a NotebookRun dict."""
+    import papermill as pm
+    work_dir = Path(work)
+    run = NotebookRun(name)
+    src = Path(notebook_dir) / f"{name}.ipynb"
+    out_nb = work_dir / "executed" / f"{name}.ipynb"
+    params = dict(parameters, metrics_path=str(work_dir / "metrics" / f"{name}.json"))
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(src), str(out_nb), parameters=params, cwd=str(src.parent),
+                            progress_bar=progress, kernel_name="python3", log_output=False)
+        run.status = "success"
+    except pm.PapermillExecutionError as e:
+        run.status, run.cell = "failed", e.exec_count
+        run.error = f"{e.ename}: {e.evalue}"
+    except Exception as e:  # noqa: BLE001 - any failure of a notebook must be reported, not raised
+        run.status, run.error = "failed", f"{type(e).__name__}: {e}"
+    run.duration_s = round(time.perf_counter() - t0, 2)
+    if out_nb.exists():
+        try:
+            run.html, run.html_presentation = _render_html(out_nb, work_dir, name)
+        except Exception as e:  # noqa: BLE001
+            run.status, run.error = "failed", run.error or f"HTML rendering failed: {e}"
+    return asdict(run)
+
+
+def _run_many(names, work: Path, parameters: dict, notebook_dir: Path, jobs: int, progress: bool):
+    runs = []
+    if jobs <= 1 or len(names) <= 1:
+        for name in tqdm(names, desc="notebooks", disable=not progress):
+            runs.append(NotebookRun(**execute_notebook(name, str(work), parameters, str(notebook_dir), progress)))
+        return runs
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futs = {pool.submit(execute_notebook, n, str(work), parameters, str(notebook_dir), False): n for n in names}
+        for f in tqdm(as_completed(futs), total=len(futs), desc="notebooks", disable=not progress):
+            runs.append(NotebookRun(**f.result()))
+    order = {n: i for i, n in enumerate(names)}
+    return sorted(runs, key=lambda r: order[r.name])
+
+
+def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "reports",
+               notebooks: tuple[str, ...] | None = None, notebook_dir: str | Path | None = None,
+               parameters: dict | None = None, jobs: int = 1, progress: bool = True,
+               today: str | None = None) -> ReportRun:
+    """Run the monthly report for ``month`` ('YYYY-MM') on the data in ``data_dir``."""
+    from .io import load_dataset
+    from .periods import month_end
+    out_root = Path(out_dir).resolve()
+    out_root.mkdir(parents=True, exist_ok=True)
+    nb_dir = Path(notebook_dir or NOTEBOOK_DIR).resolve()
+    names = tuple(notebooks or DEFAULT_NOTEBOOKS)
+    params = {"data_dir": str(Path(data_dir).resolve()), "month": month, **(parameters or {})}
+    if today:
+        params["today"] = today
+    run = ReportRun(month=month, out_dir=str(out_root), parameters=params,
+                    started=dt.datetime.now().isoformat(timespec="seconds"))
+    # validate before any notebook runs: bad data stops the run with the validation message
+    ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today)
+    run.fingerprint = ds.fingerprint
+    work = out_root / f".tmp-{month}-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "executed").mkdir(parents=True)
+    (work / "metrics").mkdir()
+    first = [n for n in names if n not in SUMMARY_NOTEBOOKS]
+    last = [n for n in names if n in SUMMARY_NOTEBOOKS]
+    run.notebooks = _run_many(first, work, params, nb_dir, jobs, progress)
+    if last:
+        run.notebooks += _run_many(last, work, dict(params, metrics_dir=str(work / "metrics")), nb_dir, 1, progress)
+    run.finished = dt.datetime.now().isoformat(timespec="seconds")
+    run.status = "success" if all(r.status == "success" for r in run.notebooks) else "failed"
+    metrics, notes = merge_metric_files(sorted((work / "metrics").glob("*.json")))
+    (work / "metrics.json").write_text(json.dumps({"month": month, "metrics": metrics, "notes": notes},
+                                                  indent=2, ensure_ascii=False))
+    (work / "run.json").write_text(json.dumps(run.to_json(), indent=2, default=str))
+    (work / "index.html").write_text(render_index(run, metrics, notes), encoding="utf-8")
+    final = out_root / month
+    failed_dir = out_root / f"{month}-failed"
+    if run.ok:
+        backup = out_root / f".old-{month}-{os.getpid()}"
+        if final.exists():
+            final.rename(backup)
+        work.rename(final)
+        shutil.rmtree(backup, ignore_errors=True)
+        shutil.rmtree(failed_dir, ignore_errors=True)
+    else:
+        shutil.rmtree(failed_dir, ignore_errors=True)
+        work.rename(failed_dir)
+    return run
+
+
+def _fmt_metric(key: str, value, notes: dict) -> str:
+    if value is None:
+        return f"<em>not available</em> — {html.escape(notes.get(key, ''))}"
+    if isinstance(value, float):
+        unit = GLOSSARY[key].unit if key in GLOSSARY else ""
+        if unit.startswith("share"):
+            return f"{100 * value:.1f}%"
+        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return html.escape(f"{value:,}" if isinstance(value, int) else str(value))
+
+
+def render_index(run: ReportRun, metrics: dict, notes: dict) -> str:
+    """The index page: status, links to every notebook (analyst and presentation), headline metrics."""
+    e = html.escape
+    ok = run.ok
+    rows = []
+    for nb in run.notebooks:
+        links = " · ".join(f'<a href="{e(h)}">{label}</a>' for h, label in
+                           ((nb.html, "analyst (code)"), (nb.html_presentation, "presentation")) if h)
+        detail = "" if nb.status == "success" else (
+            f"<div class='err'>failed{f' in cell {nb.cell}' if nb.cell else ''}: {e(nb.error or '')}</div>")
+        rows.append(f"<tr><td>{e(nb.name)}</td><td class='{e(nb.status)}'>{e(nb.status)}</td>"
+                    f"<td>{nb.duration_s:.1f} s</td><td>{links}{detail}</td></tr>")
+    mrows = "".join(f"<tr><td><code>{e(k)}</code></td><td>{e(GLOSSARY[k].en if k in GLOSSARY else k)}</td>"
+                    f"<td>{_fmt_metric(k, v, notes)}</td></tr>" for k, v in metrics.items())
+    banner = ("<p class='success'>Report complete.</p>" if ok else
+              "<p class='failed'><b>Report FAILED — incomplete, do not present.</b> "
+              "The previous report of this month, if any, was left in place.</p>")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Key-account report {e(run.month)}</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse;width:100%;margin:1em 0}}td,th{{border-bottom:1px solid #ddd;padding:.4em;text-align:left}}
+.success{{color:#1a7f37}}.failed{{color:#b42318}}.err{{color:#b42318;font-size:.9em}}</style></head>
+<body><h1>Key-account report — {e(run.month)}</h1>
+<p>Data fingerprint <code>{e(run.fingerprint)}</code> · run {e(run.started)} → {e(run.finished)}</p>
+{banner}
+<h2>Notebooks</h2><table><tr><th>notebook</th><th>status</th><th>time</th><th>reports</th></tr>{''.join(rows)}</table>
+<h2>Headline metrics</h2><table><tr><th>key</th><th>metric</th><th>value</th></tr>{mrows}</table>
+<p><a href="metrics.json">metrics.json</a> · <a href="run.json">run.json</a></p>
+</body></html>"""

@@ -1,0 +1,72 @@
+"""The bundled-sample generator: deterministic, valid under the schema, realistic in shape."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kamlib import load_dataset
+from kamlib.generator import GeneratorConfig, generate_book, simulate_bgnbd
+from kamlib.schema import TABLES
+from conftest import TODAY
+
+
+def test_deterministic_for_a_seed(small_book):
+    again = generate_book(GeneratorConfig(n_accounts=150, seed=7))
+    for name in ("accounts", "transactions", "costs", "interactions"):
+        pd.testing.assert_frame_equal(getattr(small_book, name), getattr(again, name))
+    other = generate_book(GeneratorConfig(n_accounts=150, seed=8))
+    assert not other.transactions["revenue"].equals(small_book.transactions["revenue"])
+
+
+def test_tables_follow_the_schema_and_validate(small_book, small_dir):
+    for name in ("accounts", "transactions", "costs", "interactions"):
+        required = {c.name for c in TABLES[name].columns if c.required}
+        assert required <= set(getattr(small_book, name).columns), name
+    ds = load_dataset(small_dir, analysis_date="2026-10-31", today=TODAY)
+    assert len(ds.accounts) == 150
+    assert ds.accounts["account_id"].is_unique
+    reasons = set(ds.quality.exclusions_table()["reason"])
+    assert {"return (negative revenue)", "zero revenue"} <= reasons
+
+
+def test_truth_is_recorded(small_book, small_dir):
+    truth = json.loads((small_dir / "truth.json").read_text())
+    assert truth["parameters"] == {"r": 1.2, "alpha": 4.0, "a": 0.9, "b": 60.0, "p": 4.0, "q": 3.0,
+                                   "gamma": 10000.0, "time_unit": "W"}
+    assert truth["config"]["seed"] == 7
+
+
+def test_shape_of_the_default_sample():
+    book = generate_book(GeneratorConfig(n_accounts=600, seed=3))
+    acc, tx = book.accounts, book.transactions
+    assert len(acc) == 600
+    assert acc["acquired_on"].min() >= pd.Timestamp("2022-01-01")
+    assert tx["order_date"].max() <= pd.Timestamp("2026-10-31")
+    # every account's first order is on its acquisition date
+    first = tx[tx.revenue > 0].groupby("account_id")["order_date"].min()
+    assert (first == acc.set_index("account_id")["acquired_on"].reindex(first.index)).all()
+    # heavy-tailed value: the top 20% of accounts carry well over half of the margin
+    margin = tx[tx.revenue > 0].groupby("account_id")["gross_margin"].sum().sort_values(ascending=False)
+    assert margin.head(int(0.2 * len(margin))).sum() / margin.sum() > 0.55
+    assert set(acc["acquisition_channel"]) == {"direct", "referral", "agent"}
+    assert set(book.costs["kind"]) == {"acquisition", "retention", "service"}
+    # strategic accounts are visited more often than C accounts
+    visits = book.interactions.query("kind == 'visit'").groupby("account_id").size()
+    per_tier = visits.reindex(acc["account_id"]).fillna(0).groupby(acc.set_index("account_id")["tier"]).mean()
+    assert per_tier["strategic"] > per_tier["C"]
+    # churn is recorded only for accounts whose orders stopped
+    churned = acc.dropna(subset=["churned_on"]).set_index("account_id")
+    last = tx.groupby("account_id")["order_date"].max()
+    assert (last.reindex(churned.index) < churned["churned_on"]).all()
+
+
+def test_simulate_bgnbd_moments():
+    """x ~ min(Geometric(p), Poisson(lambda T)): E[x] for homogeneous rates matches the closed form."""
+    rng = np.random.default_rng(0)
+    T = np.full(200_000, 20.0)
+    sim = simulate_bgnbd(T, r=1e6, alpha=1e6 / 0.5, a=1e4, b=1e4 * 9, rng=rng)  # lambda=0.5, p=0.1
+    lam, p = 0.5, 0.1
+    # BG/NBD E[X(t)] with homogeneous lambda, p: (1 - exp(-lam p t)) / p
+    assert sim["frequency"].mean() == pytest.approx((1 - np.exp(-lam * p * 20)) / p, rel=0.01)
+    assert (sim["recency"] <= sim["T"]).all() and (sim.loc[sim.frequency == 0, "recency"] == 0).all()

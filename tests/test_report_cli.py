@@ -1,0 +1,92 @@
+"""The report runner and the `kam` CLI, end to end on the small sample (notebooks run with papermill)."""
+import json
+import shutil
+
+import nbformat
+import pytest
+
+from kamlib.cli import main
+from kamlib.report import NOTEBOOK_DIR, run_report
+from conftest import TODAY
+
+
+@pytest.fixture(scope="module")
+def good_report(small_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    code = main(["report", "--data", str(small_dir), "--month", "2026-09", "--out", str(out), "--quiet",
+                 "--jobs", "2"])
+    return code, out / "2026-09"
+
+
+def test_report_succeeds_and_writes_everything(good_report):
+    code, folder = good_report
+    assert code == 0
+    run = json.loads((folder / "run.json").read_text())
+    assert run["status"] == "success" and run["month"] == "2026-09"
+    assert run["parameters"]["month"] == "2026-09" and len(run["fingerprint"]) == 16
+    assert run["package_versions"]["pandas"] and run["package_versions"]["kamlib"] == "0.1.0"
+    nb = {n["name"]: n for n in run["notebooks"]}
+    assert nb["01_account_overview"]["status"] == "success" and nb["01_account_overview"]["duration_s"] > 0
+    full = (folder / "01_account_overview.html").read_text()
+    pres = (folder / "01_account_overview.presentation.html").read_text()
+    assert full.count("data:image/png;base64") >= 3 and pres.count("data:image/png;base64") >= 3
+    assert "open_notebook" in full and "open_notebook" not in pres      # code hidden for presenting
+    index = (folder / "index.html").read_text()
+    assert "Report complete" in index and 'href="01_account_overview.presentation.html"' in index
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["month"] == "2026-09"
+    assert {"active_accounts_12m", "revenue_12m", "margin_12m"} <= set(metrics["metrics"])
+
+
+def test_backfilled_month_counts_later_rows(good_report):
+    _, folder = good_report
+    executed = nbformat.read(folder / "executed" / "01_account_overview.ipynb", as_version=4)
+    text = json.dumps(executed.cells)
+    assert "dated after the analysis date 2026-09-30" in text
+
+
+def test_broken_notebook_fails_loudly_and_keeps_previous_report(small_dir, tmp_path, capsys):
+    nb_dir = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOK_DIR, nb_dir)
+    out = tmp_path / "reports"
+    ok = run_report(data_dir=small_dir, month="2026-09", out_dir=out, notebook_dir=nb_dir, progress=False,
+                    today=TODAY)
+    assert ok.ok
+    nb = nbformat.read(nb_dir / "01_account_overview.ipynb", as_version=4)
+    nb.cells.insert(4, nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure for the test')"))
+    nbformat.write(nb, nb_dir / "01_account_overview.ipynb")
+    bad = run_report(data_dir=small_dir, month="2026-09", out_dir=out, notebook_dir=nb_dir, progress=False,
+                     today=TODAY)
+    assert not bad.ok
+    failed = bad.notebooks[0]
+    assert failed.status == "failed" and "deliberate failure" in failed.error and failed.cell is not None
+    page = (out / "2026-09-failed" / "index.html").read_text()
+    assert "FAILED" in page and "deliberate failure" in page and "Report complete" not in page
+    assert json.loads((out / "2026-09-failed" / "run.json").read_text())["status"] == "failed"
+    # the previous good report is untouched
+    assert "Report complete" in (out / "2026-09" / "index.html").read_text()
+    assert not list(out.glob(".tmp-*"))
+
+
+def test_cli_exits_nonzero_on_failure(small_dir, tmp_path, monkeypatch):
+    nb_dir = tmp_path / "nbs"
+    nb_dir.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1/0")])
+    nbformat.write(nb, nb_dir / "01_account_overview.ipynb")
+    monkeypatch.setattr("kamlib.report.NOTEBOOK_DIR", nb_dir)
+    assert main(["report", "--data", str(small_dir), "--month", "2026-09", "--out", str(tmp_path / "r"),
+                 "--quiet", "--jobs", "1"]) == 1
+
+
+def test_cli_bad_data_stops_before_notebooks(data_copy, tmp_path, capsys):
+    (data_copy / "transactions.csv").write_text("account_id,order_date\nKA00001,2024-01-01\n")
+    assert main(["report", "--data", str(data_copy), "--month", "2026-09", "--out", str(tmp_path / "r"),
+                 "--quiet"]) == 2
+    assert "missing column(s) revenue" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "2026-09").exists()
+
+
+def test_cli_validate_and_sample(tmp_path, capsys):
+    assert main(["sample", "--out", str(tmp_path / "s"), "--accounts", "40"]) == 0
+    assert main(["validate", "--data", str(tmp_path / "s"), "--month", "2026-10"]) == 0
+    assert "valid; analysis date 2026-10-31" in capsys.readouterr().out
