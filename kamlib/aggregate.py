@@ -116,3 +116,14 @@ def execute(expr: ibis.Table) -> pd.DataFrame:
         if typ.is_date() or typ.is_timestamp():
             df[c] = pd.to_datetime(df[c])
     return df
+
+
+def repeat_purchases_by_day(tx: ibis.Table, *, end, first_on_or_before, account_col: str = "account_id",
+                            date_col: str = "order_date", value_col: str = "revenue") -> ibis.Table:
+    """Number of repeat purchase days per calendar day (up to ``end``) of the accounts whose first purchase
+    is on or before ``first_on_or_before`` — the actual series of a cumulative tracking plot."""
+    days = purchase_days(tx, end=end, account_col=account_col, date_col=date_col, value_col=value_col)
+    first = days.group_by(account_col).agg(_first=days._day.min())
+    j = days.join(first, account_col)
+    j = j.filter((j._day > j._first) & (j._first <= _date(first_on_or_before)))
+    return j.group_by("_day").agg(repeat_purchases=j.count()).rename(day="_day")

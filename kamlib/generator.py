@@ -81,27 +81,6 @@ class SimulatedBook:
         return out
 
 
-def simulate_bgnbd(T: np.ndarray, *, r: float, alpha: float, a: float, b: float,
-                   rng: np.random.Generator) -> pd.DataFrame:
-    """Simulate (frequency, recency, T) under BG/NBD for accounts observed for ``T`` periods.
-
-    Exact and vectorised: N ~ Poisson(lambda T) potential repeat purchases fall uniformly on (0, T); the
-    account survives K ~ Geometric(p) of them, so frequency = min(K, N) and the recency of the x-th purchase
-    is T times the x-th order statistic of N uniforms, a Beta(x, N - x + 1) variate.
-    """
-    T = np.asarray(T, dtype=float)
-    lam = rng.gamma(r, 1.0 / alpha, size=T.size)
-    p = rng.beta(a, b, size=T.size)
-    n = rng.poisson(lam * T)
-    k = rng.geometric(p)
-    x = np.minimum(k, n)
-    tx = np.zeros_like(T)
-    pos = x > 0
-    tx[pos] = T[pos] * rng.beta(x[pos], n[pos] - x[pos] + 1)
-    return pd.DataFrame({"frequency": x, "recency": tx, "T": T, "lambda": lam, "p": p,
-                         "alive": k > n})
-
-
 def _company_names(rng: np.random.Generator, n: int, industries: np.ndarray) -> list[str]:
     a = rng.choice(_NAME_A, n)
     b = rng.choice(_NAME_B, n)

@@ -43,6 +43,72 @@ LABELS: dict[str, dict[str, str]] = {
     "margin_12m": {"en": "Gross margin, last 12 months", "zh": "近12个月毛利"},
     "in_currency": {"en": "{label} ({currency})", "zh": "{label}（{currency}）"},
     "in_millions": {"en": "{label} ({currency} million)", "zh": "{label}（百万{currency}）"},
+    # customer lifetime value
+    "clv": {"en": "CLV", "zh": "客户终身价值"},
+    "clv_lower": {"en": "CLV, lower 95%", "zh": "终身价值下限(95%)"},
+    "clv_upper": {"en": "CLV, upper 95%", "zh": "终身价值上限(95%)"},
+    "clv_total": {"en": "Total CLV", "zh": "终身价值合计"},
+    "clv_mean": {"en": "Mean CLV", "zh": "平均终身价值"},
+    "clv_share": {"en": "Share of CLV", "zh": "终身价值占比"},
+    "p_alive": {"en": "P(alive)", "zh": "存活概率"},
+    "p_alive_mean": {"en": "Mean P(alive)", "zh": "平均存活概率"},
+    "frequency": {"en": "Repeat purchases", "zh": "重复购买次数"},
+    "calibration_frequency": {"en": "Repeat purchases in calibration", "zh": "校准期重复购买次数"},
+    "actual": {"en": "Actual", "zh": "实际"},
+    "expected": {"en": "Model", "zh": "模型"},
+    "model": {"en": "Model", "zh": "模型"},
+    "log_likelihood": {"en": "Log-likelihood", "zh": "对数似然"},
+    "aic": {"en": "AIC", "zh": "AIC"},
+    "bic": {"en": "BIC", "zh": "BIC"},
+    "mae": {"en": "MAE (purchases)", "zh": "平均绝对误差（次）"},
+    "rmse": {"en": "RMSE (purchases)", "zh": "均方根误差（次）"},
+    "aggregate_error": {"en": "Aggregate error", "zh": "总量误差"},
+    "converged": {"en": "Converged", "zh": "已收敛"},
+    "chosen": {"en": "Chosen", "zh": "选用"},
+    "margin_12m_short": {"en": "Margin, 12 months", "zh": "近12个月毛利"},
+    "last_purchase_weeks_ago": {"en": "Weeks since last purchase", "zh": "距上次购买（周）"},
+    "expected_purchases_12m": {"en": "Expected purchases, next 12 months", "zh": "未来12个月预期购买次数"},
+    "expected_spend": {"en": "Expected revenue per purchase", "zh": "预期每次购买金额"},
+    "title_clv": {"en": "Customer lifetime value", "zh": "客户终身价值"},
+    "clv_model_check": {"en": "Model check on a holdout period", "zh": "模型检验（留出期）"},
+    "clv_fits": {"en": "Fitted models", "zh": "模型估计结果"},
+    "clv_distribution": {"en": "Distribution of account CLV", "zh": "客户终身价值分布"},
+    "clv_top": {"en": "Top accounts by CLV, with 95% bands", "zh": "终身价值最高的客户（含95%区间）"},
+    "clv_alerts": {"en": "Churn alerts: valuable accounts that may have lapsed",
+                   "zh": "流失预警：可能已流失的高价值客户"},
+    "clv_by_segment": {"en": "CLV by segment", "zh": "按细分的终身价值"},
+    "tracking_title": {"en": "Cumulative repeat purchases: actual vs model", "zh": "累计重复购买：实际与模型"},
+    "holdout_title": {"en": "Holdout purchases by calibration frequency", "zh": "按校准期购买次数的留出期购买"},
+    "histogram_title": {"en": "Accounts by repeat purchases in calibration", "zh": "校准期重复购买次数分布"},
+    "mean_holdout_purchases": {"en": "Mean purchases in holdout", "zh": "留出期平均购买次数"},
+    "date": {"en": "Date", "zh": "日期"},
+    "calibration_end_label": {"en": "end of calibration", "zh": "校准期结束"},
+    "clv_axis": {"en": "CLV ({currency}, log scale)", "zh": "终身价值（{currency}，对数刻度）"},
+    "clv_choice_sentence": {
+        "en": "Both purchase models were fitted on the order history up to {cal_end} and asked to predict the "
+              "{months} months after it. The {model} model predicted each account's purchases with a mean "
+              "absolute error of {mae} purchases and the total within {agg}; it is used below.",
+        "zh": "两个购买模型均以{cal_end}之前的订单数据估计，并预测其后{months}个月的购买。{model}模型对每个客户购买次数的"
+              "平均绝对误差为{mae}次，总量误差为{agg}，下文采用该模型。"},
+    "clv_sentence": {
+        "en": "Valued over the next {horizon} months at a {rate} annual discount rate, the book's expected gross "
+              "margin (CLV) is {total} (95% band {lower} to {upper} from parameter uncertainty). The top 20% "
+              "of accounts by CLV hold {top_share} of it.",
+        "zh": "以年贴现率{rate}计算未来{horizon}个月，客户群预期毛利（终身价值）合计{total}（参数不确定性95%区间：{lower}至"
+              "{upper}）。终身价值最高的20%客户占其中{top_share}。"},
+    "clv_alert_sentence": {
+        "en": "{n} accounts not marked as churned earned more than the median margin in the last 12 months but "
+              "have a probability below {threshold} of still being active: account managers should call them.",
+        "zh": "有{n}个未标记为流失的客户近12个月毛利高于中位数，但仍活跃的概率低于{threshold}，客户经理应尽快联系。"},
+    "clv_no_alerts": {"en": "No valuable account currently looks lapsed.", "zh": "目前没有疑似流失的高价值客户。"},
+    "spend_sentence": {
+        "en": "Spend per purchase follows the Gamma-Gamma model (mean {mean} per purchase); its correlation with "
+              "purchase frequency is {corr}, {verdict}.",
+        "zh": "每次购买金额采用Gamma-Gamma模型（平均每次{mean}）；其与购买频率的相关系数为{corr}，{verdict}。"},
+    "spend_ok": {"en": "small enough for the model's independence assumption",
+                 "zh": "满足模型的独立性假设"},
+    "spend_warn": {"en": "large enough to question the model's independence assumption",
+                   "zh": "可能违背模型的独立性假设"},
     # narrative
     "overview_sentence": {
         "en": "The book has {accounts} accounts; {active} ordered in the 12 months to {month}, bringing "

@@ -48,4 +48,5 @@ def rfm_summary(transactions: ibis.Table | pd.DataFrame, *, observation_end, cal
         out["duration_holdout"] = (end - cal).days / agg.unit_days(time_unit)
     out = out.drop(columns="first_purchase")
     out.index.name = account_col
+    out.attrs["time_unit"] = time_unit
     return out

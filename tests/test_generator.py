@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from kamlib import load_dataset
-from kamlib.generator import GeneratorConfig, generate_book, simulate_bgnbd
+from kamlib.generator import GeneratorConfig, generate_book
+from kamlib.models.simulate import simulate_bgnbd
 from kamlib.schema import TABLES
 from conftest import TODAY
 

@@ -35,7 +35,20 @@ def test_report_succeeds_and_writes_everything(good_report):
     assert "Report complete" in index and 'href="01_account_overview.presentation.html"' in index
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["month"] == "2026-09"
-    assert {"active_accounts_12m", "revenue_12m", "margin_12m"} <= set(metrics["metrics"])
+    assert {"active_accounts_12m", "revenue_12m", "margin_12m", "accounts_at_risk"} <= set(metrics["metrics"])
+    assert nb["02_customer_lifetime_value"]["status"] == "success"
+    assert (folder / "02_customer_lifetime_value.presentation.html").exists()
+
+
+def test_clv_notebook_metric_matches_library(good_report, small_dir):
+    from kamlib import clv
+    from kamlib.io import load_dataset
+    _, folder = good_report
+    metrics = json.loads((folder / "metrics.json").read_text())["metrics"]
+    ds = load_dataset(small_dir, analysis_date="2026-09-30", today=TODAY, future_rows="exclude")
+    choice = clv.compare_models(clv.holdout_summary(ds, 12))
+    value = clv.account_value(ds, choice.chosen, n_draws=10)
+    assert metrics["accounts_at_risk"] == len(clv.accounts_at_risk(ds, value))
 
 
 def test_backfilled_month_counts_later_rows(good_report):

@@ -1,0 +1,191 @@
+"""CLV workflow on a data set: calibration/holdout checks, model comparison and choice, per-account value.
+
+The models themselves live in :mod:`kamlib.models`; this module feeds them from the aggregation layer and
+checks them against what happened in a holdout period.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import aggregate as agg
+from .dataset import Dataset
+from .models import BGNBD, GammaGamma, ParetoNBD
+from .models.transactions import MONTH_DAYS, TransactionResults
+from .periods import window_12m
+from .rfm import rfm_summary
+
+TRANSACTION_MODELS = {"bgnbd": BGNBD, "paretonbd": ParetoNBD}
+
+
+def calibration_end(analysis_date, holdout_months: int) -> pd.Timestamp:
+    """Last day of the calibration period: ``holdout_months`` calendar months before the analysis month ends."""
+    m = pd.Period(pd.Timestamp(analysis_date), freq="M") - int(holdout_months)
+    return m.end_time.normalize()
+
+
+def holdout_summary(ds: Dataset, holdout_months: int = 12, time_unit: str = "W") -> pd.DataFrame:
+    """rfm_summary with a calibration period ending ``holdout_months`` before the analysis date."""
+    return rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date,
+                       calibration_end=calibration_end(ds.analysis_date, holdout_months), time_unit=time_unit)
+
+
+def holdout_by_frequency(results: TransactionResults, rfm: pd.DataFrame, max_frequency: int = 7) -> pd.DataFrame:
+    """Mean actual vs conditional expected holdout purchases by calibration frequency (last bin = max+)."""
+    pred = results.expected_purchases(rfm["duration_holdout"].iloc[0], rfm)
+    key = np.minimum(rfm["frequency"], max_frequency)
+    out = pd.DataFrame({"frequency": key, "actual": rfm["frequency_holdout"], "expected": pred})
+    out = out.groupby("frequency").agg(accounts=("actual", "size"), actual=("actual", "mean"),
+                                       expected=("expected", "mean"))
+    out.index = [f"{i}+" if i == max_frequency else str(i) for i in out.index]
+    out.index.name = "calibration_frequency"
+    return out
+
+
+def holdout_errors(results: TransactionResults, rfm: pd.DataFrame) -> dict[str, float]:
+    """Per-account MAE and RMSE of holdout purchases and the aggregate % error of their total."""
+    pred = results.expected_purchases(rfm["duration_holdout"].iloc[0], rfm).to_numpy()
+    act = rfm["frequency_holdout"].to_numpy(float)
+    err = pred - act
+    return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err ** 2))),
+            "aggregate_error": float(pred.sum() / act.sum() - 1) if act.sum() else np.nan}
+
+
+def frequency_histogram(results: TransactionResults, rfm: pd.DataFrame, max_frequency: int = 7,
+                        n_sims: int = 20, seed: int = 0) -> pd.DataFrame:
+    """Accounts by calibration frequency: actual vs expected under the model (Monte Carlo with each T)."""
+    rng = np.random.default_rng(seed)
+    sim = results.simulate(np.tile(rfm["T"].to_numpy(float), n_sims), rng)
+    bins = np.arange(max_frequency + 1)
+    actual = np.bincount(np.minimum(rfm["frequency"].to_numpy(int), max_frequency), minlength=len(bins))
+    model = np.bincount(np.minimum(sim["frequency"].to_numpy(int), max_frequency), minlength=len(bins)) / n_sims
+    labels = [f"{i}+" if i == max_frequency else str(i) for i in bins]
+    return pd.DataFrame({"actual": actual, "model": model}, index=pd.Index(labels, name="frequency"))
+
+
+def tracking(results: TransactionResults, ds: Dataset, rfm: pd.DataFrame, cal_end, time_unit: str = "W",
+             freq: str = "W") -> pd.DataFrame:
+    """Cumulative repeat purchases of the calibration accounts: actual vs model, by week (or ``freq``).
+
+    Model: sum over accounts of E[X(t - first purchase)] for a newly acquired account — the standard
+    tracking check of Fader, Hardie & Lee (2005, Figure 3).
+    """
+    unit = agg.unit_days(time_unit)
+    first = (pd.Timestamp(cal_end) - pd.to_timedelta(np.round(rfm["T"].to_numpy() * unit), unit="D"))
+    births = pd.Series(1, index=first).groupby(level=0).size()
+    daily = agg.execute(agg.repeat_purchases_by_day(ds.table("transactions"), end=ds.analysis_date,
+                                                    first_on_or_before=cal_end))
+    daily = daily.set_index("day")["repeat_purchases"].sort_index()
+    grid = pd.date_range(births.index.min(), ds.analysis_date, freq=freq)
+    grid = grid.append(pd.DatetimeIndex([ds.analysis_date])).unique()
+    actual = daily.reindex(pd.date_range(births.index.min(), ds.analysis_date, freq="D"), fill_value=0).cumsum()
+    age = (grid.to_numpy()[:, None] - births.index.to_numpy()[None, :]) / np.timedelta64(1, "D") / unit
+    expected = np.where(age > 0, results.expected_purchases_new(np.clip(age, 0, None)), 0.0) @ births.to_numpy()
+    return pd.DataFrame({"actual": actual.reindex(grid).to_numpy(), "expected": expected},
+                        index=pd.Index(grid, name="date"))
+
+
+@dataclass
+class ModelChoice:
+    """The comparison of purchase models on the holdout and the chosen one."""
+
+    table: pd.DataFrame
+    chosen: str
+    calibration_fits: dict[str, TransactionResults]
+
+
+def compare_models(rfm_holdout: pd.DataFrame, models=("bgnbd", "paretonbd"), model: str = "auto") -> ModelChoice:
+    """Fit each model on the calibration period; table of LL, AIC, BIC, holdout MAE/RMSE/aggregate error.
+
+    ``model="auto"`` picks the lowest holdout MAE; otherwise the named model is kept (still compared).
+    """
+    if model != "auto" and model not in TRANSACTION_MODELS:
+        raise ValueError(f"model must be 'auto' or one of {sorted(TRANSACTION_MODELS)}, got {model!r}")
+    fits, rows = {}, []
+    for name in models:
+        res = TRANSACTION_MODELS[name]().fit(rfm_holdout)
+        fits[name] = res
+        rows.append({"model": res.model.long_name, "key": name, "log_likelihood": res.llf, "aic": res.aic,
+                     "bic": res.bic, **holdout_errors(res, rfm_holdout), "converged": res.converged})
+    table = pd.DataFrame(rows).set_index("key")
+    chosen = str(table["mae"].idxmin()) if model == "auto" else model
+    table["chosen"] = table.index == chosen
+    return ModelChoice(table, chosen, fits)
+
+
+def margin_rates(ds: Dataset) -> pd.Series:
+    """Each account's gross margin / revenue over its history up to the analysis date, clipped to [0, 1];
+    accounts without positive revenue get the book's rate."""
+    per = agg.execute(agg.window_by_account(ds.table("transactions"), start="1900-01-01",
+                                            end=ds.analysis_date)).set_index("account_id")
+    book = per["gross_margin"].sum() / per["revenue"].sum()
+    rate = (per["gross_margin"] / per["revenue"].where(per["revenue"] > 0)).fillna(book)
+    return rate.clip(0, 1)
+
+
+@dataclass
+class AccountValue:
+    """Per-account valuation at the analysis date and the fitted models behind it."""
+
+    frame: pd.DataFrame            # account_id -> frequency, recency, T, p_alive, expected purchases, spend, CLV
+    purchases: TransactionResults
+    spend: object
+    horizon_months: int
+    discount_rate: float
+    total: dict                    # {"clv", "lower", "upper"} of the book's total CLV
+
+
+def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36, discount_rate: float = 0.10,
+                  time_unit: str = "W", n_draws: int = 200, alpha: float = 0.05, seed: int = 0) -> AccountValue:
+    """Fit the purchase model and Gamma-Gamma on all history to the analysis date; CLV of margin with bands.
+
+    CLV is the discounted expected gross margin over ``horizon_months`` (annual ``discount_rate``): expected
+    purchases x expected revenue per purchase (Gamma-Gamma) x the account's margin rate.
+    """
+    rfm = rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date, time_unit=time_unit)
+    purchases = TRANSACTION_MODELS[model]().fit(rfm)
+    spend = GammaGamma(time_unit=time_unit).fit(rfm)
+    margin = margin_rates(ds).reindex(rfm.index)
+    kw = dict(horizon_months=horizon_months, discount_rate=discount_rate, rate_period="annual", margin_rate=margin)
+    band = purchases.clv_interval(rfm, spend, alpha=alpha, n_draws=n_draws, seed=seed, **kw)
+    frame = rfm.assign(
+        p_alive=purchases.p_alive(rfm),
+        expected_purchases_12m=purchases.expected_purchases(12 * MONTH_DAYS / agg.unit_days(time_unit), rfm),
+        expected_spend=spend.expected_spend(rfm), margin_rate=margin,
+        clv=band["clv"], clv_lower=band["lower"], clv_upper=band["upper"])
+    return AccountValue(frame, purchases, spend, horizon_months, discount_rate, band.attrs["total"])
+
+
+def accounts_at_risk(ds: Dataset, value: AccountValue, threshold: float = 0.5) -> pd.DataFrame:
+    """Churn alerts: accounts not recorded as churned with P(alive) < ``threshold`` and trailing-12-month margin
+    above the median of active accounts (the ``accounts_at_risk`` metric), most valuable first."""
+    w = window_12m(ds.analysis_date)
+    per = agg.execute(agg.window_by_account(ds.table("transactions"), start=w.start, end=w.end))
+    acc = ds.accounts.set_index("account_id")
+    margin = per.set_index("account_id")["gross_margin"].reindex(acc.index).fillna(0.0)
+    median = per["gross_margin"].median() if len(per) else np.inf
+    churned = acc["churned_on"].notna() if "churned_on" in acc else pd.Series(False, index=acc.index)
+    p = value.frame["p_alive"].reindex(acc.index)
+    flag = (~churned) & (p < threshold) & (margin > median)
+    out = acc.loc[flag, ["name", "tier", "account_manager"]].assign(
+        margin_12m=margin[flag], p_alive=p[flag], clv=value.frame["clv"].reindex(acc.index)[flag],
+        last_purchase_weeks_ago=(value.frame["T"] - value.frame["recency"]).reindex(acc.index)[flag])
+    return out.sort_values("margin_12m", ascending=False)
+
+
+def clv_by(ds: Dataset, value: AccountValue, by: str) -> pd.DataFrame:
+    """Accounts, total and mean CLV, and mean P(alive) by an account attribute (tier, industry, ...)."""
+    acc = ds.accounts.set_index("account_id")[[by]].join(value.frame[["clv", "p_alive"]], how="inner")
+    out = acc.groupby(by).agg(accounts=("clv", "size"), clv_total=("clv", "sum"), clv_mean=("clv", "mean"),
+                              p_alive_mean=("p_alive", "mean"))
+    out["clv_share"] = out["clv_total"] / out["clv_total"].sum()
+    return out.sort_values("clv_total", ascending=False)
+
+
+def top_share(values: pd.Series, share: float = 0.2) -> float:
+    """Share of the total held by the top ``share`` of accounts (ceil(share * n) accounts)."""
+    v = values.sort_values(ascending=False).to_numpy()
+    k = int(np.ceil(share * len(v)))
+    return float(v[:k].sum() / v.sum()) if v.sum() else float("nan")

@@ -1,0 +1,98 @@
+"""The CLV workflow on a data set: holdout checks, model choice, per-account value and churn alerts."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from kamlib import clv
+from kamlib.io import load_dataset
+from kamlib.periods import window_12m
+
+from conftest import TODAY
+
+
+@pytest.fixture(scope="module")
+def ds(small_dir):
+    return load_dataset(small_dir, analysis_date="2026-09-30", today=TODAY, future_rows="exclude")
+
+
+@pytest.fixture(scope="module")
+def holdout(ds):
+    return clv.holdout_summary(ds, 12)
+
+
+@pytest.fixture(scope="module")
+def choice(holdout):
+    return clv.compare_models(holdout)
+
+
+@pytest.fixture(scope="module")
+def value(ds):
+    return clv.account_value(ds, "bgnbd", horizon_months=24, n_draws=60)
+
+
+def test_holdout_split(ds, holdout):
+    assert list(holdout.columns) == ["frequency", "recency", "T", "monetary_value", "frequency_holdout",
+                                     "monetary_value_holdout", "duration_holdout"]
+    assert clv.calibration_end(ds.analysis_date, 12) == pd.Timestamp("2025-09-30")
+    assert holdout["duration_holdout"].iloc[0] == pytest.approx(365 / 7)
+    assert holdout.attrs["time_unit"] == "W"
+
+
+def test_model_comparison_and_auto_choice(holdout, choice):
+    t = choice.table
+    assert set(t.index) == {"bgnbd", "paretonbd"}
+    assert choice.chosen == t["mae"].idxmin() and t.loc[choice.chosen, "chosen"]
+    res = choice.calibration_fits["bgnbd"]
+    pred = res.expected_purchases(holdout["duration_holdout"].iloc[0], holdout)
+    assert t.loc["bgnbd", "mae"] == pytest.approx(np.mean(np.abs(pred - holdout["frequency_holdout"])))
+    assert t.loc["bgnbd", "aggregate_error"] == pytest.approx(pred.sum() / holdout["frequency_holdout"].sum() - 1)
+    assert clv.compare_models(holdout, model="paretonbd").chosen == "paretonbd"
+    with pytest.raises(ValueError, match="model must be 'auto' or one of"):
+        clv.compare_models(holdout, model="lifetimes")
+
+
+def test_checks_add_up(ds, holdout, choice):
+    res = choice.calibration_fits["bgnbd"]
+    by = clv.holdout_by_frequency(res, holdout, max_frequency=5)
+    assert by["accounts"].sum() == len(holdout) and by.index[-1] == "5+"
+    hist = clv.frequency_histogram(res, holdout, max_frequency=5)
+    assert hist["actual"].sum() == len(holdout) and hist["model"].sum() == pytest.approx(len(holdout))
+    track = clv.tracking(res, ds, holdout, clv.calibration_end(ds.analysis_date, 12))
+    # the actual series ends with every repeat purchase of the calibration accounts, calibration + holdout
+    assert track["actual"].iloc[-1] == holdout["frequency"].sum() + holdout["frequency_holdout"].sum()
+    assert track["actual"].is_monotonic_increasing and track["expected"].is_monotonic_increasing
+
+
+def test_account_value_and_bands(ds, value):
+    f = value.frame
+    assert len(f) == ds.transactions["account_id"].nunique()
+    assert (f["clv"] >= 0).all() and (f["clv_lower"] <= f["clv"] * 1.0001).all()
+    assert ((f["p_alive"] > 0) & (f["p_alive"] <= 1)).all()
+    total = value.total
+    assert total["clv"] == pytest.approx(f["clv"].sum())
+    assert total["lower"] < total["clv"] < total["upper"]
+    # CLV = discounted expected purchases x expected spend x margin rate
+    one = f.iloc[[0]]
+    expected = value.purchases.clv(one, value.spend, horizon_months=24, discount_rate=0.10,
+                                   margin_rate=one["margin_rate"])
+    assert f["clv"].iloc[0] == pytest.approx(expected.iloc[0])
+
+
+def test_accounts_at_risk_follows_its_definition(ds, value):
+    alerts = clv.accounts_at_risk(ds, value, threshold=0.5)
+    w = window_12m(ds.analysis_date)
+    tx = ds.transactions[(ds.transactions["order_date"] >= w.start) & (ds.transactions["order_date"] <= w.end)]
+    margin = tx.groupby("account_id")["gross_margin"].sum()
+    acc = ds.accounts.set_index("account_id")
+    m = margin.reindex(acc.index).fillna(0)
+    expected = acc.index[acc["churned_on"].isna() & (value.frame["p_alive"].reindex(acc.index) < 0.5)
+                         & (m > margin.median())]
+    assert set(alerts.index) == set(expected)
+    assert alerts["margin_12m"].is_monotonic_decreasing
+
+
+def test_clv_by_segment_and_top_share(ds, value):
+    by = clv.clv_by(ds, value, "tier")
+    assert by["accounts"].sum() == len(value.frame)
+    assert by["clv_share"].sum() == pytest.approx(1)
+    assert clv.top_share(pd.Series([10.0, 1, 1, 1, 1])) == pytest.approx(10 / 14)

@@ -1,0 +1,195 @@
+"""Models against data simulated from known parameters: recovery, CI coverage, Monte Carlo predictions."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kamlib.models import BGNBD, ConvergenceWarning, GammaGamma, ParetoNBD, ShiftedBetaGeometric
+from kamlib.models.simulate import simulate_bgnbd, simulate_paretonbd
+from kamlib.rfm import rfm_summary
+
+BG_TRUE = {"r": 0.8, "alpha": 5.0, "a": 0.7, "b": 3.0}
+PN_TRUE = {"r": 0.6, "alpha": 9.0, "s": 0.8, "beta": 15.0}
+GG_TRUE = {"p": 5.0, "q": 4.0, "gamma": 30.0}
+
+
+def _ages(n, rng):
+    return rng.uniform(26, 104, n)
+
+
+def simulate_spend(frequency: np.ndarray, rng, p, q, gamma) -> np.ndarray:
+    """Mean of x Gamma(p, nu) purchase values with nu ~ Gamma(q, gamma): x * mean ~ Gamma(p x, nu)."""
+    nu = rng.gamma(q, 1 / gamma, frequency.size)
+    x = np.maximum(frequency, 1)
+    return rng.gamma(p * x, 1 / nu) / x
+
+
+def covers(res, truth: dict) -> pd.Series:
+    t = pd.Series(truth)
+    ci = res.conf_int().loc[t.index]
+    return (ci["lower"] <= t) & (t <= ci["upper"])
+
+
+@pytest.mark.parametrize("model,truth,simulate", [(BGNBD, BG_TRUE, simulate_bgnbd),
+                                                  (ParetoNBD, PN_TRUE, simulate_paretonbd)])
+def test_parameter_recovery(model, truth, simulate):
+    rng = np.random.default_rng(11)
+    sim = simulate(_ages(8000, rng), rng=rng, **truth)
+    res = model().fit(sim)
+    assert res.converged
+    assert covers(res, truth).all(), (res.params, res.conf_int())
+    z = (res.params - pd.Series(truth)) / res.bse
+    assert (z.abs() < 3).all()
+
+
+def test_gammagamma_recovery_and_independence_diagnostic():
+    rng = np.random.default_rng(5)
+    freq = rng.poisson(3, 6000)
+    rfm = pd.DataFrame({"frequency": freq, "monetary_value": simulate_spend(freq, rng, **GG_TRUE)})
+    res = GammaGamma().fit(rfm)
+    assert covers(res, GG_TRUE).all(), res.conf_int()
+    assert abs(res.frequency_spend_correlation) < 0.05
+    assert res.mean_spend == pytest.approx(5 * 30 / 3, rel=0.1)
+
+
+def test_sbg_recovery_from_simulated_cohort():
+    rng = np.random.default_rng(3)
+    theta = rng.beta(1.5, 4.0, 20000)                  # churn probability per period
+    lifetime = rng.geometric(theta)                    # periods until churn
+    survivors = [(lifetime > t).sum() for t in range(10)]
+    res = ShiftedBetaGeometric().fit(survivors)
+    assert covers(res, {"alpha": 1.5, "beta": 4.0}).all(), res.conf_int()
+
+
+@pytest.mark.parametrize("model,truth,simulate", [(BGNBD, BG_TRUE, simulate_bgnbd),
+                                                  (ParetoNBD, PN_TRUE, simulate_paretonbd)])
+def test_predictions_match_monte_carlo(model, truth, simulate):
+    """E[Y(t) | history], P(alive | history) and E[X(t)] agree with simulation from the same parameters."""
+    rng = np.random.default_rng(2)
+    n, future = 200_000, 26.0
+    sim = simulate(np.full(n, 52.0), rng=rng, future=future, **truth)
+    res = model().fit(sim.iloc[:500]).with_params(list(truth.values()))
+    # unconditional: mean frequency over (0, 52]
+    assert res.expected_purchases_new(52.0) == pytest.approx(sim["frequency"].mean(), rel=0.02)
+    # conditional on history, by groups of calibration frequency (within 4 Monte Carlo standard errors)
+    pred = res.expected_purchases(future, sim)
+    alive = res.p_alive(sim)
+    for _, g in sim.groupby(np.minimum(sim["frequency"], 6)):
+        idx = g.index
+        se = g["frequency_future"].std() / np.sqrt(len(g)) + 1e-9
+        assert abs(pred[idx].mean() - g["frequency_future"].mean()) < 4 * se + 1e-3
+        se_alive = g["alive"].std() / np.sqrt(len(g)) + 1e-9
+        assert abs(alive[idx].mean() - g["alive"].mean()) < 4 * se_alive + 1e-3
+
+
+@pytest.mark.parametrize("model,theta,data", [
+    (BGNBD, [0.8, 5.0, 0.7, 3.0], "rfm"),
+    (GammaGamma, [5.0, 4.0, 30.0], "spend"),
+    (ShiftedBetaGeometric, [1.5, 4.0], "cohort"),
+])
+def test_analytic_gradient_matches_finite_differences(model, theta, data):
+    rng = np.random.default_rng(0)
+    if data == "rfm":
+        frame = simulate_bgnbd(_ages(300, rng), rng=rng, r=0.8, alpha=5.0, a=0.7, b=3.0)
+    elif data == "spend":
+        f = rng.poisson(3, 300) + 1
+        frame = pd.DataFrame({"frequency": f, "monetary_value": simulate_spend(f, rng, **GG_TRUE)})
+    else:
+        frame = [1000, 700, 550, 470, 420]
+    m = model()
+    d, w = m._prepare(frame, None)
+    theta = np.array(theta, float)
+    g = w @ m._loglik_grad(theta, d)
+    num = np.empty_like(theta)
+    for i in range(len(theta)):
+        h = 1e-6 * theta[i]
+        up, dn = theta.copy(), theta.copy()
+        up[i] += h
+        dn[i] -= h
+        num[i] = (w @ m._loglik(up, d) - w @ m._loglik(dn, d)) / (2 * h)
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-6)
+
+
+def test_compression_and_weights_give_the_same_fit():
+    rng = np.random.default_rng(4)
+    sim = simulate_bgnbd(np.round(_ages(3000, rng)), rng=rng, **BG_TRUE)
+    sim["recency"] = np.round(sim["recency"])
+    doubled = BGNBD().fit(pd.concat([sim, sim]))
+    weighted = BGNBD().fit(sim, weights=np.full(len(sim), 2.0))
+    np.testing.assert_allclose(doubled.params, weighted.params, rtol=1e-6)
+    assert doubled.nobs == weighted.nobs == 6000
+    single = BGNBD().fit(sim)
+    np.testing.assert_allclose(doubled.params, single.params, rtol=1e-4)      # same MLE, twice the information
+    np.testing.assert_allclose(doubled.bse * np.sqrt(2), single.bse, rtol=1e-3)
+
+
+def test_bundled_generator_parameters_are_recovered(small_book):
+    """The generator's true purchase and spend parameters are recovered (within 3 standard errors; the test
+    book has only 150 accounts, so the 95% intervals alone would fail one seed in twenty)."""
+    truth = small_book.truth["parameters"]
+    tx = small_book.transactions
+    tx = tx[tx["revenue"] > 0]
+    rfm = rfm_summary(tx, observation_end=small_book.truth["config"]["end"], time_unit="W")
+    for model, keys in ((BGNBD, ("r", "alpha", "a", "b")), (GammaGamma, ("p", "q", "gamma"))):
+        res = model().fit(rfm)
+        z = (res.params - pd.Series({k: truth[k] for k in keys})) / res.bse
+        assert (z.abs() < 3).all(), z
+
+
+def test_clv_definition_and_units():
+    rng = np.random.default_rng(8)
+    sim = simulate_bgnbd(_ages(2000, rng), rng=rng, **BG_TRUE)
+    sim.attrs["time_unit"] = "W"
+    res = BGNBD().fit(sim)
+    plain = res.clv(sim, 1.0, horizon_months=12, discount_rate=0.0)
+    horizon_weeks = 12 * (365.25 / 12) / 7
+    np.testing.assert_allclose(plain, res.expected_purchases(horizon_weeks, sim), rtol=1e-10)
+    disc = res.clv(sim, 100.0, horizon_months=12, discount_rate=0.12, margin_rate=0.25)
+    assert (disc <= 25 * plain + 1e-9).all() and (disc > 0.9 * 25 * plain).all()
+    monthly = res.clv(sim, 100.0, horizon_months=12, discount_rate=1.12 ** (1 / 12) - 1, rate_period="month",
+                      margin_rate=0.25)
+    np.testing.assert_allclose(disc, monthly, rtol=1e-12)
+    band = res.clv_interval(sim.iloc[:50], 100.0, horizon_months=12, n_draws=100)
+    assert (band["lower"] <= band["clv"] * 1.0001).all() and (band["clv"] <= band["upper"] * 1.0001).all()
+    assert (band["upper"] > band["lower"]).all()
+    with pytest.raises(ValueError, match="rate_period"):
+        res.clv(sim, 1.0, rate_period="weekly")
+
+
+def test_bad_input_is_named():
+    rfm = pd.DataFrame({"frequency": [1, 2], "recency": [5.0, 3.0], "T": [4.0, 10.0]}, index=["A", "B"])
+    with pytest.raises(ValueError, match="recency > T.*'A'"):
+        BGNBD().fit(rfm)
+    with pytest.raises(KeyError, match="lacks column"):
+        ParetoNBD().fit(rfm.drop(columns="T"))
+    with pytest.raises(ValueError, match="'frequency' has 1 negative"):
+        BGNBD().fit(rfm.assign(frequency=[-1, 2], recency=[1.0, 3.0]))
+    with pytest.raises(ValueError, match="monetary_value must be > 0.*'B'"):
+        GammaGamma().fit(pd.DataFrame({"frequency": [1, 2], "monetary_value": [3.0, 0.0]}, index=["A", "B"]))
+
+
+def test_non_convergence_warns():
+    rfm = pd.DataFrame({"frequency": [0, 0, 0], "recency": [0.0, 0.0, 0.0], "T": [10.0, 20.0, 30.0]})
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        BGNBD().fit(rfm)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model,truth,simulate", [(BGNBD, BG_TRUE, simulate_bgnbd),
+                                                  (ParetoNBD, PN_TRUE, simulate_paretonbd)])
+def test_confidence_interval_coverage(model, truth, simulate):
+    """95% intervals cover the true parameters in about 95% of repeated simulations.
+
+    KAMLIB_COVERAGE_REPS (default 100) sets the repetitions; the accepted band is the binomial 99.9% range.
+    """
+    reps = int(os.environ.get("KAMLIB_COVERAGE_REPS", "100"))
+    rng = np.random.default_rng(2024)
+    hits = np.zeros(len(truth))
+    for _ in range(reps):
+        sim = simulate(_ages(1500, rng), rng=rng, **truth)
+        hits += covers(model().fit(sim), truth).to_numpy()
+    lo, hi = np.array([0.95 * reps - 3.3 * np.sqrt(reps * 0.0475), 0.95 * reps + 3.3 * np.sqrt(reps * 0.0475)])
+    assert ((hits >= lo) & (hits <= min(hi, reps))).all(), dict(zip(truth, hits / reps))
