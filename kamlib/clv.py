@@ -142,14 +142,20 @@ def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36
     """Fit the purchase model and Gamma-Gamma on all history to the analysis date; CLV of margin with bands.
 
     CLV is the discounted expected gross margin over ``horizon_months`` (annual ``discount_rate``): expected
-    purchases x expected revenue per purchase (Gamma-Gamma) x the account's margin rate.
+    purchases x expected revenue per purchase (Gamma-Gamma) x the account's margin rate. ``n_draws`` parameter
+    draws give the 1 - ``alpha`` bands (0: point values only).
     """
     rfm = rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date, time_unit=time_unit)
     purchases = TRANSACTION_MODELS[model]().fit(rfm)
     spend = GammaGamma(time_unit=time_unit).fit(rfm)
     margin = margin_rates(ds).reindex(rfm.index)
     kw = dict(horizon_months=horizon_months, discount_rate=discount_rate, rate_period="annual", margin_rate=margin)
-    band = purchases.clv_interval(rfm, spend, alpha=alpha, n_draws=n_draws, seed=seed, **kw)
+    if n_draws > 0:
+        band = purchases.clv_interval(rfm, spend, alpha=alpha, n_draws=n_draws, seed=seed, **kw)
+    else:   # point values only
+        point = purchases.clv(rfm, spend, **kw)
+        band = pd.DataFrame({"clv": point, "lower": np.nan, "upper": np.nan})
+        band.attrs["total"] = {"clv": float(point.sum()), "lower": np.nan, "upper": np.nan}
     frame = rfm.assign(
         p_alive=purchases.p_alive(rfm),
         expected_purchases_12m=purchases.expected_purchases(12 * MONTH_DAYS / agg.unit_days(time_unit), rfm),

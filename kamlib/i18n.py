@@ -109,6 +109,91 @@ LABELS: dict[str, dict[str, str]] = {
                  "zh": "满足模型的独立性假设"},
     "spend_warn": {"en": "large enough to question the model's independence assumption",
                    "zh": "可能违背模型的独立性假设"},
+    # segmentation
+    "title_segmentation": {"en": "Segmentation and account strategy", "zh": "客户细分与客户战略"},
+    "concentration": {"en": "Who carries the profit (the 20/80 rule)", "zh": "谁贡献利润（二八法则）"},
+    "equality_line": {"en": "equal accounts", "zh": "完全平均"},
+    "lorenz_title": {"en": "Lorenz curve, last 12 months", "zh": "洛伦兹曲线（近12个月）"},
+    "whale_title": {"en": "Whale curve: profit after cost-to-serve", "zh": "鲸鱼曲线：扣除服务成本后的利润"},
+    "whale_peak": {"en": "peak {pct} of total profit", "zh": "峰值：总利润的{pct}"},
+    "cum_accounts_pct": {"en": "Accounts, smallest first (cumulative %)", "zh": "客户（由小到大，累计%）"},
+    "cum_value_pct": {"en": "Value (cumulative %)", "zh": "价值（累计%）"},
+    "cum_accounts_pct_by_profit": {"en": "Accounts, most profitable first (cumulative %)",
+                                   "zh": "客户（按利润由高到低，累计%）"},
+    "cum_profit_pct": {"en": "Profit after cost-to-serve (cumulative % of total)", "zh": "扣除服务成本后利润（占总额累计%）"},
+    "rule_vs_measured": {"en": "Rule of thumb vs this book", "zh": "经验法则与本企业实测"},
+    "claim": {"en": "Claim", "zh": "说法"},
+    "rule_of_thumb": {"en": "Rule of thumb", "zh": "经验值"},
+    "measured": {"en": "Measured", "zh": "实测值"},
+    "concentration_sentence": {
+        "en": "In the 12 months to {month}, the top 20% of accounts made {top20} of gross margin (rule of thumb: "
+              "80%); {share80} of accounts made 80% of it. The revenue Gini coefficient is {gini}. After "
+              "cost-to-serve, {unprofitable} accounts lose money; the most profitable accounts earn {peak} of "
+              "total profit before the loss-makers pull it back.",
+        "zh": "截至{month}的近12个月，前20%的客户贡献了{top20}的毛利（经验值80%）；{share80}的客户贡献了80%的毛利。"
+              "收入基尼系数为{gini}。扣除服务成本后，有{unprofitable}个客户亏损；最赚钱的客户贡献了总利润的{peak}，"
+              "其余被亏损客户抵消。"},
+    "abc_class": {"en": "ABC class", "zh": "ABC分类"},
+    "value": {"en": "Value", "zh": "价值"},
+    "account_share": {"en": "Share of accounts", "zh": "客户占比"},
+    "value_share": {"en": "Share of value", "zh": "价值占比"},
+    "abc_title": {"en": "ABC classes by 12-month gross margin", "zh": "按近12个月毛利的ABC分类"},
+    "rfm_title": {"en": "RFM scores and segments", "zh": "RFM评分与细分"},
+    "rfm_edges_sentence": {"en": "Scores 1-5 from quantiles; bin edges (recency in days, orders and revenue in "
+                                 "the last 12 months):",
+                           "zh": "按分位数评分1-5；分箱边界（最近购买天数、近12个月订单数与收入）："},
+    "rfm_segment": {"en": "RFM segment", "zh": "RFM细分"},
+    "strategy": {"en": "Strategy", "zh": "战略"},
+    "strategy_title": {"en": "Value x potential strategy matrix", "zh": "价值×潜力战略矩阵"},
+    "strategy_matrix_title": {"en": "Current value vs potential", "zh": "当前价值与潜力"},
+    "strategy_support_develop": {"en": "Support & develop", "zh": "支持和有利发展"},
+    "strategy_maintain_efficiently": {"en": "Maintain efficiently", "zh": "维持且高效"},
+    "strategy_nurture_change": {"en": "Nurture & change behaviour", "zh": "培育并改变行为"},
+    "strategy_cut_cost_exit": {"en": "Cut cost-to-serve or exit", "zh": "削减成本与清除"},
+    "strategy_sentence": {
+        "en": "Value is 12-month gross margin, potential is {source}; thresholds (medians unless set): value "
+              "{vt}, potential {pt}.",
+        "zh": "价值为近12个月毛利，潜力为{source}；阈值（默认中位数）：价值{vt}，潜力{pt}。"},
+    "potential": {"en": "Potential", "zh": "潜力"},
+    "cost_to_serve": {"en": "Cost-to-serve", "zh": "服务成本"},
+    "profit_after_cost_to_serve": {"en": "Profit after cost-to-serve", "zh": "扣除服务成本后利润"},
+    "actions": {"en": "Suggested actions", "zh": "建议行动"},
+    "tiers_title": {"en": "Tiers and service levels", "zh": "客户分级与服务水平"},
+    "recorded_tier": {"en": "Recorded tier", "zh": "现有级别"},
+    "suggested_tier": {"en": "Suggested tier", "zh": "建议级别"},
+    "tier_sentence": {
+        "en": "Tiers suggested from 12-month margin: {up} accounts merit an upgrade, {down} a downgrade. Visit "
+              "policy ({policy}) is met by {rate} of strategic and A accounts; {under} accounts are under-served "
+              "for their value and {over} low-value accounts are over-served.",
+        "zh": "按近12个月毛利建议分级：{up}个客户应升级，{down}个应降级。拜访政策（{policy}）的达标率为{rate}（特级和A级客户）；"
+              "{under}个客户相对其价值服务不足，{over}个低价值客户服务过度。"},
+    "compliance_title": {"en": "Visit-policy compliance by account manager", "zh": "各客户经理拜访政策达标率"},
+    "compliance_rate_pct": {"en": "Compliant strategic/A accounts (%)", "zh": "达标的特级/A级客户（%）"},
+    "compliance_rate": {"en": "Compliance rate", "zh": "达标率"},
+    "compliant": {"en": "Compliant", "zh": "达标"},
+    "visits_per_week": {"en": "Visits per week", "zh": "每周拜访次数"},
+    "service_flag": {"en": "Service flag", "zh": "服务标记"},
+    "clusters_title": {"en": "Data-driven clusters", "zh": "数据驱动聚类"},
+    "silhouette_title": {"en": "Choice of k (silhouette)", "zh": "聚类数选择（轮廓系数）"},
+    "clusters_k": {"en": "Number of clusters k", "zh": "聚类数k"},
+    "silhouette_score": {"en": "Silhouette score", "zh": "轮廓系数"},
+    "orders_12m": {"en": "Order lines, 12 months", "zh": "近12个月订单行数"},
+    "recency_days": {"en": "Days since last order", "zh": "距上次下单天数"},
+    "price_title": {"en": "Price sensitivity and discount flags", "zh": "价格敏感度与折扣预警"},
+    "price_sentence": {
+        "en": "{n_corr} accounts have enough months to relate discount to volume; the median rank correlation "
+              "is {median}. {risk} accounts at churn risk got no retention offer in the last 3 months; {deep} "
+              "low-value (C) accounts receive deep discounts.",
+        "zh": "{n_corr}个客户有足够月份分析折扣与销量的关系；中位秩相关为{median}。{risk}个有流失风险的客户近3个月未获挽留优惠；"
+              "{deep}个低价值（C类）客户享受深度折扣。"},
+    "price_not_available": {"en": "The transactions carry no discount column: price sensitivity is not available.",
+                            "zh": "交易数据无折扣字段，无法分析价格敏感度。"},
+    "price_flag": {"en": "Price flag", "zh": "价格预警"},
+    "mean_discount_12m": {"en": "Mean discount, 12 months", "zh": "近12个月平均折扣"},
+    "top20_claim": {"en": "Margin share of the top 20% of accounts", "zh": "前20%客户的毛利占比"},
+    "share80_claim": {"en": "Share of accounts making 80% of margin", "zh": "贡献80%毛利的客户占比"},
+    "reasons": {"en": "Reasons", "zh": "原因"},
+    "act_on_title": {"en": "Accounts to act on, by account manager", "zh": "各客户经理需行动的客户"},
     # narrative
     "overview_sentence": {
         "en": "The book has {accounts} accounts; {active} ordered in the 12 months to {month}, bringing "

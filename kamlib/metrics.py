@@ -81,19 +81,22 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "Sum of squared window-revenue shares of accounts.", "segmentation"),
     Metric("unprofitable_accounts_after_cost_to_serve", "Unprofitable accounts after cost-to-serve",
            "扣除服务成本后亏损的客户数", "accounts",
-           "Accounts whose window margin minus allocated cost-to-serve (service costs and visit costs) is "
+           "Accounts in the strategy population whose window margin minus allocated cost-to-serve (service "
+           "costs booked to the account, unassigned service costs allocated by revenue, visits x visit cost) is "
            "below zero.", "segmentation"),
     Metric("service_compliance_rate", "Visit-policy compliance", "拜访政策达标率", "share 0-1",
            "Share of strategic and A accounts meeting their visit policy (default: strategic >= 2 in-person "
-           "visits a week, A >= 1) over the weeks they were active in the window.", "segmentation"),
+           "visits a week, A >= 1) over the weeks they were active in the window: visits in the full calendar "
+           "weeks of the window the account was in the book (listed holiday weeks excluded) >= required per "
+           "week x those weeks.", "segmentation"),
     Metric("strategy_support_develop", "Accounts to support & develop", "支持和有利发展客户数", "accounts",
-           "Accounts with high current value and high potential.", "segmentation"),
+           "Accounts with high current value and high potential. " "Population: accounts not recorded as churned at the analysis date with at least one order up to it; value = window margin, potential = CLV (or margin growth when no CLV model is available); high = at or above the median (default thresholds).", "segmentation"),
     Metric("strategy_maintain_efficiently", "Accounts to maintain efficiently", "维持且高效客户数", "accounts",
-           "Accounts with high current value and low potential.", "segmentation"),
+           "Accounts with high current value and low potential. " "Population: accounts not recorded as churned at the analysis date with at least one order up to it; value = window margin, potential = CLV (or margin growth when no CLV model is available); high = at or above the median (default thresholds).", "segmentation"),
     Metric("strategy_nurture_change", "Accounts to nurture & change", "培育并改变行为客户数", "accounts",
-           "Accounts with low current value and high potential.", "segmentation"),
+           "Accounts with low current value and high potential. " "Population: accounts not recorded as churned at the analysis date with at least one order up to it; value = window margin, potential = CLV (or margin growth when no CLV model is available); high = at or above the median (default thresholds).", "segmentation"),
     Metric("strategy_cut_cost_exit", "Accounts to cut cost or exit", "削减成本与清除客户数", "accounts",
-           "Accounts with low current value and low potential.", "segmentation"),
+           "Accounts with low current value and low potential. " "Population: accounts not recorded as churned at the analysis date with at least one order up to it; value = window margin, potential = CLV (or margin growth when no CLV model is available); high = at or above the median (default thresholds).", "segmentation"),
     # --- scorecards, pipeline, payments
     Metric("win_rate_existing", "Win rate, existing accounts", "老客户销售成功率", "share 0-1",
            f"Opportunities of existing accounts closed in {WINDOW}: won / (won + lost) (rule of thumb 0.5).",

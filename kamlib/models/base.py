@@ -196,6 +196,16 @@ class Model:
         """Per-row gradient (n, k) with respect to the natural parameters, or None."""
         return None
 
+    @classmethod
+    def has_gradient(cls) -> bool:
+        """Whether the model supplies a per-row gradient (else the fitter uses finite differences)."""
+        return cls._loglik_grad is not Model._loglik_grad
+
+    def _value_and_grad(self, theta: np.ndarray, d: dict[str, np.ndarray], w: np.ndarray
+                        ) -> tuple[float, np.ndarray]:
+        """Weighted total log-likelihood and its gradient (models may override with a fused version)."""
+        return float(np.dot(w, self._loglik(theta, d))), w @ self._loglik_grad(theta, d)
+
     def _initial(self, d: dict[str, np.ndarray], w: np.ndarray) -> np.ndarray:
         return np.ones(len(self.param_names))
 
@@ -228,17 +238,17 @@ def total_loglik(model: Model, d, w, theta) -> float:
 def maximize_loglik(model: Model, d, w, theta0, *, maxiter: int, gtol: float):
     """L-BFGS-B on u = log(theta), minimising -LL / sum(w) (scaled for conditioning)."""
     scale = w.sum()
-    has_grad = model._loglik_grad(theta0, {k: v[:1] for k, v in d.items()}) is not None
+    has_grad = model.has_gradient()
 
     def f(u):
         theta = np.exp(u)
-        ll = total_loglik(model, d, w, theta)
-        if not np.isfinite(ll):
-            return (1e100, np.zeros_like(u)) if has_grad else 1e100
         if not has_grad:
-            return -ll / scale
+            ll = total_loglik(model, d, w, theta)
+            return -ll / scale if np.isfinite(ll) else 1e100
         with np.errstate(all="ignore"):
-            g = w @ model._loglik_grad(theta, d)
+            ll, g = model._value_and_grad(theta, d, w)
+        if not (np.isfinite(ll) and np.all(np.isfinite(g))):
+            return 1e100, np.zeros_like(u)
         return -ll / scale, -(g * theta) / scale
 
     u0 = np.log(theta0)
@@ -263,10 +273,9 @@ def maximize_loglik(model: Model, d, w, theta0, *, maxiter: int, gtol: float):
 
 def _grad_log(model: Model, d, w, u: np.ndarray) -> np.ndarray:
     theta = np.exp(u)
-    g = model._loglik_grad(theta, d)
-    if g is not None:
+    if model.has_gradient():
         with np.errstate(all="ignore"):
-            return (w @ g) * theta
+            return model._value_and_grad(theta, d, w)[1] * theta
     eps = 1e-5
     out = np.empty_like(u)
     for i in range(len(u)):

@@ -66,7 +66,11 @@ class BGNBD(Model):
     results_class = BGNBDResults
 
     def _prepare(self, data, weights):
-        return prepare_rfm(data, weights, self.long_name)
+        d, w = prepare_rfm(data, weights, self.long_name)
+        # special functions and logs are evaluated once per distinct value, then gathered per row
+        for key in ("frequency", "recency", "T"):
+            d[key + "_u"], d[key + "_i"] = np.unique(d[key], return_inverse=True)
+        return d, w
 
     def _initial(self, d, w):
         x = np.average(d["frequency"], weights=w)
@@ -75,33 +79,49 @@ class BGNBD(Model):
 
     @staticmethod
     def _parts(theta, d):
+        """log of the constant and of the two likelihood terms, per row."""
         r, alpha, a, b = theta
-        x, tx, T = d["frequency"], d["recency"], d["T"]
-        a0 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        a1 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
-        a2 = np.where(x > 0, betaln(a + 1, np.maximum(b + x - 1, 1e-12)) - betaln(a, b)
-                      - (r + x) * np.log(alpha + tx), -np.inf)
+        x, xu, xi = d["frequency"], d["frequency_u"], d["frequency_i"]
+        a0 = (gammaln(r + xu) - gammaln(r) + r * np.log(alpha))[xi]
+        a1 = (betaln(a, b + xu) - betaln(a, b))[xi] - (r + x) * np.log(alpha + d["T_u"])[d["T_i"]]
+        a2_u = np.where(xu > 0, betaln(a + 1, np.maximum(b + xu - 1, 1e-12)) - betaln(a, b), -np.inf)
+        a2 = a2_u[xi] - (r + x) * np.log(alpha + d["recency_u"])[d["recency_i"]]
         return a0, a1, a2
 
     def _loglik(self, theta, d):
         a0, a1, a2 = self._parts(theta, d)
         return a0 + np.logaddexp(a1, a2)
 
-    def _loglik_grad(self, theta, d):
+    def _terms(self, theta, d):
+        """Per-row log-likelihood and the pieces of its gradient (shared by the two gradient methods)."""
         r, alpha, a, b = theta
-        x, tx, T = d["frequency"], d["recency"], d["T"]
+        x, xu, xi = d["frequency"], d["frequency_u"], d["frequency_i"]
         a0, a1, a2 = self._parts(theta, d)
         m = np.logaddexp(a1, a2)
-        w1, w2 = np.exp(a1 - m), np.exp(a2 - m)
-        psi_ab, psi_abx = digamma(a + b), digamma(a + b + x)
-        g = np.empty((x.size, 4))
-        g[:, 0] = digamma(r + x) - digamma(r) + np.log(alpha) - w1 * np.log(alpha + T) - w2 * np.log(alpha + tx)
-        g[:, 1] = r / alpha - w1 * (r + x) / (alpha + T) - w2 * (r + x) / (alpha + tx)
-        d_a0 = -(digamma(a) - psi_ab)
-        d_b0 = -(digamma(b) - psi_ab)
-        g[:, 2] = d_a0 + w1 * (digamma(a) - psi_abx) + w2 * (digamma(a + 1) - psi_abx)
-        g[:, 3] = d_b0 + w1 * (digamma(b + x) - psi_abx) + w2 * (digamma(np.maximum(b + x - 1, 1e-12)) - psi_abx)
-        return g
+        w2 = np.exp(a2 - m)                        # weight of the second term; the first has 1 - w2
+        inv_T = (1.0 / (alpha + d["T_u"]))[d["T_i"]]
+        inv_tx = (1.0 / (alpha + d["recency_u"]))[d["recency_i"]]
+        log_T = np.log(alpha + d["T_u"])[d["T_i"]]
+        log_tx = np.log(alpha + d["recency_u"])[d["recency_i"]]
+        psi_ab, psi_abx = digamma(a + b), digamma(a + b + xu)
+        per_x = {  # gradient pieces that depend on x only: evaluated on distinct x
+            "r": (digamma(r + xu) - digamma(r))[xi],
+            "a1": (digamma(a) - psi_abx)[xi], "a2": (digamma(a + 1) - psi_abx)[xi],
+            "b1": (digamma(b + xu) - psi_abx)[xi], "b2": (digamma(np.maximum(b + xu - 1, 1e-12)) - psi_abx)[xi]}
+        cols = (
+            per_x["r"] + np.log(alpha) - log_T + w2 * (log_T - log_tx),
+            r / alpha - (r + x) * (inv_T + w2 * (inv_tx - inv_T)),
+            -(digamma(a) - psi_ab) + per_x["a1"] + w2 * (per_x["a2"] - per_x["a1"]),
+            -(digamma(b) - psi_ab) + per_x["b1"] + w2 * (per_x["b2"] - per_x["b1"]),
+        )
+        return a0 + m, cols
+
+    def _loglik_grad(self, theta, d):
+        return np.column_stack(self._terms(theta, d)[1])
+
+    def _value_and_grad(self, theta, d, w):
+        ll, cols = self._terms(theta, d)
+        return float(w @ ll), np.array([w @ c for c in cols])
 
 
 __all__ = ["BGNBD", "BGNBDResults", "FitResults"]

@@ -1,0 +1,35 @@
+"""Run inside a separate venv with the `lifetimes` package (pins: pandas<2, numpy<1.25); prints JSON timings.
+
+Usage: python lifetimes_worker.py fit <model> <npz with frequency, recency, T>
+       python lifetimes_worker.py rfm <csv with account_id, order_date> <observation_end>
+"""
+import json
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+
+def main(argv):
+    task = argv[1]
+    if task == "fit":
+        from lifetimes import BetaGeoFitter, ParetoNBDFitter
+        d = np.load(argv[3])
+        fitter = {"bgnbd": BetaGeoFitter, "paretonbd": ParetoNBDFitter}[argv[2]](penalizer_coef=0.0)
+        t = time.perf_counter()
+        fitter.fit(d["frequency"], d["recency"], d["T"])
+        seconds = time.perf_counter() - t
+        print(json.dumps({"seconds": seconds, "params": [float(v) for v in fitter.params_.values]}))
+    elif task == "rfm":
+        from lifetimes.utils import summary_data_from_transaction_data
+        tx = pd.read_csv(argv[2], parse_dates=["order_date"])
+        t = time.perf_counter()
+        out = summary_data_from_transaction_data(tx, "account_id", "order_date", observation_period_end=argv[3],
+                                                 freq="D")
+        seconds = time.perf_counter() - t
+        print(json.dumps({"seconds": seconds, "rows": int(len(out)), "frequency_sum": float(out["frequency"].sum())}))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

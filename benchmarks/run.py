@@ -1,0 +1,10 @@
+"""Run every benchmark: `make bench` (arguments are passed to each script's defaults)."""
+import runpy
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+for script in ("clv_vs_lifetimes.py",):
+    print(f"=== {script}", flush=True)
+    sys.argv = [script]
+    runpy.run_path(str(HERE / script), run_name="__main__")

@@ -1,0 +1,272 @@
+"""Segmentation and account strategy: RFM scores, the value x potential matrix, clusters, price flags.
+
+The per-account frame (:func:`account_frame`) joins window revenue/margin, cost-to-serve, visits, RFM and
+potential; everything else is a pure function of it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import aggregate as agg
+from . import concentration, service
+from .dataset import Dataset
+from .periods import window_12m
+
+STRATEGIES = ("support_develop", "maintain_efficiently", "nurture_change", "cut_cost_exit")
+ACTIONS = {
+    "support_develop": {
+        "en": "Personalised offers and joint planning; senior contact; reward loyalty; protect from competitors.",
+        "zh": "个性化方案与联合规划；高层对接；奖励忠诚；防范竞争对手。"},
+    "maintain_efficiently": {
+        "en": "Keep the business; move service to cheaper channels (phone, portal); avoid over-servicing.",
+        "zh": "保住业务；将服务转向低成本渠道（电话、平台）；避免过度服务。"},
+    "nurture_change": {
+        "en": "Grow share of wallet; cross-sell; change ordering behaviour (larger, fewer orders) to become profitable.",
+        "zh": "提升钱包份额；交叉销售；改变订货行为（少批次、大批量），使其盈利。"},
+    "cut_cost_exit": {
+        "en": "Standardise service, minimum order sizes, decline unprofitable demands; exit if still loss-making.",
+        "zh": "标准化服务、设最低订货量、拒绝亏损需求；仍亏损则考虑退出。"},
+}
+RFM_SEGMENTS = (  # (name, en, zh, rule on R and FM = mean of F and M scores)
+    ("champions", "Champions", "核心客户", lambda r, fm: (r >= 4) & (fm >= 4)),
+    ("loyal", "Loyal", "忠诚客户", lambda r, fm: (r >= 3) & (fm >= 3.5)),
+    ("cannot_lose", "Cannot lose", "不能流失", lambda r, fm: (r <= 2) & (fm >= 4)),
+    ("at_risk", "At risk", "风险客户", lambda r, fm: (r <= 2) & (fm >= 2.5)),
+    ("new_promising", "New / promising", "新客户/潜力", lambda r, fm: (r >= 4) & (fm < 2.5)),
+    ("need_attention", "Need attention", "需要关注", lambda r, fm: (r >= 3)),
+    ("hibernating", "Hibernating", "休眠客户", lambda r, fm: (r == 2)),
+    ("lost", "Lost", "流失客户", lambda r, fm: r <= 1),
+)
+
+
+def quantile_scores(values: pd.Series, bins: int = 5, higher_is_better: bool = True) -> tuple[pd.Series, np.ndarray]:
+    """Scores 1..bins from the empirical quantiles of ``values``; tie-safe (equal values share a score).
+
+    Edges are the (k/bins) quantiles, k = 1..bins-1 (linear interpolation); a value's score is 1 + the number
+    of edges strictly below it (or, when lower is better, bins - that). Heavy ties give uneven bins, never
+    split equal accounts. Returns (scores, edges).
+    """
+    v = pd.Series(values, dtype=float)
+    edges = np.quantile(v, np.arange(1, bins) / bins) if len(v) else np.array([])
+    raw = 1 + np.searchsorted(edges, v.to_numpy(), side="left")
+    scores = raw if higher_is_better else bins + 1 - raw
+    return pd.Series(scores, index=v.index, dtype="int64"), edges
+
+
+def rfm_scores(recency_days: pd.Series, frequency: pd.Series, monetary: pd.Series, bins: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """R (recent is better), F and M scores 1..bins with a named segment, and the documented bin edges."""
+    r, r_edges = quantile_scores(recency_days, bins, higher_is_better=False)
+    f, f_edges = quantile_scores(frequency, bins)
+    m, m_edges = quantile_scores(monetary, bins)
+    fm = (f + m) / 2
+    seg = np.select([rule(r, fm) for *_, rule in RFM_SEGMENTS], [s[0] for s in RFM_SEGMENTS], "other")
+    out = pd.DataFrame({"r_score": r, "f_score": f, "m_score": m, "rfm_segment": seg})
+    edges = pd.DataFrame({"recency_days": r_edges, "frequency": f_edges, "monetary": m_edges},
+                         index=[f"{k}/{bins}" for k in range(1, bins)])
+    return out, edges
+
+
+def strategy(value: pd.Series, potential: pd.Series, value_threshold: float | None = None,
+             potential_threshold: float | None = None) -> pd.Series:
+    """The four strategies from value (>= threshold is high) and potential (>= threshold is high).
+
+    Thresholds default to the medians. Accounts exactly at a threshold count as high.
+    """
+    vt = float(value.median()) if value_threshold is None else value_threshold
+    pt = float(potential.median()) if potential_threshold is None else potential_threshold
+    hv, hp = value >= vt, potential.reindex(value.index) >= pt
+    s = np.select([hv & hp, hv & ~hp, ~hv & hp], list(STRATEGIES[:3]), STRATEGIES[3])
+    out = pd.Series(s, index=value.index, name="strategy")
+    out.attrs |= {"value_threshold": vt, "potential_threshold": pt}
+    return out
+
+
+def strategy_table(frame: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Per strategy (labelled in ``lang``): accounts, window margin, cost-to-serve, profit and suggested
+    actions; empty rows kept."""
+    g = frame.groupby("strategy").agg(accounts=("strategy", "size"), gross_margin=("gross_margin", "sum"),
+                                      cost_to_serve=("cost_to_serve", "sum"), potential=("potential", "sum"))
+    g = g.reindex(list(STRATEGIES), fill_value=0)
+    g["profit_after_cost_to_serve"] = g["gross_margin"] - g["cost_to_serve"]
+    g["actions"] = [ACTIONS[s][lang] for s in g.index]
+    from .i18n import t
+    return g.rename(index=lambda s: t(f"strategy_{s}", lang))
+
+
+@dataclass
+class Segmentation:
+    """Per-account frame and the parameters that produced it."""
+
+    frame: pd.DataFrame
+    rfm_edges: pd.DataFrame
+    compliance: pd.DataFrame
+    potential_source: str
+    policy: service.ServicePolicy
+
+    def metrics(self) -> dict:
+        active = self.frame[self.frame["revenue"] > 0]
+        out = concentration.concentration_metrics(active)
+        out["unprofitable_accounts_after_cost_to_serve"] = int((self.frame["profit_after_cost_to_serve"] < 0).sum())
+        pol = self.compliance[self.compliance["tier"].isin(["strategic", "A"])]
+        out["service_compliance_rate"] = float(pol["compliant"].mean()) if len(pol) else None
+        counts = self.frame["strategy"].value_counts()
+        for s in STRATEGIES:
+            out[f"strategy_{s}"] = int(counts.get(s, 0))
+        return out
+
+
+def account_frame(ds: Dataset, potential: pd.Series | None = None, *, value_threshold=None,
+                  potential_threshold=None, policy: service.ServicePolicy = service.ServicePolicy(),
+                  tier_rules: dict = service.DEFAULT_TIER_RULES, visit_cost: float = 500.0,
+                  allocation: str = "revenue") -> Segmentation:
+    """Everything segmentation needs per account, for accounts in the book at the analysis date.
+
+    Population: accounts not recorded as churned on or before the analysis date that ordered at least once
+    up to it. ``potential``: CLV per account (default use); when None, potential is the growth of window
+    margin over the previous 12 months (labelled ``potential_source='margin growth'``).
+    """
+    end = ds.analysis_date
+    w = window_12m(end)
+    tx = ds.table("transactions")
+    win = agg.execute(agg.window_by_account(tx, start=w.start, end=w.end)).set_index("account_id")
+    hist = agg.execute(agg.last_order_by_account(tx, end=end)).set_index("account_id")
+    acc = ds.accounts.set_index("account_id")
+    alive = acc["churned_on"].isna() | (acc["churned_on"] > end) if "churned_on" in acc else True
+    ids = acc.index[alive & acc.index.isin(hist.index)]
+    f = acc.loc[ids, ["name", "tier", "account_manager", "industry", "region", "acquisition_channel",
+                      "enterprise_type"]].copy()
+    f[["revenue", "gross_margin"]] = win[["revenue", "gross_margin"]].reindex(ids).fillna(0.0)
+    f["orders_12m"] = win["lines"].reindex(ids).fillna(0)
+    f["recency_days"] = (end - hist["last_order"].reindex(ids)).dt.days
+    f["cost_to_serve"] = service.cost_to_serve(ds, w.start, w.end, visit_cost=visit_cost,
+                                               allocation=allocation).reindex(ids)
+    f["profit_after_cost_to_serve"] = f["gross_margin"] - f["cost_to_serve"]
+    if potential is None:
+        prev_start, prev_end = w.start - pd.DateOffset(years=1), w.start - pd.Timedelta(days=1)
+        prev = agg.execute(agg.window_by_account(tx, start=prev_start, end=prev_end)).set_index("account_id")
+        f["potential"] = f["gross_margin"] - prev["gross_margin"].reindex(ids).fillna(0.0)
+        source = "margin growth"
+    else:
+        f["potential"] = potential.reindex(ids).fillna(0.0)
+        source = "CLV"
+    scores, edges = rfm_scores(f["recency_days"], f["orders_12m"], f["revenue"])
+    f = f.join(scores)
+    f["abc_class"] = concentration.abc_classes(f["gross_margin"])
+    f["strategy"] = strategy(f["gross_margin"], f["potential"], value_threshold, potential_threshold)
+    f["suggested_tier"] = service.suggested_tiers(f["gross_margin"], tier_rules)
+    f["tier_change"] = service.tier_changes(f["tier"], f["suggested_tier"])
+    everyone = service.ServicePolicy({**{t: 0.0 for t in service.TIERS}, **policy.visits_per_week}, policy.holidays)
+    visits = service.visit_compliance(acc.loc[ids].reset_index(), ds.interactions, w.start, w.end, everyone)
+    f["visits_per_week"] = visits["visits_per_week"].reindex(ids)
+    f["service_flag"] = service.service_flags(f["suggested_tier"], f["visits_per_week"], policy)
+    compliance = service.visit_compliance(acc.loc[ids].reset_index(), ds.interactions, w.start, w.end, policy)
+    return Segmentation(f, edges, compliance, source, policy)
+
+
+def clusters(frame: pd.DataFrame, k_range=range(3, 9), seed: int = 0) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+    """K-means on standardised behaviour features; k chosen by the silhouette score (seeded, stable).
+
+    Returns (cluster per account, silhouette by k, cluster profiles with feature means and sizes).
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    from sklearn.preprocessing import StandardScaler
+
+    feats = pd.DataFrame({
+        "log_revenue": np.log1p(frame["revenue"].clip(lower=0)),
+        "margin_rate": (frame["gross_margin"] / frame["revenue"].where(frame["revenue"] > 0)).fillna(0).clip(-1, 1),
+        "log_orders": np.log1p(frame["orders_12m"]),
+        "log_recency_days": np.log1p(frame["recency_days"]),
+        "visits_per_week": frame["visits_per_week"].fillna(0),
+    }, index=frame.index)
+    x = StandardScaler().fit_transform(feats)
+    ks = [k for k in k_range if k < len(frame)]
+    if not ks:
+        raise ValueError(f"need more than {min(k_range)} accounts to cluster, got {len(frame)}")
+    sample = min(len(frame), 3000)
+    fits, scores = {}, {}
+    for k in ks:
+        km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(x)
+        fits[k] = km
+        scores[k] = silhouette_score(x, km.labels_, sample_size=sample, random_state=seed)
+    best = max(scores, key=scores.get)
+    labels = pd.Series(fits[best].labels_, index=frame.index, name="cluster")
+    # order clusters by mean revenue so labels are stable and readable (0 = highest revenue)
+    order = feats.groupby(labels)["log_revenue"].mean().sort_values(ascending=False).index
+    labels = labels.map({old: new for new, old in enumerate(order)})
+    profile = frame.assign(cluster=labels).groupby("cluster").agg(
+        accounts=("revenue", "size"), revenue=("revenue", "mean"), gross_margin=("gross_margin", "mean"),
+        orders_12m=("orders_12m", "mean"), recency_days=("recency_days", "mean"),
+        visits_per_week=("visits_per_week", "mean"))
+    diag = pd.DataFrame({"silhouette": pd.Series(scores)}).rename_axis("k")
+    diag["chosen"] = diag.index == best
+    return labels, diag, profile
+
+
+def price_sensitivity(ds: Dataset, frame: pd.DataFrame, *, p_alive: pd.Series | None = None,
+                      min_months: int = 6, deep_discount: float = 0.10, offer_discount: float = 0.05,
+                      risk_threshold: float = 0.5) -> pd.DataFrame | None:
+    """Per account: Spearman correlation of monthly mean discount and monthly revenue, mean discount, and
+    flags — 'at risk, no retention offer' (P(alive) < threshold and no month in the last 3 with mean
+    discount >= ``offer_discount``) and 'deep discount, low value' (C-class by value, mean discount >=
+    ``deep_discount``). None when the transactions have no discount column."""
+    tx = ds.transactions
+    if "discount" not in tx:
+        return None
+    end = ds.analysis_date
+    t = tx[(tx["order_date"] <= end) & tx["account_id"].isin(frame.index)]
+    t = t.assign(month=t["order_date"].dt.to_period("M"), weighted=t["discount"] * t["revenue"])
+    m = t.groupby(["account_id", "month"]).agg(revenue=("revenue", "sum"), weighted=("weighted", "sum"))
+    m["discount"] = m["weighted"] / m["revenue"]
+    ranks = m.groupby(level=0)[["discount", "revenue"]].rank()
+    n = m.groupby(level=0).size()
+    corr = ranks.groupby(level=0).corr().xs("discount", level=1)["revenue"]
+    last3 = m[m.index.get_level_values(1) > pd.Period(end, "M") - 3]
+    offered = (last3["discount"] >= offer_discount).groupby(level=0).any()
+    w = window_12m(end)
+    recent = t[t["order_date"] >= w.start]
+    mean_disc = (recent["weighted"].groupby(recent["account_id"]).sum()
+                 / recent["revenue"].groupby(recent["account_id"]).sum())
+    out = pd.DataFrame(index=frame.index)
+    out["months"] = n.reindex(out.index).fillna(0).astype(int)
+    out["discount_volume_correlation"] = corr.where(n >= min_months).reindex(out.index)
+    out["mean_discount_12m"] = mean_disc.reindex(out.index)
+    out["retention_offer_last_3m"] = offered.reindex(out.index).fillna(False).astype(bool)
+    flags = pd.Series("", index=out.index)
+    if p_alive is not None:
+        risk = p_alive.reindex(out.index) < risk_threshold
+        flags[risk & ~out["retention_offer_last_3m"]] = "at risk, no retention offer"
+    deep = (frame["abc_class"] == "C") & (out["mean_discount_12m"] >= deep_discount)
+    flags[deep] = "deep discount, low value"
+    out["price_flag"] = flags
+    return out
+
+
+def rule_vs_measured(metrics: dict, lang: str = "en") -> pd.DataFrame:
+    """The '20/80' rule of thumb beside this book's measured values."""
+    from .i18n import t
+    rows = [(t("top20_claim", lang), 0.8, metrics["top20_margin_share"]),
+            (t("share80_claim", lang), 0.2, metrics["accounts_share_for_80pct_margin"])]
+    return pd.DataFrame(rows, columns=["claim", "rule_of_thumb", "measured"]).set_index("claim")
+
+
+def action_list(frame: pd.DataFrame, price: pd.DataFrame | None = None, per_manager: int | None = None
+                ) -> pd.DataFrame:
+    """Accounts with something to do, per account manager: service flags, tier changes, loss-makers in the
+    cut-cost quadrant, price flags. One row per account with its reasons joined; ``per_manager`` keeps each
+    manager's most valuable ones."""
+    reasons = pd.DataFrame(index=frame.index)
+    reasons["service"] = frame["service_flag"]
+    reasons["tier"] = np.where(frame["tier_change"] != "keep",
+                               frame["tier_change"] + " to " + frame["suggested_tier"], "")
+    reasons["loss"] = np.where((frame["strategy"] == "cut_cost_exit") & (frame["profit_after_cost_to_serve"] < 0),
+                               "loss after cost-to-serve", "")
+    reasons["price"] = price["price_flag"].reindex(frame.index).fillna("") if price is not None else ""
+    text = reasons.apply(lambda r: "; ".join(v for v in r if v), axis=1)
+    out = frame.loc[text != "", ["account_manager", "name", "tier", "strategy", "gross_margin",
+                                 "profit_after_cost_to_serve"]].assign(reasons=text[text != ""])
+    out = out.sort_values(["account_manager", "gross_margin"], ascending=[True, False])
+    return out.groupby("account_manager").head(per_manager) if per_manager else out

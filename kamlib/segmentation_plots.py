@@ -1,0 +1,87 @@
+"""Figures of the segmentation notebook: Lorenz and whale curves, strategy matrix, compliance, clusters."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from . import concentration
+from .i18n import t
+
+
+def lorenz_and_whale(frame: pd.DataFrame, *, lang: str = "en"):
+    """Left: Lorenz curves of window revenue and margin; right: whale curve of profit after cost-to-serve."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    active = frame[frame["revenue"] > 0]
+    for col in ("revenue", "gross_margin"):
+        lc = concentration.lorenz_curve(active[col].clip(lower=0))
+        ax1.plot(lc["account_share"] * 100, lc["value_share"] * 100, label=t(col, lang))
+    ax1.plot([0, 100], [0, 100], color="0.6", ls=":", label=t("equality_line", lang))
+    ax1.set_title(t("lorenz_title", lang))
+    ax1.set_xlabel(t("cum_accounts_pct", lang))
+    ax1.set_ylabel(t("cum_value_pct", lang))
+    ax1.legend()
+    wc = concentration.whale_curve(frame["profit_after_cost_to_serve"])
+    ax2.plot(wc["account_share"] * 100, wc["cumulative_share"] * 100)
+    peak = wc[wc["peak"]].iloc[0]
+    ax2.scatter([peak["account_share"] * 100], [peak["cumulative_share"] * 100], color="C3", zorder=3)
+    ax2.annotate(t("whale_peak", lang, pct=f"{peak['cumulative_share']:.0%}"),
+                 (peak["account_share"] * 100, peak["cumulative_share"] * 100), textcoords="offset points",
+                 xytext=(5, -15))
+    ax2.axhline(100, color="0.6", ls=":")
+    ax2.set_title(t("whale_title", lang))
+    ax2.set_xlabel(t("cum_accounts_pct_by_profit", lang))
+    ax2.set_ylabel(t("cum_profit_pct", lang))
+    fig.tight_layout()
+    return fig
+
+
+def strategy_matrix(frame: pd.DataFrame, value_threshold: float, potential_threshold: float, *, currency: str,
+                    potential_label: str, lang: str = "en"):
+    """Value (window margin) against potential, quadrants labelled, bubble area = window margin."""
+    fig, ax = plt.subplots(figsize=(9, 6.5))
+    size = 10 + 300 * frame["gross_margin"].clip(lower=0) / max(frame["gross_margin"].max(), 1)
+    sns.scatterplot(x=frame["gross_margin"] / 1e6, y=frame["potential"] / 1e6, hue=frame["strategy"].map(
+        lambda s: t(f"strategy_{s}", lang)), size=size, sizes=(10, 300), alpha=0.6, ax=ax, legend="brief")
+    ax.axvline(value_threshold / 1e6, color="0.4", lw=1)
+    ax.axhline(potential_threshold / 1e6, color="0.4", lw=1)
+    ax.set_xscale("symlog", linthresh=0.01)
+    ax.set_yscale("symlog", linthresh=0.01)
+    for key, (x, y, ha, va) in {"support_develop": (0.98, 0.98, "right", "top"),
+                                "maintain_efficiently": (0.98, 0.02, "right", "bottom"),
+                                "nurture_change": (0.02, 0.98, "left", "top"),
+                                "cut_cost_exit": (0.02, 0.02, "left", "bottom")}.items():
+        ax.text(x, y, t(f"strategy_{key}", lang), transform=ax.transAxes, ha=ha, va=va, fontweight="bold",
+                color="0.25")
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles[:5], labels[:5], loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_title(t("strategy_matrix_title", lang))
+    ax.set_xlabel(t("in_millions", lang, label=t("margin_12m", lang), currency=currency) + " — symlog")
+    ax.set_ylabel(t("in_millions", lang, label=potential_label, currency=currency) + " — symlog")
+    fig.tight_layout()
+    return fig
+
+
+def compliance_by_manager(table: pd.DataFrame, *, lang: str = "en"):
+    fig, ax = plt.subplots(figsize=(9, 0.4 * len(table) + 1.5))
+    ax.barh(table.index.astype(str), table["compliance_rate"] * 100)
+    ax.set_xlim(0, 100)
+    ax.set_title(t("compliance_title", lang))
+    ax.set_xlabel(t("compliance_rate_pct", lang))
+    ax.set_ylabel(t("account_manager", lang))
+    fig.tight_layout()
+    return fig
+
+
+def silhouette(diag: pd.DataFrame, *, lang: str = "en"):
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(diag.index, diag["silhouette"], marker="o")
+    best = diag[diag["chosen"]].index[0]
+    ax.scatter([best], [diag.loc[best, "silhouette"]], color="C3", zorder=3, s=60)
+    ax.set_title(t("silhouette_title", lang))
+    ax.set_xlabel(t("clusters_k", lang))
+    ax.set_ylabel(t("silhouette_score", lang))
+    fig.tight_layout()
+    return fig
+
+

@@ -1,0 +1,180 @@
+"""Concentration, ABC, strategy, tiers and visit compliance against hand-computed values and edge cases."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from kamlib import concentration as cc
+from kamlib import segmentation as sg
+from kamlib import service
+from kamlib.io import load_dataset
+
+from conftest import TODAY
+
+
+def test_gini_lorenz_hhi_top_share_by_hand():
+    assert cc.gini([1, 1, 1, 1]) == 0
+    assert cc.gini([0, 0, 0, 1]) == pytest.approx(0.75)           # (n-1)/n for one holder
+    # sum_ij |xi - xj| for (1, 2, 3): 2*(1+2+1) = 8; / (2 * 9 * 2) = 2/9
+    assert cc.gini([3, 1, 2]) == pytest.approx(2 / 9)
+    assert cc.hhi([1, 1]) == 0.5 and cc.hhi([5]) == 1 and cc.hhi([1, 1, 2]) == pytest.approx(0.375)
+    assert cc.top_share([5, 3, 1, 1, 0]) == pytest.approx(0.5)     # ceil(0.2*5)=1 account: 5/10
+    assert cc.top_share([4, 3, 2, 1, 1, 1]) == pytest.approx(7 / 12)  # ceil(1.2)=2 accounts
+    assert cc.share_of_accounts_for([5, 3, 1, 1], 0.8) == 0.5       # 5+3 = 8 = 80% exactly
+    assert cc.share_of_accounts_for([1, 1, 1, 1, 1], 0.8) == 0.8
+    lc = cc.lorenz_curve([3, 1])
+    assert lc["value_share"].tolist() == [0, 0.25, 1] and lc["account_share"].tolist() == [0, 0.5, 1]
+    with pytest.raises(ValueError, match="non-negative"):
+        cc.gini([-1, 2])
+
+
+def test_edges_one_account_all_equal_negative_margins():
+    assert cc.top_share([7.0]) == 1 and cc.gini([7.0]) == 0 and cc.hhi([7.0]) == 1
+    assert cc.top_share([]) is None and cc.gini([]) is None
+    assert cc.top_share([-1.0, -2.0]) is None                      # no positive total: undefined, not a crash
+    # negative margins count against the total: the top account makes more than 100%
+    assert cc.top_share([10.0, 5.0, -5.0, 0.0, 0.0]) == pytest.approx(1.0)
+    assert cc.share_of_accounts_for([10.0, 2.0, -4.0], 0.8) == pytest.approx(1 / 3)
+
+
+def test_abc_classes_thresholds_and_ties():
+    s = pd.Series([50, 30, 10, 5, 5], index=list("abcde"))
+    assert cc.abc_classes(s).tolist() == ["A", "A", "B", "B", "C"]  # 'c' starts at exactly 80%: B
+    equal = pd.Series([1.0] * 10)
+    assert cc.abc_classes(equal).value_counts().to_dict() == {"A": 8, "B": 2}   # 9th, 10th start at 80%, 90%
+    neg = pd.Series([10.0, -3.0, 0.0])
+    assert cc.abc_classes(neg).tolist() == ["A", "C", "C"]
+    table = cc.abc_table(pd.Series([1.0]))
+    assert table.index.tolist() == ["A", "B", "C"] and table["accounts"].tolist() == [1, 0, 0]
+    with pytest.raises(ValueError, match="thresholds"):
+        cc.abc_classes(s, (0.9, 0.8))
+
+
+def test_whale_curve_peak():
+    wc = cc.whale_curve(pd.Series({"x": 10.0, "y": 5.0, "z": -5.0}))
+    assert wc["cumulative_profit"].tolist() == [10, 15, 10]
+    assert wc.loc[wc["peak"], "account_id"].item() == "y"
+    assert wc["cumulative_share"].iloc[1] == pytest.approx(1.5)
+
+
+def test_strategy_quadrants_at_thresholds():
+    value = pd.Series([10.0, 10.0, 1.0, 1.0, 5.0], index=list("abcde"))
+    potential = pd.Series([9.0, 1.0, 9.0, 1.0, 5.0], index=list("abcde"))
+    s = sg.strategy(value, potential, value_threshold=5.0, potential_threshold=5.0)
+    assert s.to_dict() == {"a": "support_develop", "b": "maintain_efficiently", "c": "nurture_change",
+                           "d": "cut_cost_exit", "e": "support_develop"}      # at threshold = high
+    frame = pd.DataFrame({"strategy": ["support_develop"], "gross_margin": [3.0], "cost_to_serve": [1.0],
+                          "potential": [2.0]})
+    table = sg.strategy_table(frame)
+    assert table.index.tolist() == ["Support & develop", "Maintain efficiently", "Nurture & change behaviour",
+                                    "Cut cost-to-serve or exit"]                # empty quadrants shown
+    assert table.loc["Cut cost-to-serve or exit", "accounts"] == 0
+    assert table.loc["Support & develop", "profit_after_cost_to_serve"] == 2.0
+    assert sg.strategy_table(frame, "zh").index[0] == "支持和有利发展"
+
+
+def test_quantile_scores_are_tie_safe():
+    v = pd.Series([0, 0, 0, 0, 0, 0, 1, 2, 3, 4])
+    scores, edges = sg.quantile_scores(v)
+    assert scores[v == 0].nunique() == 1                                       # ties share a score
+    assert scores.is_monotonic_increasing and scores.between(1, 5).all()
+    r, _ = sg.quantile_scores(pd.Series([1, 50, 100]), 5, higher_is_better=False)
+    assert r.iloc[0] > r.iloc[2]                                               # recent = better
+
+
+def test_suggested_tiers_and_migration():
+    margin = pd.Series(np.arange(100, 0, -1.0), index=[f"a{i}" for i in range(100)])
+    tiers = service.suggested_tiers(margin)
+    assert tiers.value_counts().to_dict() == {"C": 50, "B": 35, "A": 12, "strategic": 3}
+    recorded = pd.Series(["C"] * 100, index=margin.index)
+    assert service.tier_changes(recorded, tiers).value_counts()["upgrade"] == 50
+    mig = service.tier_migration(recorded, tiers)
+    assert mig.shape == (4, 4) and mig.loc["C", "strategic"] == 3 and mig.loc["A"].sum() == 0
+
+
+def test_visit_compliance_on_hand_built_log():
+    """Window 2026-01-05 (Mon) .. 2026-02-01 (Sun) = 4 full weeks; week of 2026-01-19 is a holiday week."""
+    accounts = pd.DataFrame({
+        "account_id": ["S1", "S2", "A1", "A2", "B1"],
+        "tier": ["strategic", "strategic", "A", "A", "B"],
+        "acquired_on": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-01-01", "2026-01-14", "2025-01-01"]),
+        "churned_on": pd.to_datetime([None, None, None, None, None]),
+    })
+    rows = []
+    for monday in pd.date_range("2026-01-05", periods=4, freq="7D"):
+        rows += [("S1", monday), ("S1", monday + pd.Timedelta(days=3))]        # 2 a week: meets policy
+        rows += [("A1", monday + pd.Timedelta(days=1))]                       # 1 a week: meets policy
+    rows += [("S2", pd.Timestamp("2026-01-06"))] * 3                          # 3 in one week, none after
+    rows += [("A2", pd.Timestamp("2026-01-20")), ("A2", pd.Timestamp("2026-01-27"))]
+    rows += [("A1", pd.Timestamp("2026-02-02"))]                               # outside the window
+    visits = pd.DataFrame(rows, columns=["account_id", "date"]).assign(kind="visit")
+    calls = pd.DataFrame({"account_id": ["S2"] * 10, "date": pd.Timestamp("2026-01-13"), "kind": "call"})
+    inter = pd.concat([visits, calls], ignore_index=True)
+    policy = service.ServicePolicy(holidays=("2026-01-21",))
+    c = service.visit_compliance(accounts, inter, "2026-01-05", "2026-02-01", policy)
+    assert "B1" not in c.index                                                 # B has no policy
+    assert c.loc["S1", "weeks"] == 3 and c.loc["S1", "visits"] == 6 and c.loc["S1", "compliant"]
+    assert c.loc["S2", "visits"] == 3 and not c.loc["S2", "compliant"]         # calls do not count
+    assert c.loc["S2", "weeks_meeting_policy"] == 1
+    assert c.loc["A1", "weeks"] == 3 and c.loc["A1", "compliant"]
+    # A2 acquired mid-window (Wed 2026-01-14): counted from the week of 2026-01-26 only (01-19 is holiday)
+    assert c.loc["A2", "weeks"] == 1 and c.loc["A2", "visits"] == 1 and c.loc["A2", "compliant"]
+    by = service.compliance_by_manager(c, accounts.assign(account_manager="Li"))
+    assert by.loc["Li", "compliance_rate"] == pytest.approx(3 / 4)
+
+
+def test_service_flags():
+    tiers = pd.Series({"s": "strategic", "a": "A", "c": "C", "c2": "C"})
+    vpw = pd.Series({"s": 1.0, "a": 1.5, "c": 1.2, "c2": 0.1})
+    assert service.service_flags(tiers, vpw).to_dict() == {"s": "under-served", "a": "", "c": "over-served",
+                                                           "c2": ""}
+
+
+@pytest.fixture(scope="module")
+def seg(small_dir):
+    ds = load_dataset(small_dir, analysis_date="2026-09-30", today=TODAY, future_rows="exclude")
+    return ds, sg.account_frame(ds)
+
+
+def test_account_frame_and_metrics_on_book(seg):
+    ds, s = seg
+    f = s.frame
+    m = s.metrics()
+    active = f[f["revenue"] > 0]
+    assert m["top20_margin_share"] == pytest.approx(cc.top_share(active["gross_margin"]))
+    assert sum(m[f"strategy_{k}"] for k in sg.STRATEGIES) == len(f)
+    assert m["unprofitable_accounts_after_cost_to_serve"] == (f["gross_margin"] < f["cost_to_serve"]).sum()
+    assert 0 <= m["service_compliance_rate"] <= 1 and s.potential_source == "margin growth"
+    assert f.index.isin(ds.accounts.loc[ds.accounts["churned_on"].isna()
+                                        | (ds.accounts["churned_on"] > ds.analysis_date), "account_id"]).all()
+    # the cost-to-serve allocates all of the window's service costs plus visits
+    w0, w1 = pd.Timestamp("2025-10-01"), pd.Timestamp("2026-09-30")
+    cts = service.cost_to_serve(ds, w0, w1, visit_cost=0.0)
+    costs = ds.costs[(ds.costs["kind"] == "service") & ds.costs["period"].between(w0, w1)]
+    assert cts.sum() == pytest.approx(costs["amount"].sum())
+
+
+def test_clusters_are_seeded_and_stable(seg):
+    _, s = seg
+    a, diag, prof = sg.clusters(s.frame)
+    b, _, _ = sg.clusters(s.frame)
+    assert (a == b).all() and diag["chosen"].sum() == 1
+    assert prof["accounts"].sum() == len(s.frame)
+    assert prof["revenue"].is_monotonic_decreasing
+
+
+def test_price_flags_and_action_list(seg):
+    ds, s = seg
+    p_alive = pd.Series(0.1, index=s.frame.index)
+    price = sg.price_sensitivity(ds, s.frame, p_alive=p_alive)
+    deep = (s.frame["abc_class"] == "C") & (price["mean_discount_12m"] >= 0.10)
+    assert (price.loc[deep, "price_flag"] == "deep discount, low value").all()
+    rest = price[~deep]
+    assert (rest["price_flag"] == np.where(rest["retention_offer_last_3m"], "", "at risk, no retention offer")).all()
+    acts = sg.action_list(s.frame, price, per_manager=2)
+    assert acts.groupby("account_manager").size().max() <= 2 and (acts["reasons"] != "").all()
+    no_discount = ds.transactions.drop(columns="discount")
+    ds._frames["transactions"] = no_discount
+    try:
+        assert sg.price_sensitivity(ds, s.frame) is None
+    finally:
+        ds._frames.pop("transactions")
