@@ -90,3 +90,11 @@ def quality_section(ctx: NotebookContext) -> None:
         display(ctx.table(q.exclusions_table(), money_cols=("amount",), int_cols=("rows",), index=False))
     for a in q.adjustments:
         display(Markdown(_md_escape(f"{a['table']}.{a['column']}: {a['values']:,} — {a['reason']}")))
+
+
+def not_available(ctx: NotebookContext, reasons: dict) -> None:
+    """Say, for each metric that could not be computed, why ('not available', never a silent zero)."""
+    from .metrics import GLOSSARY
+    for key, reason in reasons.items():
+        name = getattr(GLOSSARY[key], ctx.lang) if key in GLOSSARY else key
+        ctx.say("not_available_because", metric=name, reason=reason)

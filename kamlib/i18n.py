@@ -194,6 +194,117 @@ LABELS: dict[str, dict[str, str]] = {
     "share80_claim": {"en": "Share of accounts making 80% of margin", "zh": "贡献80%毛利的客户占比"},
     "reasons": {"en": "Reasons", "zh": "原因"},
     "act_on_title": {"en": "Accounts to act on, by account manager", "zh": "各客户经理需行动的客户"},
+    # economics and survival
+    "title_economics": {"en": "Retention vs acquisition", "zh": "客户保持与获取"},
+    "rules_title": {"en": "Rules of thumb measured on this book", "zh": "经验法则的实测结果"},
+    "rule_keep_fifth": {"en": "Keeping an account costs 1/5 of winning one (CAC / retention cost per account)",
+                        "zh": "保持一个客户的费用是吸引新客户的1/5（获客成本/保持成本）"},
+    "rule_win_seven": {"en": "Winning a new account costs 7x keeping one", "zh": "获取新客户的成本是保留现有客户的七倍"},
+    "rule_winback_tenth": {"en": "Winning back costs 10x keeping (win-back / retention cost per account)",
+                           "zh": "挽回不满意客户的费用是保持的10倍"},
+    "rule_churn_profit": {"en": "5 points less churn lifts profit 25-85% (customer equity change)",
+                          "zh": "客户流失率降低5%，利润增长25%-85%（客户资产变化）"},
+    "rule_referral": {"en": "60% of new accounts come from referrals", "zh": "60%的新客户来自老客户推荐"},
+    "flows_title": {"en": "New, churned and retained accounts", "zh": "新增、流失与保持客户"},
+    "flows_sentence": {
+        "en": "Churn is dated by {churn}. In the 12 months to {month}, {new} accounts were won and {churned} of "
+              "the {at_risk} accounts in the book at the start were lost ({rate} churn).",
+        "zh": "流失口径：{churn}。截至{month}的近12个月新增客户{new}个，期初{at_risk}个客户中流失{churned}个（流失率{rate}）。"},
+    "spend_sentence_eco": {
+        "en": "Acquisition spend was {acq} ({cac} per new account); retention spend {ret} ({rpa} per retained "
+              "account). Winning an account cost {ratio} times keeping one.",
+        "zh": "获客费用{acq}（每个新客户{cac}）；保持费用{ret}（每个保持客户{rpa}）。获取一个客户的成本是保持的{ratio}倍。"},
+    "not_available_because": {"en": "{metric}: not available — {reason}.", "zh": "{metric}：无法计算——{reason}。"},
+    "channel": {"en": "Channel", "zh": "渠道"},
+    "new_accounts": {"en": "New accounts", "zh": "新增客户"},
+    "at_risk_start": {"en": "In book at window start", "zh": "期初客户"},
+    "churned": {"en": "Churned", "zh": "流失"},
+    "retained": {"en": "Retained", "zh": "保持"},
+    "retention_rate": {"en": "Retention rate", "zh": "保持率"},
+    "margin_per_retained_account": {"en": "Margin per retained account", "zh": "每个保持客户毛利"},
+    "months_to_pay_back_cac": {"en": "Months to pay back CAC", "zh": "收回获客成本月数"},
+    "margin_of_new_accounts": {"en": "Margin of new accounts", "zh": "新客户毛利"},
+    "accounts_at_start": {"en": "Accounts at start", "zh": "期初客户数"},
+    "period": {"en": "Period", "zh": "期间"},
+    "cohorts_title": {"en": "Cohorts by acquisition quarter", "zh": "按获客季度的客户群"},
+    "cohort": {"en": "Acquisition quarter", "zh": "获客季度"},
+    "age_quarters": {"en": "Quarters since acquisition", "zh": "获客后季度数"},
+    "cohort_retention": {"en": "Share of cohort not churned", "zh": "未流失客户占比"},
+    "cohort_nrr": {"en": "Net revenue retention (vs first quarter)", "zh": "净收入留存率（相对首季度）"},
+    "equity_title": {"en": "Customer equity", "zh": "客户资产价值"},
+    "equity_sentence": {
+        "en": "Customer equity is {ce}: {existing} from the existing book ({source}) and {future} from the next "
+              "{years} years of new cohorts net of acquisition cost.",
+        "zh": "客户资产价值为{ce}：现有客户{existing}（{source}），未来{years}年新客户群扣除获客成本后{future}。"},
+    "source_clv": {"en": "sum of CLV over {months} months", "zh": "未来{months}个月终身价值合计"},
+    "source_simple": {"en": "simple model margin x r / (1 + d - r)", "zh": "简化模型：毛利×r/(1+d-r)"},
+    "whatif_title": {"en": "What if", "zh": "情景分析"},
+    "churn_reduction_points": {"en": "Churn reduction (points)", "zh": "流失率降低（百分点）"},
+    "retention": {"en": "Retention", "zh": "保持率"},
+    "customer_equity": {"en": "Customer equity", "zh": "客户资产价值"},
+    "change": {"en": "Change", "zh": "变化"},
+    "change_pct": {"en": "Change (%)", "zh": "变化（%）"},
+    "whatif_sentence": {
+        "en": "In the simple model (measured margin, retention and CAC), cutting churn by 5 points changes customer equity by {pct5}. A retention programme costing {cost} "
+              "per account a year that lifts retention by {gain} changes it by {prog}; such a programme breaks "
+              "even up to {breakeven} per account. Raising acquisition spend by 20% changes it by {acq}.",
+        "zh": "在简化模型（实测毛利、保持率和获客成本）下，流失率降低5个百分点，客户资产变化{pct5}。每个客户每年投入{cost}、使保持率提高{gain}的保持计划使其变化{prog}；"
+              "此类计划的盈亏平衡投入为每个客户{breakeven}。获客投入增加20%使其变化{acq}。"},
+    "tornado_title": {"en": "Sensitivity of customer equity", "zh": "客户资产价值敏感性"},
+    "ce_change_axis": {"en": "Change in customer equity ({currency} million)", "zh": "客户资产价值变化（百万{currency}）"},
+    "input_minus": {"en": "input -{pct}", "zh": "输入-{pct}"},
+    "input_plus": {"en": "input +{pct}", "zh": "输入+{pct}"},
+    "input_margin": {"en": "Margin per account", "zh": "单客户毛利"},
+    "input_retention": {"en": "Retention rate", "zh": "保持率"},
+    "input_discount_rate": {"en": "Discount rate", "zh": "贴现率"},
+    "input_new_accounts": {"en": "New accounts per year", "zh": "每年新增客户"},
+    "input_cac": {"en": "CAC", "zh": "获客成本"},
+    "input_retention_cost": {"en": "Retention cost per account", "zh": "单客户保持成本"},
+    "budget_title": {"en": "Splitting the budget between acquisition and retention", "zh": "获客与保持的预算分配"},
+    "acquisition_share_axis": {"en": "Share of budget on acquisition (%)", "zh": "用于获客的预算占比（%）"},
+    "optimal_share": {"en": "best: {pct} on acquisition", "zh": "最优：{pct}用于获客"},
+    "budget_sentence": {
+        "en": "With today's total spend of {budget} and diminishing returns on both sides, customer equity peaks "
+              "when {best} of the budget goes to acquisition (today: {now}).",
+        "zh": "按当前总投入{budget}且两端均边际递减，获客占预算{best}时客户资产价值最高（当前为{now}）。"},
+    "survival_title": {"en": "Survival and churn drivers", "zh": "客户生存与流失驱动因素"},
+    "km_title": {"en": "Accounts still active by {group}", "zh": "按{group}的客户存活曲线"},
+    "months_since_acquisition": {"en": "Months since acquisition", "zh": "获客后月数"},
+    "still_active_pct": {"en": "Still active (%)", "zh": "仍活跃（%）"},
+    "logrank_sentence": {"en": "Log-rank test across {group}: chi2 = {chi2} on {df} df, p = {p}.",
+                         "zh": "{group}间对数秩检验：卡方={chi2}，自由度{df}，p={p}。"},
+    "forest_title": {"en": "Churn drivers: hazard ratios (Cox model, 95% CI)", "zh": "流失驱动因素：风险比（Cox模型，95%置信区间）"},
+    "hazard_ratio_axis": {"en": "Hazard ratio (log scale; > 1 = churns sooner)", "zh": "风险比（对数刻度；>1表示更早流失）"},
+    "hazard_ratio": {"en": "Hazard ratio", "zh": "风险比"},
+    "lower": {"en": "Lower 95%", "zh": "下限95%"},
+    "upper": {"en": "Upper 95%", "zh": "上限95%"},
+    "p_value": {"en": "p-value", "zh": "p值"},
+    "rho": {"en": "Correlation with time", "zh": "与时间的相关"},
+    "cov_complaints_per_year": {"en": "Complaints per year", "zh": "每年投诉次数"},
+    "cov_complaints_resolved_share": {"en": "Share of complaints resolved", "zh": "投诉解决比例"},
+    "cov_visits_per_month": {"en": "Visits per month", "zh": "每月拜访次数"},
+    "cov_credit_risk_grade": {"en": "Credit grade (0 = AAA, higher = riskier)", "zh": "信用等级（0=AAA，越高越差）"},
+    "cov_mean_discount_pct": {"en": "Mean discount (%)", "zh": "平均折扣（%）"},
+    "cov_tier_strategic": {"en": "Tier: strategic (vs C)", "zh": "级别：特级（相对C级）"},
+    "cov_tier_A": {"en": "Tier: A (vs C)", "zh": "级别：A级（相对C级）"},
+    "cov_tier_B": {"en": "Tier: B (vs C)", "zh": "级别：B级（相对C级）"},
+    "cox_sentence": {
+        "en": "The Cox model ({n} accounts, {events} churned) shows each driver's effect holding the others "
+              "fixed; covariates are averaged over each account's life, so read them as associations. The "
+              "proportional-hazards check flags {flagged}.",
+        "zh": "Cox模型（{n}个客户，{events}个流失）在控制其他因素后估计各因素的影响；协变量为客户生命周期内的平均值，应理解为相关关系。"
+              "比例风险检验提示：{flagged}。"},
+    "none_flagged": {"en": "no covariate at the 1% level", "zh": "无显著违背（1%水平）"},
+    "conclusion_title": {"en": "What this means for the manager", "zh": "对管理者的启示"},
+    "conclusion_sentence": {
+        "en": "Each new account costs {cac}; keeping one costs {rpa} a year and earns {margin} of margin a year. "
+              "The biggest lever on customer equity is {lever}. {advice}",
+        "zh": "每个新客户成本{cac}；保持一个客户每年花费{rpa}，每年带来毛利{margin}。对客户资产价值影响最大的因素是{lever}。{advice}"},
+    "advice_retention": {"en": "Money moved from acquisition to retention would raise customer equity.",
+                         "zh": "将部分获客预算转向客户保持可提高客户资产价值。"},
+    "advice_acquisition": {"en": "Money moved from retention to acquisition would raise customer equity.",
+                           "zh": "将部分保持预算转向获客可提高客户资产价值。"},
+    "advice_balanced": {"en": "Today's split is close to the best one.", "zh": "当前预算分配接近最优。"},
     # narrative
     "overview_sentence": {
         "en": "The book has {accounts} accounts; {active} ordered in the 12 months to {month}, bringing "

@@ -24,7 +24,8 @@ from tqdm.auto import tqdm
 from .metrics import GLOSSARY, merge_metric_files
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-DEFAULT_NOTEBOOKS = ("01_account_overview", "02_customer_lifetime_value", "04_segmentation_strategy")
+DEFAULT_NOTEBOOKS = ("01_account_overview", "02_customer_lifetime_value", "03_retention_vs_acquisition",
+                     "04_segmentation_strategy")
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ()   # run after the analysis notebooks (they read their metrics)
 PACKAGES = ("kamlib", "pandas", "numpy", "scipy", "statsmodels", "duckdb", "ibis-framework", "matplotlib",
             "seaborn", "papermill", "nbconvert")

@@ -1,0 +1,57 @@
+"""Acquisition cohorts: retention triangles, net revenue retention and margin per account by age."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import aggregate as agg
+from .dataset import Dataset
+
+
+def _age(period: pd.Series, cohort: pd.Series) -> pd.Series:
+    return (period - cohort).map(lambda d: d.n)
+
+
+def cohort_tables(ds: Dataset, churned_on: pd.Series, freq: str = "Q") -> dict[str, pd.DataFrame]:
+    """Triangles (cohort by acquisition period x age in periods) up to the analysis date:
+
+    - ``retention``: share of the cohort not churned at the end of each age period;
+    - ``active``: share of the cohort with an order in the period;
+    - ``nrr``: cohort revenue in the period / its revenue in the first period (net revenue retention);
+    - ``margin_per_account``: cohort margin in the period / accounts acquired in the cohort.
+    Cells not yet observed are NaN (not 0). Acquisitions after the analysis date are ignored.
+    """
+    end = pd.Period(ds.analysis_date, freq=freq)
+    acc = ds.accounts.set_index("account_id")
+    acc = acc[acc["acquired_on"] <= ds.analysis_date]
+    cohort = acc["acquired_on"].dt.to_period(freq)
+    sizes = cohort.value_counts().sort_index()
+    ages = np.arange(0, (end - sizes.index.min()).n + 1)
+    churn_p = pd.to_datetime(churned_on.reindex(acc.index)).dt.to_period(freq)
+    ret = pd.DataFrame(np.nan, index=sizes.index, columns=ages)
+    for c, n in sizes.items():
+        members = cohort.index[cohort == c]
+        for k in range(0, (end - c).n + 1):
+            gone = (churn_p[members] <= c + k).sum()
+            ret.loc[c, k] = 1 - gone / n
+    m = agg.execute(agg.monthly_by_account(ds.table("transactions"), end=ds.analysis_date))
+    m = m[m["account_id"].isin(acc.index)]
+    m["period"] = m["month"].dt.to_period(freq)
+    m["cohort"] = cohort.reindex(m["account_id"]).to_numpy()
+    m["age"] = _age(m["period"], m["cohort"])
+    m = m[m["age"] >= 0]
+    by = m.groupby(["cohort", "age"]).agg(revenue=("revenue", "sum"), gross_margin=("gross_margin", "sum"),
+                                          active=("account_id", "nunique"))
+    observed = ret.notna()
+    revenue = by["revenue"].unstack().reindex(index=sizes.index, columns=ages)
+    active = by["active"].unstack().reindex(index=sizes.index, columns=ages)
+    margin = by["gross_margin"].unstack().reindex(index=sizes.index, columns=ages)
+    revenue, active, margin = (t.where(~observed, t.fillna(0)).where(observed) for t in (revenue, active, margin))
+    first = revenue[0].where(revenue[0] > 0)
+    out = {"retention": ret, "active": active.div(sizes, axis=0), "nrr": revenue.div(first, axis=0),
+           "margin_per_account": margin.div(sizes, axis=0)}
+    for t in out.values():
+        t.index = t.index.astype(str)
+        t.index.name, t.columns.name = "cohort", "age"
+    out["sizes"] = sizes.rename("accounts").set_axis(sizes.index.astype(str)).to_frame()
+    return out

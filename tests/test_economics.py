@@ -1,0 +1,159 @@
+"""Economics, cohorts and survival on small hand-computed books and simulated data."""
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.duration.hazard_regression import PHReg
+
+from kamlib import cohorts, economics as ec, survival
+from kamlib.io import load_dataset
+
+from conftest import TODAY, tiny_accounts, write_tables
+
+
+def hand_book(tmp_path, *, costs=True, churned=("", "", "", "")):
+    """Analysis month 2026-06: window 2025-07-01 .. 2026-06-30.
+
+    A1 acquired 2024, retained; A2 acquired 2024, churned 2025-07-01 (on the window's first day: churned in
+    the window); A3 acquired 2024, churned 2025-06-30 (the day before: not at risk); A4 acquired in the window
+    by referral."""
+    acc = tiny_accounts(ids=("A1", "A2", "A3", "A4"),
+                        acquired=("2024-01-10", "2024-02-01", "2024-03-01", "2025-09-15"))
+    acc["churned_on"] = [None, "2025-07-01", "2025-06-30", None]
+    acc["acquisition_channel"] = ["direct", "direct", "agent", "referral"]
+    tx = pd.DataFrame({"account_id": ["A1", "A1", "A2", "A3", "A4"],
+                       "order_date": ["2025-08-01", "2026-03-01", "2024-05-01", "2024-06-01", "2025-09-20"],
+                       "revenue": [1000.0, 3000.0, 500.0, 200.0, 800.0],
+                       "gross_margin": [200.0, 600.0, 100.0, 40.0, 160.0], "product_category": "x"})
+    tables = {"accounts": acc, "transactions": tx}
+    if costs:
+        tables["costs"] = pd.DataFrame({"period": ["2025-06-01", "2025-07-01", "2026-06-01", "2025-12-01"],
+                                        "kind": ["acquisition", "acquisition", "retention", "retention"],
+                                        "amount": [999.0, 5000.0, 300.0, 100.0], "account_id": None})
+    folder = write_tables(tmp_path / "book", **tables)
+    return load_dataset(folder, analysis_date="2026-06-30", today=TODAY)
+
+
+def test_flows_and_ratios_by_hand(tmp_path):
+    ds = hand_book(tmp_path)
+    fl = ec.book_flows(ds, ec.ChurnDefinition("recorded"))
+    v = fl.measured.values
+    assert v["new_accounts_12m"] == 1
+    assert fl.accounts["at_risk_start"].tolist() == [True, True, False, False]
+    assert v["churned_accounts_12m"] == 1 and v["churn_rate_12m"] == 0.5
+    assert v["acquisition_spend_12m"] == 5000 and v["retention_spend_12m"] == 400      # June 2025 is outside
+    assert v["cac"] == 5000 and v["retention_cost_per_account"] == 400                 # one retained account
+    assert v["cac_to_retention_cost_ratio"] == 12.5 and v["referral_share_new"] == 1.0
+    assert v["winback_cost_per_recovered_account"] is None
+    assert "win-back" in fl.measured.reasons["winback_cost_per_recovered_account"]
+    values, reasons = fl.measured.headline()
+    assert set(values) >= {"cac", "churn_rate_12m"} and all(k in values for k in reasons)
+
+
+def test_missing_costs_are_not_available_not_zero(tmp_path):
+    ds = hand_book(tmp_path, costs=False)
+    m = ec.book_flows(ds, ec.ChurnDefinition("recorded")).measured
+    for key in ("acquisition_spend_12m", "retention_spend_12m", "cac", "retention_cost_per_account",
+                "cac_to_retention_cost_ratio"):
+        assert m.values[key] is None and m.reasons[key]
+    assert ec.equity_inputs(ec.book_flows(ds, ec.ChurnDefinition("recorded"))) is None
+
+
+def test_inactivity_churn_definition(tmp_path):
+    ds = hand_book(tmp_path)
+    dates = ec.churn_dates(ds, ec.ChurnDefinition("inactivity", days=180))
+    assert dates["A1"] is pd.NaT or pd.isna(dates["A1"])              # last order 2026-03-01 + 180d > analysis date
+    assert dates["A2"] == pd.Timestamp("2024-05-01") + pd.Timedelta(days=180)
+    with pytest.raises(ValueError, match="churn definition must be one of"):
+        ec.ChurnDefinition("vibes")
+    with pytest.raises(ValueError, match="needs P\\(alive\\)"):
+        ec.churn_dates(ds, ec.ChurnDefinition("p_alive"))
+
+
+def test_customer_equity_closed_form_and_what_ifs():
+    x = ec.EquityInputs(accounts=100, margin=1000, retention=0.8, discount_rate=0.1, new_accounts=20, cac=1500,
+                        retention_cost=100, years=3)
+    existing = 100 * 900 * 0.8 / 0.3
+    per_new = 900 / 0.3 - 1500
+    future = 20 * per_new * (1 + 1 / 1.1 + 1 / 1.1 ** 2)
+    ce = ec.customer_equity(x)
+    assert ce["existing"] == pytest.approx(existing) and ce["future_cohorts"] == pytest.approx(future)
+    assert ec.customer_equity(x, existing_value=5.0)["customer_equity"] == pytest.approx(5 + future)
+    w = ec.churn_what_if(x, (1, 2, 5))
+    assert w["customer_equity"].is_monotonic_increasing and (w["change"] > 0).all()
+    r = 0.85
+    closed = 100 * 900 * r / (1.1 - r) + 20 * (900 / (1.1 - r) - 1500) * (1 + 1 / 1.1 + 1 / 1.1 ** 2)
+    assert w.loc[5, "customer_equity"] == pytest.approx(closed)
+    # break-even: the programme at exactly that cost leaves the existing book's value unchanged
+    c = ec.break_even_retention_spend(x, 0.05)
+    assert ec.account_value(1000, 0.85, 0.1, 100 + c) == pytest.approx(ec.account_value(1000, 0.8, 0.1, 100))
+    assert ec.programme_what_if(x, 0.0, 0.05)["change"] > 0
+    a = ec.acquisition_what_if(x, 0.21, elasticity=0.5)
+    assert a["new_accounts"] == pytest.approx(22) and a["cac"] == pytest.approx(1500 * 1.21 / 1.1)
+    t = ec.tornado(x)
+    assert t["swing"].is_monotonic_decreasing and set(t.index) >= {"retention", "margin", "cac"}
+    with pytest.raises(ValueError, match="retention"):
+        ec.account_value(1000, 1.5, 0.1)
+
+
+def test_budget_split_passes_through_today():
+    x = ec.EquityInputs(accounts=100, margin=1000, retention=0.8, discount_rate=0.1, new_accounts=20, cac=1500,
+                        retention_cost=100, years=3)
+    budget = 20 * 1500 + 100 * 100
+    curve = ec.budget_split(x, budget, steps=101)
+    today = ec.current_acquisition_share(x)
+    assert today == pytest.approx(0.75)
+    row = curve.loc[np.isclose(curve.index, 0.75)].iloc[0]
+    assert row["new_accounts"] == pytest.approx(20) and row["retention"] == pytest.approx(0.8)
+    assert row["customer_equity"] == pytest.approx(ec.customer_equity(x)["customer_equity"])
+    assert curve["optimal"].sum() == 1
+    assert ec.budget_advice(curve, today) in ("advice_retention", "advice_acquisition", "advice_balanced")
+
+
+def test_cohort_triangle_by_hand(tmp_path):
+    ds = hand_book(tmp_path)
+    t = cohorts.cohort_tables(ds, ds.accounts.set_index("account_id")["churned_on"])
+    ret = t["retention"]
+    assert t["sizes"].loc["2024Q1", "accounts"] == 3 and t["sizes"].loc["2025Q3", "accounts"] == 1
+    # 2024Q1 cohort (A1, A2, A3): A3 churned in 2025Q2 (age 5), A2 in 2025Q3 (age 6)
+    assert ret.loc["2024Q1", 4] == 1 and ret.loc["2024Q1", 5] == pytest.approx(2 / 3)
+    assert ret.loc["2024Q1", 6] == pytest.approx(1 / 3)
+    assert np.isnan(ret.loc["2025Q3", 5])                                   # not yet observed: NaN, not 0
+    assert t["nrr"].loc["2025Q3", 0] == 1 and t["nrr"].loc["2025Q3", 1] == 0
+    assert np.isnan(t["nrr"].loc["2024Q1", 0])                             # no revenue in the first quarter
+
+
+def test_kaplan_meier_by_hand():
+    frame = pd.DataFrame({"duration_days": [1.0, 2, 2, 3, 4], "event": [1, 1, 0, 1, 0], "g": "x"})
+    km = survival.kaplan_meier(frame)
+    # S(1) = 4/5, S(2) = 4/5 * 3/4 = 0.6, S(3) = 0.6 * 1/2 = 0.3
+    assert km["survival"].tolist()[:3] == pytest.approx([0.8, 0.6, 0.3])
+    assert (km["lower"] <= km["survival"]).all() and (km["survival"] <= km["upper"]).all()
+    two = pd.concat([frame, frame.assign(g="y", duration_days=frame["duration_days"] * 10)])
+    assert survival.logrank(two, "g")["p_value"] < 0.05
+
+
+def test_cox_recovers_known_hazard_ratios():
+    rng = np.random.default_rng(4)
+    n = 3000
+    x = pd.DataFrame({"complaints": rng.poisson(1.0, n).astype(float), "tier_A": (rng.random(n) < 0.3) * 1.0})
+    beta = np.array([0.4, -0.7])
+    t = rng.exponential(1 / (0.002 * np.exp(x.to_numpy() @ beta)))
+    c = rng.uniform(100, 1500, n)
+    dur = pd.DataFrame({"duration_days": np.minimum(t, c), "event": (t <= c).astype(int)})
+    res = survival.cox(dur, x)
+    hr = res.hazard_ratios
+    assert ((hr["lower"] <= np.exp(beta)) & (np.exp(beta) <= hr["upper"])).all(), hr
+    assert (res.ph_check["p_value"] > 0.001).all()                        # PH holds by construction
+    assert res.events == dur["event"].sum()
+    with pytest.raises(ValueError, match="too few"):
+        survival.cox(dur.assign(event=0), x)
+
+
+def test_survival_on_book(small_dir):
+    ds = load_dataset(small_dir, analysis_date="2026-09-30", today=TODAY, future_rows="exclude")
+    fl = ec.book_flows(ds)
+    lives = survival.durations(ds, fl.accounts["churned_on"])
+    assert lives["event"].sum() == fl.accounts["churned_on"].notna().sum()
+    assert (lives["duration_days"] > 0).all()
+    x = survival.covariates(ds, lives)
+    assert {"complaints_per_year", "credit_risk_grade"} <= set(x.columns) and x.notna().all().all()
