@@ -46,7 +46,9 @@ class Dataset:
             for c in df.columns:
                 if pd.api.types.is_datetime64_any_dtype(df[c]) or c in ("acquired_on", "churned_on",
                                                                         "won_back_on", "order_date",
-                                                                        "period", "date"):
+                                                                        "period", "date", "created_on",
+                                                                        "closed_on", "invoice_date",
+                                                                        "due_date", "paid_date"):
                     df[c] = pd.to_datetime(df[c])
             self._frames[name] = df
         return self._frames[name]
@@ -66,6 +68,14 @@ class Dataset:
     @property
     def interactions(self) -> pd.DataFrame | None:
         return self.frame("interactions")
+
+    @property
+    def opportunities(self) -> pd.DataFrame | None:
+        return self.frame("opportunities")
+
+    @property
+    def payments(self) -> pd.DataFrame | None:
+        return self.frame("payments")
 
     @property
     def analysis_month(self) -> pd.Period:

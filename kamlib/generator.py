@@ -61,6 +61,13 @@ class GeneratorConfig:
     service_cost_per_account_month: dict = field(default_factory=lambda: {
         "strategic": 6000.0, "A": 2000.0, "B": 600.0, "C": 250.0})
     visits_per_week: dict = field(default_factory=lambda: {"strategic": 2.0, "A": 1.0, "B": 0.25, "C": 0.08})
+    win_rate_existing: float = 0.5       # opportunities of existing accounts
+    win_rate_new: float = 0.15           # opportunities of prospects
+    opportunities_per_year: dict = field(default_factory=lambda: {"strategic": 4.0, "A": 3.0, "B": 1.5, "C": 0.6})
+    payment_delay_days: dict = field(default_factory=lambda: {   # mean days paid after the due date
+        "AAA": -6.0, "AA": -3.0, "A": 2.0, "BBB": 15.0, "BB": 40.0})
+    win_back_share: float = 0.1          # churned accounts later won back
+    win_back_cost: float = 60000.0       # mean win-back spend per account won back
 
 
 @dataclass
@@ -70,12 +77,16 @@ class SimulatedBook:
     costs: pd.DataFrame
     interactions: pd.DataFrame
     truth: dict
+    opportunities: pd.DataFrame | None = None
+    payments: pd.DataFrame | None = None
 
     def write(self, folder: str | Path) -> Path:
         """Write the tables as CSV files plus ``truth.json`` into ``folder``."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
-        for name in ("accounts", "transactions", "costs", "interactions"):
+        for name in ("accounts", "transactions", "costs", "interactions", "opportunities", "payments"):
+            if getattr(self, name) is None:
+                continue
             getattr(self, name).to_csv(out / f"{name}.csv", index=False, date_format="%Y-%m-%d")
         (out / "truth.json").write_text(json.dumps(self.truth, indent=2, default=str))
         return out
@@ -204,9 +215,15 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
 
     costs = _costs(cfg, rng, accounts, last_week, dead)
     interactions = _interactions(cfg, rng, accounts, last_week, dead, p_drop)
+    # pipeline, payments and win-backs come from a second stream, so the tables above do not change
+    rng2 = np.random.default_rng(cfg.seed + 1)
+    accounts, tx, costs = _win_backs(cfg, rng2, accounts, tx, costs, lam, nu)
+    opportunities = _opportunities(cfg, rng2, accounts)
+    payments = _payments(cfg, rng2, tx, accounts)
     truth = {"parameters": asdict(tp), "config": {k: v for k, v in asdict(cfg).items() if k != "truth"},
-             "accounts_alive_at_end": int((~dead).sum()), "n_orders": int(o_acc.size)}
-    return SimulatedBook(accounts, tx, costs, interactions, truth)
+             "accounts_alive_at_end": int((~dead).sum()), "n_orders": int(o_acc.size),
+             "win_rate_existing": cfg.win_rate_existing, "win_rate_new": cfg.win_rate_new}
+    return SimulatedBook(accounts, tx, costs, interactions, truth, opportunities, payments)
 
 
 def _active_months(acquired: pd.Series, last_active: pd.Series, end: pd.Timestamp) -> pd.DataFrame:
@@ -270,10 +287,118 @@ def _interactions(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, last_week: 
     c_date = acquired.to_numpy()[i] + pd.to_timedelta(days, unit="D")
     frames.append(pd.DataFrame({"i": i, "date": c_date, "kind": "complaint"}))
     resolved = rng.random(i.size) < 0.85
-    r_date = pd.Series(c_date) + pd.to_timedelta(np.ceil(rng.gamma(1.5, 6, i.size)), unit="D")
+    # about a third are resolved on the day of the complaint (first contact), the rest within weeks
+    same_day = rng.random(i.size) < 0.3
+    r_date = pd.Series(c_date) + pd.to_timedelta(np.where(same_day, 0, np.ceil(rng.gamma(1.5, 6, i.size))), unit="D")
     keep = resolved & (r_date <= end).to_numpy()
     frames.append(pd.DataFrame({"i": i[keep], "date": r_date[keep].to_numpy(), "kind": "complaint_resolved"}))
     out = pd.concat(frames, ignore_index=True)
     out["account_id"] = accounts["account_id"].to_numpy()[out["i"]]
     return (out[["account_id", "date", "kind"]].sort_values(["date", "account_id"], kind="stable")
             .reset_index(drop=True))
+
+
+def _win_backs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, tx: pd.DataFrame, costs: pd.DataFrame,
+               lam: np.ndarray, nu: np.ndarray):
+    """Some churned accounts are won back 1-6 months later at a cost, and order again at their old rate."""
+    end = pd.Timestamp(cfg.end)
+    churned = accounts["churned_on"]
+    eligible = np.flatnonzero((churned.notna() & (churned <= end - pd.Timedelta(days=240))).to_numpy())
+    chosen = eligible[rng.random(eligible.size) < cfg.win_back_share]
+    back = churned.iloc[chosen] + pd.to_timedelta(rng.integers(30, 181, chosen.size), unit="D")
+    accounts = accounts.copy()
+    accounts["won_back_on"] = pd.NaT
+    accounts.loc[accounts.index[chosen], "won_back_on"] = back.to_numpy()
+    rows = []
+    for i, start in zip(chosen, back):
+        weeks = (end - start).days / 7
+        k = rng.poisson(lam[i] * weeks) + 1
+        days = np.sort(np.floor(rng.random(k) * weeks * 7))
+        days[0] = 0
+        value = np.round(rng.gamma(cfg.truth.p, 1.0 / nu[i], k), 2)
+        rows.append(pd.DataFrame({"account_id": accounts["account_id"].iat[i],
+                                  "order_date": start + pd.to_timedelta(days, unit="D"), "revenue": value}))
+    if rows:
+        wb = pd.concat(rows, ignore_index=True)
+        wb["order_id"] = [f"WB{j + 1:06d}" for j in range(len(wb))]
+        wb["product_category"] = rng.choice(CATEGORIES, len(wb))
+        wb["gross_margin"] = np.round(wb["revenue"] * rng.uniform(0.15, 0.3, len(wb)), 2)
+        wb["discount"] = np.round(rng.uniform(0.05, 0.15, len(wb)), 3)   # won back with a deal
+        tx = pd.concat([tx, wb[tx.columns]], ignore_index=True).sort_values(["order_date", "order_id"],
+                                                                          kind="stable").reset_index(drop=True)
+        spend = pd.DataFrame({"period": back.dt.to_period("M").dt.to_timestamp().to_numpy(), "kind": "win_back",
+                              "amount": np.round(cfg.win_back_cost * rng.gamma(4, 0.25, chosen.size), 2),
+                              "account_id": accounts["account_id"].iloc[chosen].to_numpy()})
+        costs = pd.concat([costs, spend], ignore_index=True).sort_values(["period", "kind"], kind="stable")
+    return accounts, tx, costs.reset_index(drop=True)
+
+
+def _opportunities(cfg: GeneratorConfig, rng, accounts: pd.DataFrame) -> pd.DataFrame:
+    """Won prospect opportunities at each acquisition, lost prospects around them (win rate ``win_rate_new``),
+    and opportunities of existing accounts while they are in the book (win rate ``win_rate_existing``)."""
+    end, start = pd.Timestamp(cfg.end), pd.Timestamp(cfg.start)
+    n = len(accounts)
+    stages = np.array(["qualification", "proposal", "negotiation"])
+    # prospects that became accounts
+    cycle = np.ceil(rng.gamma(3, 20, n))
+    won_new = pd.DataFrame({"account_id": accounts["account_id"], "prospect_name": accounts["name"],
+                            "account_manager": accounts["account_manager"],
+                            "created_on": accounts["acquired_on"] - pd.to_timedelta(cycle, unit="D"),
+                            "closed_on": accounts["acquired_on"], "outcome": "won", "stage": "won"})
+    won_new["amount"] = np.round(rng.lognormal(11, 0.8, n), -2)
+    # lost prospects: a Poisson number around each win, pursued at about the same time, so that
+    # wins / (wins + losses) = win_rate_new in expectation in any period
+    per_win = rng.poisson((1 - cfg.win_rate_new) / cfg.win_rate_new, n)
+    j = np.repeat(np.arange(n), per_win)
+    k = j.size
+    created = won_new["created_on"].to_numpy()[j] + pd.to_timedelta(rng.integers(-60, 61, k), unit="D")
+    closed = created + pd.to_timedelta(np.ceil(rng.gamma(3, 20, k)), unit="D")
+    lost_new = pd.DataFrame({"account_id": None, "prospect_name": _company_names(rng, k, rng.choice(INDUSTRIES, k)),
+                             "account_manager": rng.choice(MANAGERS, k), "created_on": created, "closed_on": closed,
+                             "outcome": "lost", "stage": rng.choice(stages, k, p=[0.5, 0.3, 0.2]),
+                             "amount": np.round(rng.lognormal(11, 0.8, k), -2)})
+    # existing accounts
+    stop = accounts["churned_on"].fillna(end).clip(upper=end)
+    first = accounts["acquired_on"] + pd.Timedelta(days=30)
+    years = ((stop - first).dt.days / 365.25).clip(lower=0).to_numpy()
+    m = rng.poisson(accounts["tier"].map(cfg.opportunities_per_year).to_numpy() * years)
+    i = np.repeat(np.arange(n), m)
+    created = first.to_numpy()[i] + pd.to_timedelta(np.floor(rng.random(i.size) * years[i] * 365.25), unit="D")
+    closed = created + pd.to_timedelta(np.ceil(rng.gamma(2, 15, i.size)), unit="D")
+    won = rng.random(i.size) < cfg.win_rate_existing
+    existing = pd.DataFrame({"account_id": accounts["account_id"].to_numpy()[i],
+                             "prospect_name": None, "account_manager": accounts["account_manager"].to_numpy()[i],
+                             "created_on": created, "closed_on": closed, "outcome": np.where(won, "won", "lost"),
+                             "stage": np.where(won, "won", rng.choice(stages, i.size, p=[0.3, 0.4, 0.3])),
+                             "amount": np.round(rng.lognormal(10.5, 0.9, i.size), -2)})
+    out = pd.concat([won_new, lost_new, existing], ignore_index=True)
+    out = out[out["created_on"] <= end].copy()
+    still_open = out["closed_on"] > end
+    out.loc[still_open, "outcome"] = "open"
+    out.loc[still_open, "stage"] = rng.choice(stages, still_open.sum())
+    out.loc[still_open, "closed_on"] = pd.NaT
+    out = out.sort_values("created_on", kind="stable").reset_index(drop=True)
+    out.insert(0, "opportunity_id", [f"OP{j + 1:06d}" for j in range(len(out))])
+    return out
+
+
+def _payments(cfg: GeneratorConfig, rng, tx: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+    """One invoice per order: 60-day terms for state-owned accounts, 30 days otherwise; payment delay after
+    the due date depends on the credit rating; a few risky invoices are never paid."""
+    end = pd.Timestamp(cfg.end)
+    sales = tx[tx["revenue"] > 0]
+    inv = sales.groupby(["order_id", "account_id"], as_index=False).agg(invoice_date=("order_date", "min"),
+                                                                         amount=("revenue", "sum"))
+    acc = accounts.set_index("account_id").loc[inv["account_id"]]
+    terms = np.where(acc["enterprise_type"].to_numpy() == "state-owned", 60, 30)
+    inv["due_date"] = inv["invoice_date"] + pd.to_timedelta(terms, unit="D")
+    mean = acc["credit_rating"].map(cfg.payment_delay_days).to_numpy()
+    delay = np.round(mean + rng.normal(0, 3 + np.abs(mean) / 3, len(inv)))
+    paid = inv["due_date"] + pd.to_timedelta(delay, unit="D")
+    paid = paid.where(paid >= inv["invoice_date"], inv["invoice_date"])
+    bad_debt = (acc["credit_rating"].to_numpy() == "BB") & (rng.random(len(inv)) < 0.03)
+    inv["paid_date"] = paid.where((paid <= end) & ~bad_debt)
+    inv = inv.rename(columns={"order_id": "invoice_id"})
+    inv["amount"] = inv["amount"].round(2)
+    return inv[["invoice_id", "account_id", "invoice_date", "due_date", "paid_date", "amount"]].sort_values(
+        ["invoice_date", "invoice_id"], kind="stable").reset_index(drop=True)

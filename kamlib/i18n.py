@@ -285,6 +285,7 @@ LABELS: dict[str, dict[str, str]] = {
     "cov_visits_per_month": {"en": "Visits per month", "zh": "每月拜访次数"},
     "cov_credit_risk_grade": {"en": "Credit grade (0 = AAA, higher = riskier)", "zh": "信用等级（0=AAA，越高越差）"},
     "cov_mean_discount_pct": {"en": "Mean discount (%)", "zh": "平均折扣（%）"},
+    "cov_late_payment_share": {"en": "Share of invoices paid late", "zh": "逾期付款发票占比"},
     "cov_tier_strategic": {"en": "Tier: strategic (vs C)", "zh": "级别：特级（相对C级）"},
     "cov_tier_A": {"en": "Tier: A (vs C)", "zh": "级别：A级（相对C级）"},
     "cov_tier_B": {"en": "Tier: B (vs C)", "zh": "级别：B级（相对C级）"},
@@ -305,6 +306,81 @@ LABELS: dict[str, dict[str, str]] = {
     "advice_acquisition": {"en": "Money moved from retention to acquisition would raise customer equity.",
                            "zh": "将部分保持预算转向获客可提高客户资产价值。"},
     "advice_balanced": {"en": "Today's split is close to the best one.", "zh": "当前预算分配接近最优。"},
+    # scorecards, pipeline, payments
+    "title_scorecard": {"en": "Account-manager scorecard", "zh": "客户经理考核"},
+    "claims_title": {"en": "Claims beside this book's numbers", "zh": "经验说法与实测"},
+    "rule_win_existing": {"en": "Sale success with existing accounts: 50%", "zh": "向现有客户销售成功率50%"},
+    "rule_win_new": {"en": "Sale success with new accounts: 15%", "zh": "向新客户销售成功率15%"},
+    "pipeline_title": {"en": "Pipeline: win rates and cycle", "zh": "销售机会：成功率与周期"},
+    "win_rate_title": {"en": "Win rate, last 12 months (95% CI)", "zh": "近12个月成功率（95%置信区间）"},
+    "win_rate_pct": {"en": "Won / (won + lost) (%)", "zh": "赢单/(赢单+输单)（%）"},
+    "rule_dashed": {"en": "dashed: rule of thumb", "zh": "虚线：经验值"},
+    "existing_accounts": {"en": "Existing accounts", "zh": "现有客户"},
+    "new_accounts_short": {"en": "New accounts / prospects", "zh": "新客户/潜在客户"},
+    "existing": {"en": "Existing account", "zh": "现有客户"},
+    "closed": {"en": "Closed", "zh": "已结束"},
+    "won": {"en": "Won", "zh": "赢单"},
+    "win_rate": {"en": "Win rate", "zh": "成功率"},
+    "cycle_days": {"en": "Cycle (days)", "zh": "周期（天）"},
+    "won_amount_mean": {"en": "Mean won amount", "zh": "平均赢单金额"},
+    "win_sentence": {
+        "en": "In the last 12 months existing accounts closed {existing} of their opportunities and new accounts "
+              "{new} (rules of thumb: 50% and 15%).",
+        "zh": "近12个月现有客户销售机会成功率为{existing}，新客户为{new}（经验值：50%和15%）。"},
+    "stage": {"en": "Stage", "zh": "阶段"},
+    "share_of_first": {"en": "Share of opportunities", "zh": "占比"},
+    "opportunities": {"en": "Opportunities", "zh": "销售机会"},
+    "payments_title": {"en": "Payments: DSO, ageing and late payers", "zh": "回款：回款周期、账龄与逾期"},
+    "payments_sentence": {
+        "en": "Days sales outstanding are {dso} days; {late} of invoices due in the last 12 months were paid late "
+              "or not at all. {hr_text}",
+        "zh": "应收账款周转天数为{dso}天；近12个月到期发票中有{late}逾期或未付。{hr_text}"},
+    "late_hr": {"en": "Accounts that always pay late churn at {hr} times the hazard of those that pay on time "
+                      "(95% CI {lo}-{hi}, Cox model holding the other drivers fixed).",
+                "zh": "始终逾期付款的客户流失风险是按时付款客户的{hr}倍（95%置信区间{lo}-{hi}，Cox模型控制其他因素）。"},
+    "ageing_title": {"en": "Open receivables by credit rating and days past due", "zh": "按信用等级与逾期天数的应收账款"},
+    "credit_rating": {"en": "Credit rating", "zh": "信用等级"},
+    "receivables": {"en": "Open receivables", "zh": "应收账款"},
+    "days_past_due": {"en": "Days past due", "zh": "逾期天数"},
+    "bucket_not due": {"en": "not due", "zh": "未到期"},
+    "bucket_0-30": {"en": "0-30", "zh": "0-30天"},
+    "bucket_31-60": {"en": "31-60", "zh": "31-60天"},
+    "bucket_61-90": {"en": "61-90", "zh": "61-90天"},
+    "bucket_90+": {"en": "90+", "zh": "90天以上"},
+    "dso_days": {"en": "DSO (days)", "zh": "回款周期（天）"},
+    "late_payment_share": {"en": "Late-payment share", "zh": "逾期付款占比"},
+    "complaints_title": {"en": "Complaints (first-contact responsibility)", "zh": "投诉处理（首问负责制）"},
+    "complaints_sentence": {
+        "en": "{n} complaints in the last 12 months: {resolved} resolved, median {days} days to resolution, "
+              "{first} at first contact. {churn_c} of accounts that complained churned, against {churn_o} of the "
+              "others.",
+        "zh": "近12个月投诉{n}次：已解决{resolved}，解决时间中位数{days}天，首次接触即解决{first}。投诉客户流失率{churn_c}，"
+              "其他客户{churn_o}。"},
+    "complaint_funnel_title": {"en": "Complaints, last 12 months", "zh": "近12个月投诉"},
+    "complaints": {"en": "Complaints", "zh": "投诉"},
+    "resolved": {"en": "Resolved", "zh": "已解决"},
+    "first_contact": {"en": "Resolved at first contact", "zh": "首次接触即解决"},
+    "complaints_12m": {"en": "Complaints", "zh": "投诉次数"},
+    "winback_title": {"en": "Win-back", "zh": "客户挽回"},
+    "winback_sentence": {
+        "en": "{n} churned accounts were won back in the last 12 months at {cost} each, {ratio} the retention "
+              "spend per retained account (rule of thumb: 10x).",
+        "zh": "近12个月挽回流失客户{n}个，每个花费{cost}，是单个保持客户费用的{ratio}（经验值：10倍）。"},
+    "league_title": {"en": "Manager league table", "zh": "客户经理排名"},
+    "weights_sentence": {"en": "Composite score = weighted mean of KPI percentile scores (100 = best on every "
+                                "KPI); weights:", "zh": "综合得分=各KPI百分位得分的加权平均（100=各项最佳）；权重："},
+    "weight": {"en": "Weight", "zh": "权重"},
+    "kpi": {"en": "KPI", "zh": "考核指标"},
+    "margin_prev_12m": {"en": "Margin, previous 12 months", "zh": "上一个12个月毛利"},
+    "margin_growth": {"en": "Margin growth", "zh": "毛利增长"},
+    "portfolio_clv": {"en": "Portfolio CLV", "zh": "客户组合终身价值"},
+    "visit_compliance": {"en": "Visit compliance", "zh": "拜访达标率"},
+    "complaint_resolution_days": {"en": "Complaint resolution (days)", "zh": "投诉解决（天）"},
+    "score": {"en": "Score", "zh": "综合得分"},
+    "rank": {"en": "Rank", "zh": "排名"},
+    "panels_title": {"en": "Each manager: monthly margin, retention, compliance, DSO",
+                     "zh": "各客户经理：月度毛利、保持率、达标率、回款周期"},
+    "attention_title": {"en": "Accounts that need attention, by manager", "zh": "各客户经理需关注的客户"},
     # narrative
     "overview_sentence": {
         "en": "The book has {accounts} accounts; {active} ordered in the 12 months to {month}, bringing "

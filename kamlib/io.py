@@ -59,6 +59,7 @@ def _load_table(con, spec: TableSpec, path: Path, *, analysis_date: pd.Timestamp
     present = schema.check_columns(con, raw, spec, source)
     schema.check_values(con, raw, spec, present, source, is_csv)
     schema.check_unique_key(con, raw, spec, source, is_csv)
+    schema.check_row_rules(con, raw, spec, present, source, is_csv)
     if spec.name != "accounts" and "account_id" in present:
         schema.check_known_accounts(con, raw, spec, "_all_account_ids", source, is_csv)
     schema.check_not_after(con, raw, spec, today, source, is_csv,
@@ -113,13 +114,19 @@ def _apply_exclusions(con, spec: TableSpec, analysis_date: pd.Timestamp, quality
                 if n:
                     quality.adjust("accounts", col, reason, n)
                     con.execute(f"UPDATE accounts SET {col} = NULL WHERE {col} > {d}")
+    for col, reason, extra in spec.blank_after_analysis:
+        n, _ = _count(con, spec.name, f"{col} > {d}")
+        if n:
+            quality.adjust(spec.name, col, reason, n)
+            con.execute(f"UPDATE {spec.name} SET {col} = NULL{extra} WHERE {col} > {d}")
 
 
 def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None = None,
                  future_rows: FutureRows = "error", today: str | pd.Timestamp | None = None) -> Dataset:
     """Read and validate the tables in folder ``source``.
 
-    Tables: ``accounts`` and ``transactions`` (required), ``costs`` and ``interactions`` (optional), each
+    Tables: ``accounts`` and ``transactions`` (required), ``costs``, ``interactions``, ``opportunities`` and
+    ``payments`` (optional), each
     as ``<name>.parquet``, ``<name>.csv`` or ``<name>.csv.gz``. ``analysis_date`` defaults to the end of the
     last month with transactions. Rows dated after it are an error (``future_rows='error'``) or are left
     out and counted (``'exclude'``, for back-filling past months); rows dated after ``today`` are always an

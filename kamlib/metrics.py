@@ -105,11 +105,14 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            f"Opportunities of prospects / new accounts closed in {WINDOW}: won / (won + lost) "
            "(rule of thumb 0.15).", "scorecard"),
     Metric("dso_days", "Days sales outstanding", "应收账款周转天数（回款周期）", "days",
-           "Receivables open at month end / revenue of the window x 365.", "scorecard"),
+           "Receivables open at the end of the analysis month (invoices dated on or before it and unpaid at it) "
+           f"/ amount invoiced in {WINDOW} x 365.", "scorecard"),
     Metric("late_payment_share", "Late-payment share", "逾期付款占比", "share 0-1",
-           "Invoices due in the window paid after their due date or unpaid, by count.", "scorecard"),
+           "Invoices due in the window paid after their due date or unpaid at the end of the analysis month, by "
+           "count.", "scorecard"),
     Metric("complaint_resolution_days_median", "Median complaint resolution time", "投诉解决时间中位数", "days",
-           f"Median days from complaint to its resolution, for complaints made in {WINDOW} and resolved.",
+           f"Median days from complaint to its resolution, for complaints made in {WINDOW} and resolved by the "
+           "analysis date (an account's resolutions close its complaints oldest first).",
            "scorecard"),
     Metric("winback_cost_per_recovered_account", "Win-back spend per recovered account",
            "单个挽回客户成本", "currency per account",

@@ -25,7 +25,7 @@ from .metrics import GLOSSARY, merge_metric_files
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 DEFAULT_NOTEBOOKS = ("01_account_overview", "02_customer_lifetime_value", "03_retention_vs_acquisition",
-                     "04_segmentation_strategy")
+                     "04_segmentation_strategy", "05_account_manager_scorecard")
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ()   # run after the analysis notebooks (they read their metrics)
 PACKAGES = ("kamlib", "pandas", "numpy", "scipy", "statsmodels", "duckdb", "ibis-framework", "matplotlib",
             "seaborn", "papermill", "nbconvert")

@@ -20,6 +20,7 @@ ACQUISITION_CHANNELS = ("direct", "referral", "agent")
 TIERS = ("strategic", "A", "B", "C")
 COST_KINDS = ("acquisition", "retention", "service", "win_back")
 INTERACTION_KINDS = ("visit", "call", "complaint", "complaint_resolved")
+OUTCOMES = ("won", "lost", "open")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class TableSpec:
     required: bool = True
     key: str | None = None
     date_column: str | None = None
+    # (SQL condition true for bad rows, column named in the error, what is wrong)
+    row_rules: tuple[tuple[str, str, str], ...] = ()
+    # (column, reason, extra SET clause): dates after the analysis date are blanked (not yet happened)
+    blank_after_analysis: tuple[tuple[str, str, str], ...] = ()
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -101,6 +106,48 @@ TABLES: dict[str, TableSpec] = {
         ),
         required=False,
         date_column="date",
+    ),
+    "opportunities": TableSpec(
+        "opportunities",
+        (
+            Column("opportunity_id", "id"),
+            Column("account_id", "id", nullable=True),
+            Column("prospect_name", "text", required=False, nullable=True),
+            Column("account_manager", "text"),
+            Column("created_on", "date"),
+            Column("closed_on", "date", nullable=True),
+            Column("outcome", "text", allowed=OUTCOMES),
+            Column("amount", "number"),
+            Column("stage", "text", required=False, nullable=True),
+        ),
+        required=False,
+        key="opportunity_id",
+        date_column="created_on",
+        row_rules=(
+            ("outcome IN ('won', 'lost') AND closed_on IS NULL", "closed_on", "are won or lost but have no closed_on"),
+            ("closed_on < created_on", "closed_on", "are closed before they were created"),
+            ("account_id IS NULL AND (prospect_name IS NULL OR trim(prospect_name) = '')", "account_id",
+             "have neither an account_id nor a prospect_name"),
+        ),
+        blank_after_analysis=(("closed_on", "opportunities closed after the analysis date treated as open",
+                               ", outcome = 'open'"),),
+    ),
+    "payments": TableSpec(
+        "payments",
+        (
+            Column("invoice_id", "id"),
+            Column("account_id", "id"),
+            Column("invoice_date", "date"),
+            Column("due_date", "date"),
+            Column("paid_date", "date", nullable=True),
+            Column("amount", "number"),
+        ),
+        required=False,
+        key="invoice_id",
+        date_column="invoice_date",
+        row_rules=(("due_date < invoice_date", "due_date", "are due before they were invoiced"),
+                   ("paid_date < invoice_date", "paid_date", "are paid before they were invoiced")),
+        blank_after_analysis=(("paid_date", "payments after the analysis date treated as unpaid", ""),),
     ),
 }
 
@@ -247,6 +294,16 @@ def check_known_accounts(con, raw: str, spec: TableSpec, accounts: str, source: 
                f"AND CAST(account_id AS VARCHAR) NOT IN (SELECT account_id FROM {accounts})",
           spec=spec, column="account_id", source=source, is_csv=is_csv,
           what="refer to accounts that are not in the accounts table")
+
+
+def check_row_rules(con, raw: str, spec: TableSpec, present: list[str], source: str, is_csv: bool) -> None:
+    """Cross-column consistency rules of a table (e.g. closed before created), evaluated on typed values."""
+    if not spec.row_rules:
+        return
+    typed = ", ".join(typed_expr(spec.column(c)) for c in present)
+    for condition, column, what in spec.row_rules:
+        _fail(con, f"SELECT _row, CAST({_q(column)} AS VARCHAR) FROM (SELECT _row, {typed} FROM {raw}) "
+                   f"WHERE {condition}", spec=spec, column=column, source=source, is_csv=is_csv, what=what)
 
 
 def check_not_after(con, raw: str, spec: TableSpec, limit: pd.Timestamp, source: str, is_csv: bool,

@@ -66,8 +66,8 @@ def logrank(frame: pd.DataFrame, group: str) -> dict[str, float]:
 
 def covariates(ds: Dataset, dur: pd.DataFrame) -> pd.DataFrame:
     """Churn-driver covariates per account over its observed life: complaints per year, share of complaints
-    resolved, in-person visits per month, credit rating (ordinal, 0 = AAA), mean discount (%), tier dummies
-    (reference C)."""
+    resolved, in-person visits per month, credit rating (ordinal, 0 = AAA), mean discount (%), share of
+    invoices paid late (when payments exist), tier dummies (reference C)."""
     acc = ds.accounts.set_index("account_id").reindex(dur.index)
     years = dur["duration_days"] / 365.25
     out = pd.DataFrame(index=dur.index)
@@ -88,6 +88,10 @@ def covariates(ds: Dataset, dur: pd.DataFrame) -> pd.DataFrame:
         t = tx[tx["order_date"] <= ds.analysis_date]
         disc = (t["discount"] * t["revenue"]).groupby(t["account_id"]).sum() / t.groupby("account_id")["revenue"].sum()
         out["mean_discount_pct"] = 100 * disc.reindex(dur.index).fillna(0.0)
+    if ds.payments is not None:
+        from .scorecard import late_share_by_account
+        late = late_share_by_account(ds.payments, ds.analysis_date)
+        out["late_payment_share"] = late.reindex(dur.index).fillna(0.0)
     for tier in ("strategic", "A", "B"):
         out[f"tier_{tier}"] = (acc["tier"] == tier).astype(float)
     return out.loc[:, out.std() > 0]
@@ -129,3 +133,9 @@ def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
         rows.append({"covariate": name, "rho": r, "p_value": p})
     ph = pd.DataFrame(rows).set_index("covariate")
     return CoxResults(hr, ph, len(dur), int(dur["event"].sum()), res)
+
+
+def churn_drivers(ds: Dataset, churned_on: pd.Series) -> CoxResults:
+    """The Cox model of churn on the standard covariates of :func:`covariates`."""
+    lives = durations(ds, churned_on)
+    return cox(lives, covariates(ds, lives))

@@ -51,15 +51,28 @@ def test_shape_of_the_default_sample():
     margin = tx[tx.revenue > 0].groupby("account_id")["gross_margin"].sum().sort_values(ascending=False)
     assert margin.head(int(0.2 * len(margin))).sum() / margin.sum() > 0.55
     assert set(acc["acquisition_channel"]) == {"direct", "referral", "agent"}
-    assert set(book.costs["kind"]) == {"acquisition", "retention", "service"}
+    assert set(book.costs["kind"]) == {"acquisition", "retention", "service", "win_back"}
     # strategic accounts are visited more often than C accounts
     visits = book.interactions.query("kind == 'visit'").groupby("account_id").size()
     per_tier = visits.reindex(acc["account_id"]).fillna(0).groupby(acc.set_index("account_id")["tier"]).mean()
     assert per_tier["strategic"] > per_tier["C"]
-    # churn is recorded only for accounts whose orders stopped
+    # churn is recorded only for accounts whose orders stopped; won-back accounts order again afterwards
     churned = acc.dropna(subset=["churned_on"]).set_index("account_id")
+    back = churned["won_back_on"].notna()
+    assert back.any() and (churned.loc[back, "won_back_on"] > churned.loc[back, "churned_on"]).all()
     last = tx.groupby("account_id")["order_date"].max()
-    assert (last.reindex(churned.index) < churned["churned_on"]).all()
+    assert (last.reindex(churned.index[~back]) < churned.loc[~back, "churned_on"]).all()
+    assert (last.reindex(churned.index[back]) >= churned.loc[back, "won_back_on"]).all()
+    # every account was won through an opportunity; payments cover every order; risky ratings pay later
+    opp = book.opportunities
+    won_accounts = opp[(opp["outcome"] == "won") & (opp["closed_on"] == opp["account_id"].map(
+        acc.set_index("account_id")["acquired_on"]))]["account_id"]
+    assert set(won_accounts) == set(acc["account_id"])
+    pay = book.payments
+    assert set(pay["invoice_id"]) == set(tx.loc[tx["revenue"] > 0, "order_id"])
+    delay = (pay["paid_date"] - pay["due_date"]).dt.days.groupby(
+        pay["account_id"].map(acc.set_index("account_id")["credit_rating"])).mean()
+    assert delay["AAA"] < delay["A"] < delay["BB"]
 
 
 def test_simulate_bgnbd_moments():
