@@ -39,5 +39,17 @@ bench: $(STAMP) $(SAMPLE)
 docs: $(STAMP)
 	$(BIN)/python -m kamlib.metrics > docs/metrics.md
 
+# Debian packages some tests need (headless browser, CJK font, PostgreSQL server, Java for Spark); .ci/run
+# calls this. Without them those tests skip with a message naming the package.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql openjdk-17-jre-headless
+system-deps:
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	  fi; \
+	else echo "apt-get not found: install $(SYSTEM_PACKAGES) with your package manager"; fi
+
 clean:
 	rm -rf $(VENV) reports/20* reports/.tmp-* data/sample

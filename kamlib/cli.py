@@ -1,4 +1,4 @@
-"""The ``kam`` command line: ``kam report``, ``kam sample``, ``kam validate``."""
+"""The ``kam`` command line: ``kam report``, ``kam sample``, ``kam validate``, ``kam lab``."""
 from __future__ import annotations
 
 import argparse
@@ -28,37 +28,69 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+def months_between(first: str, last: str) -> list[str]:
+    """'2026-01', '2026-03' -> ['2026-01', '2026-02', '2026-03']."""
+    import pandas as pd
+    a, b = pd.Period(first, freq="M"), pd.Period(last, freq="M")
+    if b < a:
+        raise ValueError(f"--from {first} is after --to {last}")
+    return [str(p) for p in pd.period_range(a, b, freq="M")]
+
+
 def _cmd_report(args) -> int:
+    from .config import load_config
     from .io import load_dataset
     from .report import run_report
-    month = args.month
-    if month is None:
-        month = str(load_dataset(args.data, future_rows="exclude").analysis_month)
-    params = {"currency": args.currency, "language": args.language}
-    run = run_report(data_dir=args.data, month=month, out_dir=args.out, jobs=args.jobs,
-                     notebooks=tuple(args.notebooks) if args.notebooks else None, parameters=params,
-                     progress=not args.quiet)
-    target = Path(args.out) / (month if run.ok else f"{month}-failed") / "index.html"
-    for nb in run.notebooks:
-        print(f"  {nb.name:32s} {nb.status:8s} {nb.duration_s:6.1f} s" + (f"  {nb.error}" if nb.error else ""))
-    if run.ok:
-        print(f"report written: {target}")
-        return 0
-    print(f"report FAILED (previous report of {month} kept); see {target}", file=sys.stderr)
-    return 1
+    cfg = load_config(args.config, overrides={"language": args.language, "currency": args.currency,
+                                              "data.source": args.data, "report.out": args.out,
+                                              "report.jobs": args.jobs, "company": args.company})
+    data = cfg.data.source
+    if args.from_ or args.to:
+        if not (args.from_ and args.to):
+            raise ValueError("--from and --to go together (or use --month)")
+        months = months_between(args.from_, args.to)
+    else:
+        months = [args.month or str(load_dataset(data, future_rows="exclude", today=args.today).analysis_month)]
+    failed = []
+    for month in months:       # in order, so each month can compare with the one before
+        run = run_report(data_dir=data, month=month, out_dir=cfg.report.out, jobs=cfg.report.jobs or os.cpu_count() or 1,
+                         notebooks=tuple(args.notebooks or cfg.report.notebooks or ()) or None,
+                         parameters=cfg.notebook_parameters(), progress=not args.quiet, today=args.today,
+                         company=cfg.company)
+        target = Path(cfg.report.out) / (month if run.ok else f"{month}-failed") / "index.html"
+        for nb in run.notebooks:
+            print(f"  {nb.name:32s} {nb.status:8s} {nb.duration_s:6.1f} s" + (f"  {nb.error}" if nb.error else ""))
+        if run.ok:
+            print(f"report written: {target}")
+        else:
+            failed.append(month)
+            print(f"report FAILED (previous report of {month} kept); see {target}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _cmd_lab(args) -> int:
+    """Open JupyterLab on the notebooks with this environment's kernel (kamlib installed)."""
+    import subprocess
+    nb_dir = Path(__file__).resolve().parent.parent / "notebooks"
+    return subprocess.call([sys.executable, "-m", "jupyterlab", f"--notebook-dir={nb_dir}", *args.extra])
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kam", description="Key-account analytics reports.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("report", help="run the notebooks for a month and render HTML reports")
-    r.add_argument("--data", default=str(DEFAULT_SAMPLE), help="data folder (default: %(default)s)")
+    r.add_argument("--config", help="project configuration (default: kam.yaml when present)")
+    r.add_argument("--data", help="data folder (overrides data.source; default data/sample)")
     r.add_argument("--month", help="analysis month YYYY-MM (default: last month with transactions)")
-    r.add_argument("--out", default="reports", help="output folder (default: %(default)s)")
-    r.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="notebooks run in parallel")
+    r.add_argument("--from", dest="from_", help="first month of a back-fill range YYYY-MM")
+    r.add_argument("--to", help="last month of a back-fill range YYYY-MM")
+    r.add_argument("--out", help="output folder (default: reports)")
+    r.add_argument("--jobs", type=int, help="notebooks run in parallel (default: number of cores)")
     r.add_argument("--notebooks", nargs="*", help="notebook names to run (default: all)")
-    r.add_argument("--currency", default="CNY")
-    r.add_argument("--language", default="en", choices=["en", "zh"])
+    r.add_argument("--currency")
+    r.add_argument("--language", choices=["en", "zh"])
+    r.add_argument("--company")
+    r.add_argument("--today", help=argparse.SUPPRESS)
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(func=_cmd_report)
     s = sub.add_parser("sample", help="generate the bundled synthetic key-account data set")
@@ -70,16 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--data", default=str(DEFAULT_SAMPLE))
     v.add_argument("--month")
     v.set_defaults(func=_cmd_validate)
+    lab = sub.add_parser("lab", help="open JupyterLab on the notebooks with the kamlib kernel")
+    lab.add_argument("extra", nargs="*", help="extra arguments for jupyter lab")
+    lab.set_defaults(func=_cmd_lab)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .config import ConfigError
     from .schema import DataValidationError
     try:
         return args.func(args)
     except DataValidationError as e:
         print(f"invalid data: {e}", file=sys.stderr)
+        return 2
+    except ConfigError as e:
+        print(f"invalid configuration: {e}", file=sys.stderr)
         return 2
 
 

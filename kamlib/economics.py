@@ -32,9 +32,9 @@ class ChurnDefinition:
         if self.kind not in CHURN_KINDS:
             raise ValueError(f"churn definition must be one of {CHURN_KINDS}, got {self.kind!r}")
 
-    def label(self) -> str:
-        return {"recorded": "recorded churned_on", "inactivity": f"no order for {self.days} days",
-                "p_alive": f"P(alive) < {self.threshold:g}"}[self.kind]
+    def label(self, lang: str = "en") -> str:
+        from .i18n import t
+        return t(f"churn_{self.kind}", lang, days=self.days, threshold=f"{self.threshold:g}")
 
 
 def default_churn(ds: Dataset) -> ChurnDefinition:

@@ -196,6 +196,9 @@ LABELS: dict[str, dict[str, str]] = {
     "act_on_title": {"en": "Accounts to act on, by account manager", "zh": "各客户经理需行动的客户"},
     # economics and survival
     "title_economics": {"en": "Retention vs acquisition", "zh": "客户保持与获取"},
+    "churn_recorded": {"en": "the recorded churn date", "zh": "记录的流失日期"},
+    "churn_inactivity": {"en": "no order for {days} days", "zh": "连续{days}天无订单"},
+    "churn_p_alive": {"en": "P(alive) below {threshold}", "zh": "存活概率低于{threshold}"},
     "rules_title": {"en": "Rules of thumb measured on this book", "zh": "经验法则的实测结果"},
     "rule_keep_fifth": {"en": "Keeping an account costs 1/5 of winning one (CAC / retention cost per account)",
                         "zh": "保持一个客户的费用是吸引新客户的1/5（获客成本/保持成本）"},
@@ -381,6 +384,34 @@ LABELS: dict[str, dict[str, str]] = {
     "panels_title": {"en": "Each manager: monthly margin, retention, compliance, DSO",
                      "zh": "各客户经理：月度毛利、保持率、达标率、回款周期"},
     "attention_title": {"en": "Accounts that need attention, by manager", "zh": "各客户经理需关注的客户"},
+    # executive summary
+    "title_summary": {"en": "Executive summary", "zh": "管理摘要"},
+    "summary_highlights": {"en": "Highlights", "zh": "要点"},
+    "summary_book": {
+        "en": "In the 12 months to {month}, {active_accounts_12m} accounts bought {revenue_12m}, earning "
+              "{margin_12m} of gross margin. Customer equity — the value of today's book plus future cohorts "
+              "net of acquisition cost — is {customer_equity}.",
+        "zh": "截至{month}的近12个月，{active_accounts_12m}个客户采购{revenue_12m}，贡献毛利{margin_12m}。客户资产价值"
+              "（现有客户价值加未来客户群扣除获客成本）为{customer_equity}。"},
+    "summary_risk": {
+        "en": "Churn was {churn_rate_12m}; {accounts_at_risk} valuable accounts may have lapsed and should be "
+              "called. The top 20% of accounts carry {top20_margin_share} of margin (rule of thumb: 80%).",
+        "zh": "客户流失率为{churn_rate_12m}；{accounts_at_risk}个高价值客户可能已流失，应尽快联系。前20%的客户贡献"
+              "{top20_margin_share}的毛利（经验值80%）。"},
+    "summary_economics": {
+        "en": "Winning an account cost {cac_to_retention_cost_ratio} keeping one (rule of thumb: 5-7x). Existing "
+              "accounts won {win_rate_existing} of their opportunities, new ones {win_rate_new} (50% / 15%). "
+              "Customers pay in {dso_days} days on average; {service_compliance_rate} of strategic and A accounts "
+              "got the visits the policy requires.",
+        "zh": "获取一个客户的成本是保持的{cac_to_retention_cost_ratio}（经验值5-7倍）。现有客户销售机会成功率{win_rate_existing}，"
+              "新客户{win_rate_new}（经验值50%/15%）。平均回款周期{dso_days}天；特级和A级客户拜访达标率{service_compliance_rate}。"},
+    "summary_table": {"en": "All headline metrics, with last month", "zh": "全部关键指标（含上月）"},
+    "summary_no_previous": {"en": "No report of the previous month was found, so there is no comparison yet.",
+                            "zh": "未找到上月报告，暂无环比。"},
+    "section": {"en": "Section", "zh": "板块"},
+    "metric": {"en": "Metric", "zh": "指标"},
+    "this_month": {"en": "This month", "zh": "本月"},
+    "last_month": {"en": "Last month", "zh": "上月"},
     # narrative
     "overview_sentence": {
         "en": "The book has {accounts} accounts; {active} ordered in the 12 months to {month}, bringing "

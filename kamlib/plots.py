@@ -18,7 +18,12 @@ def cjk_font() -> str | None:
     """The first installed font that renders Chinese, or None."""
     from matplotlib import font_manager
     names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((f for f in CJK_FONTS if f in names), None)
+    found = next((f for f in CJK_FONTS if f in names), None)
+    if found is None:   # fonts installed after matplotlib built its cache: rescan once
+        font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        found = next((f for f in CJK_FONTS if f in names), None)
+    return found
 
 
 def use_style(lang: str = "en") -> None:

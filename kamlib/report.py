@@ -8,7 +8,6 @@ non-success result (the CLI exits non-zero). This module knows nothing about sta
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import os
 import shutil
@@ -19,14 +18,16 @@ from importlib import metadata
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 from tqdm.auto import tqdm
 
-from .metrics import GLOSSARY, merge_metric_files
+from .htmlreport import render_index, render_notebook
+from .metrics import merge_metric_files
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 DEFAULT_NOTEBOOKS = ("01_account_overview", "02_customer_lifetime_value", "03_retention_vs_acquisition",
-                     "04_segmentation_strategy", "05_account_manager_scorecard")
-SUMMARY_NOTEBOOKS: tuple[str, ...] = ()   # run after the analysis notebooks (they read their metrics)
+                     "04_segmentation_strategy", "05_account_manager_scorecard", "00_executive_summary")
+SUMMARY_NOTEBOOKS: tuple[str, ...] = ("00_executive_summary",)   # run last: they read the others' metrics
 PACKAGES = ("kamlib", "pandas", "numpy", "scipy", "statsmodels", "duckdb", "ibis-framework", "matplotlib",
             "seaborn", "papermill", "nbconvert")
 
@@ -73,27 +74,30 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def _render_html(nb_path: Path, out_dir: Path, name: str) -> tuple[str, str]:
-    """Full (code shown) and presentation (code and prompts hidden) HTML; images are embedded."""
-    from nbconvert import HTMLExporter
-    nb = nbformat.read(nb_path, as_version=4)
-    full = HTMLExporter()
-    body, _ = full.from_notebook_node(nb)
-    pres = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body_p, _ = pres.from_notebook_node(nb)
-    (out_dir / f"{name}.html").write_text(body, encoding="utf-8")
-    (out_dir / f"{name}.presentation.html").write_text(body_p, encoding="utf-8")
-    return f"{name}.html", f"{name}.presentation.html"
+def declared_parameters(path: Path) -> set[str]:
+    """Names assigned in a notebook's cell tagged 'parameters'."""
+    import ast
+    nb = nbformat.read(path, as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        return set()
+    return {t.id for n in ast.parse(cell.source).body if isinstance(n, ast.Assign) for t in n.targets
+            if isinstance(t, ast.Name)}
 
 
 def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, progress: bool) -> dict:
-    """Run one notebook (in its own process when parallel) and render it; returns a NotebookRun dict."""
+    """Run one notebook (in its own process when parallel) and render it; returns a NotebookRun dict.
+
+    Each notebook receives the parameters it declares; ``_company`` and ``_fingerprint`` go to the HTML."""
     import papermill as pm
+    os.environ["KAMLIB_BATCH"] = "1"          # notebooks show static tables instead of live widgets
     work_dir = Path(work)
     run = NotebookRun(name)
     src = Path(notebook_dir) / f"{name}.ipynb"
     out_nb = work_dir / "executed" / f"{name}.ipynb"
-    params = dict(parameters, metrics_path=str(work_dir / "metrics" / f"{name}.json"))
+    declared = declared_parameters(src)
+    params = {k: v for k, v in dict(parameters, metrics_path=str(work_dir / "metrics" / f"{name}.json")).items()
+              if k in declared}
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(str(src), str(out_nb), parameters=params, cwd=str(src.parent),
@@ -107,7 +111,9 @@ def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, 
     run.duration_s = round(time.perf_counter() - t0, 2)
     if out_nb.exists():
         try:
-            run.html, run.html_presentation = _render_html(out_nb, work_dir, name)
+            run.html, run.html_presentation = render_notebook(
+                out_nb, work_dir, name, company=parameters.get("_company", ""), month=parameters["month"],
+                fingerprint=parameters.get("_fingerprint", ""), lang=parameters.get("language", "en"))
         except Exception as e:  # noqa: BLE001
             run.status, run.error = "failed", run.error or f"HTML rendering failed: {e}"
     return asdict(run)
@@ -130,8 +136,10 @@ def _run_many(names, work: Path, parameters: dict, notebook_dir: Path, jobs: int
 def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "reports",
                notebooks: tuple[str, ...] | None = None, notebook_dir: str | Path | None = None,
                parameters: dict | None = None, jobs: int = 1, progress: bool = True,
-               today: str | None = None) -> ReportRun:
-    """Run the monthly report for ``month`` ('YYYY-MM') on the data in ``data_dir``."""
+               today: str | None = None, company: str = "") -> ReportRun:
+    """Run the monthly report for ``month`` ('YYYY-MM') on the data in ``data_dir``.
+
+    The executive summary compares with ``<out_dir>/<previous month>/metrics.json`` when it exists."""
     from .io import load_dataset
     from .periods import month_end
     out_root = Path(out_dir).resolve()
@@ -146,6 +154,9 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     # validate before any notebook runs: bad data stops the run with the validation message
     ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today)
     run.fingerprint = ds.fingerprint
+    params["_company"], params["_fingerprint"] = company, ds.fingerprint
+    previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"
+    params["previous_metrics"] = str(previous) if previous.exists() else ""
     work = out_root / f".tmp-{month}-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     (work / "executed").mkdir(parents=True)
@@ -160,8 +171,10 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     metrics, notes = merge_metric_files(sorted((work / "metrics").glob("*.json")))
     (work / "metrics.json").write_text(json.dumps({"month": month, "metrics": metrics, "notes": notes},
                                                   indent=2, ensure_ascii=False))
+    run.parameters = {k: v for k, v in params.items() if not k.startswith("_")}
     (work / "run.json").write_text(json.dumps(run.to_json(), indent=2, default=str))
-    (work / "index.html").write_text(render_index(run, metrics, notes), encoding="utf-8")
+    (work / "index.html").write_text(render_index(run, metrics, notes, company=company,
+                                                  lang=params.get("language", "en")), encoding="utf-8")
     final = out_root / month
     failed_dir = out_root / f"{month}-failed"
     if run.ok:
@@ -175,45 +188,3 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
         shutil.rmtree(failed_dir, ignore_errors=True)
         work.rename(failed_dir)
     return run
-
-
-def _fmt_metric(key: str, value, notes: dict) -> str:
-    if value is None:
-        return f"<em>not available</em> — {html.escape(notes.get(key, ''))}"
-    if isinstance(value, float):
-        unit = GLOSSARY[key].unit if key in GLOSSARY else ""
-        if unit.startswith("share"):
-            return f"{100 * value:.1f}%"
-        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
-    return html.escape(f"{value:,}" if isinstance(value, int) else str(value))
-
-
-def render_index(run: ReportRun, metrics: dict, notes: dict) -> str:
-    """The index page: status, links to every notebook (analyst and presentation), headline metrics."""
-    e = html.escape
-    ok = run.ok
-    rows = []
-    for nb in run.notebooks:
-        links = " · ".join(f'<a href="{e(h)}">{label}</a>' for h, label in
-                           ((nb.html, "analyst (code)"), (nb.html_presentation, "presentation")) if h)
-        detail = "" if nb.status == "success" else (
-            f"<div class='err'>failed{f' in cell {nb.cell}' if nb.cell else ''}: {e(nb.error or '')}</div>")
-        rows.append(f"<tr><td>{e(nb.name)}</td><td class='{e(nb.status)}'>{e(nb.status)}</td>"
-                    f"<td>{nb.duration_s:.1f} s</td><td>{links}{detail}</td></tr>")
-    mrows = "".join(f"<tr><td><code>{e(k)}</code></td><td>{e(GLOSSARY[k].en if k in GLOSSARY else k)}</td>"
-                    f"<td>{_fmt_metric(k, v, notes)}</td></tr>" for k, v in metrics.items())
-    banner = ("<p class='success'>Report complete.</p>" if ok else
-              "<p class='failed'><b>Report FAILED — incomplete, do not present.</b> "
-              "The previous report of this month, if any, was left in place.</p>")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Key-account report {e(run.month)}</title>
-<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;width:100%;margin:1em 0}}td,th{{border-bottom:1px solid #ddd;padding:.4em;text-align:left}}
-.success{{color:#1a7f37}}.failed{{color:#b42318}}.err{{color:#b42318;font-size:.9em}}</style></head>
-<body><h1>Key-account report — {e(run.month)}</h1>
-<p>Data fingerprint <code>{e(run.fingerprint)}</code> · run {e(run.started)} → {e(run.finished)}</p>
-{banner}
-<h2>Notebooks</h2><table><tr><th>notebook</th><th>status</th><th>time</th><th>reports</th></tr>{''.join(rows)}</table>
-<h2>Headline metrics</h2><table><tr><th>key</th><th>metric</th><th>value</th></tr>{mrows}</table>
-<p><a href="metrics.json">metrics.json</a> · <a href="run.json">run.json</a></p>
-</body></html>"""

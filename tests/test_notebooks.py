@@ -22,3 +22,13 @@ def test_notebook_is_thin_and_clean(path):
         tree = ast.parse(c.source)
         defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
         assert not defs, "logic belongs in kamlib, not in notebook cells"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_papermill_sees_every_parameter(path):
+    """papermill must parse each parameter line (else it warns and its tooling misses the parameter)."""
+    import papermill as pm
+    nb = nbformat.read(path, as_version=4)
+    params = ast.parse([c for c in nb.cells if c.cell_type == "code"][0].source)
+    names = {t.id for node in params.body if isinstance(node, ast.Assign) for t in node.targets}
+    assert names <= set(pm.inspect_notebook(str(path)))

@@ -33,9 +33,15 @@ def test_report_succeeds_and_writes_everything(good_report):
     assert "open_notebook" in full and "open_notebook" not in pres      # code hidden for presenting
     index = (folder / "index.html").read_text()
     assert "Report complete" in index and 'href="01_account_overview.presentation.html"' in index
+    assert 'href="00_executive_summary.presentation.html"' in index
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["month"] == "2026-09"
-    assert {"active_accounts_12m", "revenue_12m", "margin_12m", "accounts_at_risk"} <= set(metrics["metrics"])
+    from kamlib.metrics import GLOSSARY
+    assert set(metrics["metrics"]) == set(GLOSSARY)                        # every headline metric recorded
+    assert all(k in metrics["notes"] for k, v in metrics["metrics"].items() if v is None)
+    assert all(nb[n]["status"] == "success" for n in nb)
+    assert '<header class="kam-title">' in pres and '<nav class="kam-toc">' in pres
+    assert '<script src="http' not in pres and '<script src="http' not in full   # no network needed to view
     assert nb["02_customer_lifetime_value"]["status"] == "success"
     assert (folder / "02_customer_lifetime_value.presentation.html").exists()
 
@@ -63,13 +69,13 @@ def test_broken_notebook_fails_loudly_and_keeps_previous_report(small_dir, tmp_p
     shutil.copytree(NOTEBOOK_DIR, nb_dir)
     out = tmp_path / "reports"
     ok = run_report(data_dir=small_dir, month="2026-09", out_dir=out, notebook_dir=nb_dir, progress=False,
-                    today=TODAY)
+                    today=TODAY, notebooks=("01_account_overview",))
     assert ok.ok
     nb = nbformat.read(nb_dir / "01_account_overview.ipynb", as_version=4)
     nb.cells.insert(4, nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure for the test')"))
     nbformat.write(nb, nb_dir / "01_account_overview.ipynb")
     bad = run_report(data_dir=small_dir, month="2026-09", out_dir=out, notebook_dir=nb_dir, progress=False,
-                     today=TODAY)
+                     today=TODAY, notebooks=("01_account_overview",))
     assert not bad.ok
     failed = bad.notebooks[0]
     assert failed.status == "failed" and "deliberate failure" in failed.error and failed.cell is not None
@@ -88,7 +94,7 @@ def test_cli_exits_nonzero_on_failure(small_dir, tmp_path, monkeypatch):
     nbformat.write(nb, nb_dir / "01_account_overview.ipynb")
     monkeypatch.setattr("kamlib.report.NOTEBOOK_DIR", nb_dir)
     assert main(["report", "--data", str(small_dir), "--month", "2026-09", "--out", str(tmp_path / "r"),
-                 "--quiet", "--jobs", "1"]) == 1
+                 "--quiet", "--jobs", "1", "--notebooks", "01_account_overview"]) == 1
 
 
 def test_cli_bad_data_stops_before_notebooks(data_copy, tmp_path, capsys):
@@ -103,3 +109,32 @@ def test_cli_validate_and_sample(tmp_path, capsys):
     assert main(["sample", "--out", str(tmp_path / "s"), "--accounts", "40"]) == 0
     assert main(["validate", "--data", str(tmp_path / "s"), "--month", "2026-10"]) == 0
     assert "valid; analysis date 2026-10-31" in capsys.readouterr().out
+
+
+def test_reports_in_a_real_browser(good_report):
+    """Headless Debian chromium via Playwright: pages load, links resolve, images render, no console errors."""
+    import shutil as sh
+    chromium = sh.which("chromium") or sh.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (Debian package 'chromium'; `make system-deps` installs it)")
+    from playwright.sync_api import sync_playwright
+    _, folder = good_report
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((folder / "index.html").as_uri())
+        links = page.eval_on_selector_all("a", "els => els.map(e => e.getAttribute('href'))")
+        assert len(links) >= 14
+        for href in links:
+            assert (folder / href).exists(), href
+        for href in [h for h in links if h.endswith(".presentation.html")][:3]:
+            page.goto((folder / href).as_uri())
+            page.wait_for_load_state("load")
+            images = page.eval_on_selector_all("img", "els => els.map(e => e.complete && e.naturalWidth > 0)")
+            assert images and all(images), href
+            assert page.locator("nav.kam-toc li").count() >= 2
+        browser.close()
+    assert errors == []

@@ -1,0 +1,157 @@
+"""Project configuration (``kam.yaml``): validated on load, overridden by command-line options.
+
+Errors name the key, the value found and what is allowed, e.g.
+``kam.yaml: key 'language': found 'fr'; allowed: 'en', 'zh'``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_FILE = "kam.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    source: str = "data/sample"          # folder of CSV/Parquet files, a .duckdb file, or a database URL
+    tables: dict[str, str] = Field(default_factory=dict)            # model table -> source table name
+    columns: dict[str, dict[str, str]] = Field(default_factory=dict)  # model table -> {source col: model col}
+
+
+class ChurnConfig(_Strict):
+    definition: Literal["auto", "recorded", "inactivity", "p_alive"] = "auto"
+    inactivity_days: int = Field(180, gt=0)
+    p_alive_threshold: float = Field(0.5, gt=0, lt=1)
+
+
+class ClvConfig(_Strict):
+    model: Literal["auto", "bgnbd", "paretonbd"] = "auto"
+    horizon_months: int = Field(36, gt=0, le=240)
+    discount_rate: float = Field(0.10, ge=0, lt=1)
+    holdout_months: int = Field(12, gt=0, le=36)
+    alert_threshold: float = Field(0.5, gt=0, lt=1)
+
+
+class SegmentationConfig(_Strict):
+    potential: Literal["clv", "growth"] = "clv"
+    value_threshold: float | None = None
+    potential_threshold: float | None = None
+    abc_thresholds: tuple[float, float] = (0.8, 0.95)
+    visit_cost: float = Field(500.0, ge=0)
+    allocation: Literal["revenue", "visits", "equal"] = "revenue"
+
+    @field_validator("abc_thresholds")
+    @classmethod
+    def _increasing(cls, v):
+        if not 0 < v[0] < v[1] <= 1:
+            raise ValueError("must be two increasing shares in (0, 1], e.g. [0.8, 0.95]")
+        return v
+
+
+class ServicePolicyConfig(_Strict):
+    visits_per_week: dict[Literal["strategic", "A", "B", "C"], float] = Field(
+        default_factory=lambda: {"strategic": 2.0, "A": 1.0})
+    holidays: list[str] = Field(default_factory=list)
+    tier_rules: dict[Literal["strategic", "A", "B"], float] = Field(
+        default_factory=lambda: {"strategic": 0.03, "A": 0.15, "B": 0.50})
+
+
+class ScorecardConfig(_Strict):
+    kpi_weights: dict[Literal["margin_growth", "retention_rate", "visit_compliance", "win_rate", "dso_days",
+                              "complaint_resolution_days"], float] = Field(default_factory=lambda: {
+        "margin_growth": 0.2, "retention_rate": 0.2, "visit_compliance": 0.15, "win_rate": 0.15,
+        "dso_days": 0.15, "complaint_resolution_days": 0.15})
+
+
+class ReportConfig(_Strict):
+    out: str = "reports"
+    jobs: int | None = Field(None, gt=0)
+    notebooks: list[str] | None = None
+
+
+class KamConfig(_Strict):
+    """Everything a monthly run needs besides the month."""
+
+    company: str = "Example Industrial Supply Co."
+    currency: str = "CNY"
+    language: Literal["en", "zh"] = "en"
+    data: DataConfig = Field(default_factory=DataConfig)
+    churn: ChurnConfig = Field(default_factory=ChurnConfig)
+    clv: ClvConfig = Field(default_factory=ClvConfig)
+    segmentation: SegmentationConfig = Field(default_factory=SegmentationConfig)
+    service_policy: ServicePolicyConfig = Field(default_factory=ServicePolicyConfig)
+    scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+
+    @model_validator(mode="after")
+    def _currency(self):
+        if not self.currency.strip():
+            raise ValueError("currency must not be empty")
+        return self
+
+    def notebook_parameters(self) -> dict:
+        """Parameters for the notebooks (each notebook receives the ones it declares)."""
+        c, s, p = self.clv, self.segmentation, self.service_policy
+        return {
+            "currency": self.currency, "language": self.language,
+            "churn": self.churn.definition, "inactivity_days": self.churn.inactivity_days,
+            "p_alive_threshold": self.churn.p_alive_threshold,
+            "holdout_months": c.holdout_months, "horizon_months": c.horizon_months, "discount_rate": c.discount_rate,
+            "model": c.model, "clv_model": "bgnbd" if c.model == "auto" else c.model,
+            "alert_threshold": c.alert_threshold,
+            "potential": s.potential, "value_threshold": s.value_threshold,
+            "potential_threshold": s.potential_threshold, "abc_thresholds": list(s.abc_thresholds),
+            "visit_cost": s.visit_cost, "allocation": s.allocation,
+            "visit_policy": dict(p.visits_per_week), "holidays": list(p.holidays), "tier_rules": dict(p.tier_rules),
+            "kpi_weights": dict(self.scorecard.kpi_weights),
+        }
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the key, the value and what is allowed."""
+
+
+def _describe(err: dict) -> str:
+    loc = ".".join(str(p) for p in err["loc"])
+    found = err.get("input")
+    if err["type"] == "extra_forbidden":
+        return f"key '{loc}': unknown key (found {found!r}); check the spelling against kam.example.yaml"
+    if err["type"] == "literal_error":
+        allowed = err.get("ctx", {}).get("expected", "")
+        return f"key '{loc}': found {found!r}; allowed: {allowed}"
+    return f"key '{loc}': found {found!r}; {err['msg']}"
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> KamConfig:
+    """Read ``path`` (default ``kam.yaml`` when it exists, else defaults) and apply ``overrides``
+    (dotted keys, e.g. ``{"language": "zh", "data.source": "..."}``; None values are ignored)."""
+    p = Path(path) if path else Path(DEFAULT_FILE)
+    raw: dict = {}
+    if path and not p.exists():
+        raise ConfigError(f"{p}: configuration file not found")
+    if p.exists():
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{p}: not valid YAML: {e}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{p}: expected a mapping of keys to values at the top level")
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        node = raw
+        *parents, last = key.split(".")
+        for k in parents:
+            node = node.setdefault(k, {})
+        node[last] = value
+    try:
+        return KamConfig.model_validate(raw)
+    except ValidationError as e:
+        msgs = "; ".join(_describe(err) for err in e.errors())
+        raise ConfigError(f"{p.name}: {msgs}") from None

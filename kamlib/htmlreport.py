@@ -1,0 +1,104 @@
+"""HTML of the reports: analyst and presentation versions of each notebook (title block, table of contents,
+images embedded) and the index page. Everything user-supplied is HTML-escaped."""
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import nbformat
+
+from .metrics import GLOSSARY
+
+STYLE = """<style>.kam-title{font-family:sans-serif;border-bottom:2px solid #2d5d8a;margin:1em auto;max-width:1100px;
+padding:.5em 0}.kam-title h1{margin:.1em 0;font-size:1.6em}.kam-meta{color:#555}.kam-toc{font-family:sans-serif;
+max-width:1100px;margin:0 auto 1em auto;background:#f5f7fa;padding:.6em 1em}.kam-toc ol{margin:.3em 0}</style>"""
+TOC_LABEL = {"en": "Contents", "zh": "目录"}
+META = {"en": ("Analysis month", "Data fingerprint"), "zh": ("分析月份", "数据指纹")}
+
+
+def decorate(page: str, *, company: str, title: str, month: str, fingerprint: str, lang: str = "en") -> str:
+    """Insert the title block (company, report title, month, data fingerprint) and a table of contents built
+    from the page's level-2 headings; set the page language; drop scripts loaded from the network."""
+    e = html.escape
+    heads = re.findall(r'<h2 id="([^"]+)"[^>]*>(.*?)(?:<a class="anchor-link".*?)?</h2>', page, flags=re.S)
+    items = "".join(f'<li><a href="#{e(i, quote=True)}">{re.sub("<[^>]+>", "", t).strip()}</a></li>'
+                    for i, t in heads)
+    toc = f'<nav class="kam-toc"><b>{TOC_LABEL[lang]}</b><ol>{items}</ol></nav>' if items else ""
+    month_l, fp_l = META[lang]
+    block = (f'<header class="kam-title"><div class="kam-meta">{e(company)}</div><h1>{e(title)}</h1>'
+             f'<div class="kam-meta">{month_l}: {e(month)} · {fp_l}: <code>{e(fingerprint)}</code></div></header>')
+    # self-contained: no CDN scripts (require.js and MathJax are not needed; mermaid loads only if used)
+    page = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>', "", page)
+    page = re.sub(r'<html lang="[^"]*"', f'<html lang="{"zh-CN" if lang == "zh" else "en"}"', page, count=1)
+    page = re.sub(r"<title>.*?</title>", f"<title>{e(title)} — {e(month)}</title>", page, count=1, flags=re.S)
+    page = page.replace("</head>", STYLE + "</head>", 1)
+    return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + block + toc, page, count=1)
+
+
+def notebook_title(nb: nbformat.NotebookNode, lang: str = "en") -> str:
+    """The first markdown heading of a notebook ('English / 中文' titles give the part for ``lang``)."""
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            m = re.match(r"#\s+(.+)", c.source)
+            if m:
+                parts = [p.strip() for p in m.group(1).split(" / ")]
+                return parts[1] if lang == "zh" and len(parts) > 1 else parts[0]
+    return ""
+
+
+def render_notebook(nb_path: Path, out_dir: Path, name: str, *, company: str, month: str, fingerprint: str,
+                    lang: str = "en") -> tuple[str, str]:
+    """Analyst (code shown) and presentation (code and prompts hidden) HTML, self-contained."""
+    from nbconvert import HTMLExporter
+    nb = nbformat.read(nb_path, as_version=4)
+    title = notebook_title(nb, lang)
+    kw = dict(company=company, title=title, month=month, fingerprint=fingerprint, lang=lang)
+    full, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
+    pres, _ = HTMLExporter(embed_images=True, exclude_input=True, exclude_input_prompt=True,
+                           exclude_output_prompt=True).from_notebook_node(nb)
+    (out_dir / f"{name}.html").write_text(decorate(full, **kw), encoding="utf-8")
+    (out_dir / f"{name}.presentation.html").write_text(decorate(pres, **kw), encoding="utf-8")
+    return f"{name}.html", f"{name}.presentation.html"
+
+
+def _fmt_metric(key: str, value, notes: dict) -> str:
+    if value is None:
+        return f"<em>not available</em> — {html.escape(notes.get(key, ''))}"
+    if isinstance(value, float):
+        unit = GLOSSARY[key].unit if key in GLOSSARY else ""
+        if unit.startswith("share"):
+            return f"{100 * value:.1f}%"
+        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return html.escape(f"{value:,}" if isinstance(value, int) else str(value))
+
+
+def render_index(run, metrics: dict, notes: dict, *, company: str = "", lang: str = "en") -> str:
+    """The index page: status, links to every notebook (analyst and presentation), headline metrics."""
+    e = html.escape
+    rows = []
+    for nb in run.notebooks:
+        links = " · ".join(f'<a href="{e(h)}">{label}</a>' for h, label in
+                           ((nb.html_presentation, "presentation"), (nb.html, "analyst (code)")) if h)
+        detail = "" if nb.status == "success" else (
+            f"<div class='err'>failed{f' in cell {nb.cell}' if nb.cell else ''}: {e(nb.error or '')}</div>")
+        rows.append(f"<tr><td>{e(nb.name)}</td><td class='{e(nb.status)}'>{e(nb.status)}</td>"
+                    f"<td>{nb.duration_s:.1f} s</td><td>{links}{detail}</td></tr>")
+    label = (lambda k: getattr(GLOSSARY[k], lang)) if lang in ("en", "zh") else (lambda k: k)
+    mrows = "".join(f"<tr><td><code>{e(k)}</code></td><td>{e(label(k) if k in GLOSSARY else k)}</td>"
+                    f"<td>{_fmt_metric(k, v, notes)}</td></tr>" for k, v in metrics.items())
+    banner = ("<p class='success'>Report complete.</p>" if run.ok else
+              "<p class='failed'><b>Report FAILED — incomplete, do not present.</b> "
+              "The previous report of this month, if any, was left in place.</p>")
+    return f"""<!DOCTYPE html>
+<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8"><title>Key-account report {e(run.month)}</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse;width:100%;margin:1em 0}}td,th{{border-bottom:1px solid #ddd;padding:.4em;text-align:left}}
+.success{{color:#1a7f37}}.failed{{color:#b42318}}.err{{color:#b42318;font-size:.9em}}</style></head>
+<body><div>{e(company)}</div><h1>Key-account report — {e(run.month)}</h1>
+<p>Data fingerprint <code>{e(run.fingerprint)}</code> · run {e(run.started)} → {e(run.finished)}</p>
+{banner}
+<h2>Notebooks</h2><table><tr><th>notebook</th><th>status</th><th>time</th><th>reports</th></tr>{''.join(rows)}</table>
+<h2>Headline metrics</h2><table><tr><th>key</th><th>metric</th><th>value</th></tr>{mrows}</table>
+<p><a href="metrics.json">metrics.json</a> · <a href="run.json">run.json</a></p>
+</body></html>"""

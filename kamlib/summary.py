@@ -1,0 +1,89 @@
+"""Executive summary: this month's headline metrics beside last month's, formatted by unit, in en / zh."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .formatting import count, money, pct
+from .metrics import GLOSSARY, merge_metric_files
+
+SECTIONS = ("book", "clv", "economics", "segmentation", "scorecard")
+
+
+def previous_month(month: str) -> str:
+    return str(pd.Period(month, freq="M") - 1)
+
+
+def load_metrics(source: str | Path) -> tuple[dict, dict]:
+    """(metrics, notes) from a report's metrics.json or a folder of per-notebook metric files."""
+    p = Path(source)
+    if p.is_dir():
+        return merge_metric_files(sorted(p.glob("*.json")))
+    d = json.loads(p.read_text(encoding="utf-8"))
+    return d.get("metrics", {}), d.get("notes", {})
+
+
+def format_value(key: str, value, currency: str = "CNY", lang: str = "en") -> str | None:
+    """A metric value formatted by the unit in its glossary entry (None stays None)."""
+    if value is None:
+        return None
+    unit = GLOSSARY[key].unit if key in GLOSSARY else ""
+    if unit.startswith("currency"):
+        return money(value, currency, lang)
+    if unit.startswith("share"):
+        return pct(value)
+    if unit == "accounts":
+        return count(value)
+    if unit == "days":
+        return f"{value:,.0f}"
+    return f"{value:,.3g}" if isinstance(value, float) else str(value)
+
+
+def comparison(current: dict, previous: dict | None, notes: dict, *, currency: str = "CNY",
+               lang: str = "en") -> pd.DataFrame:
+    """One row per glossary metric: section, label, this month, last month, change (relative for amounts and
+    counts, in points for shares) and the reason when not available."""
+    rows = []
+    for key, m in GLOSSARY.items():
+        cur = current.get(key)
+        prev = previous.get(key) if previous else None
+        if cur is None or prev is None:
+            change = None
+        elif m.unit.startswith("share"):
+            change = f"{100 * (cur - prev):+.1f} pts"
+        elif prev:
+            change = f"{cur / prev - 1:+.1%}"
+        else:
+            change = None
+        rows.append({"section": m.issue, "metric": getattr(m, lang), "this_month": format_value(key, cur, currency, lang),
+                     "last_month": format_value(key, prev, currency, lang), "change": change,
+                     "reason": notes.get(key, "") if cur is None else ""})
+    return pd.DataFrame(rows, index=pd.Index(list(GLOSSARY), name="key"))
+
+
+def highlights(current: dict) -> dict:
+    """The numbers the summary's prose quotes (None when missing)."""
+    keys = ("revenue_12m", "margin_12m", "active_accounts_12m", "customer_equity", "churn_rate_12m",
+            "accounts_at_risk", "top20_margin_share", "cac_to_retention_cost_ratio", "win_rate_existing",
+            "win_rate_new", "dso_days", "service_compliance_rate")
+    return {k: current.get(k) for k in keys}
+
+
+def highlight_strings(current: dict, currency: str = "CNY", lang: str = "en") -> dict[str, str]:
+    """Formatted highlight values for the summary's sentences ('not available' when missing)."""
+    from .i18n import t
+    na = t("not_available", lang)
+    out = {}
+    for k, v in highlights(current).items():
+        if k == "cac_to_retention_cost_ratio":
+            out[k] = f"{v:.1f}x" if v is not None else na
+        else:
+            out[k] = format_value(k, v, currency, lang) or na
+    return out
+
+
+def resolve_source(metrics_dir: str, month: str, reports: str | Path = "../reports") -> Path:
+    """Where the summary reads this month's metrics: the batch's folder, else the month's last report."""
+    return Path(metrics_dir) if metrics_dir else Path(reports) / month / "metrics.json"
