@@ -53,12 +53,10 @@ def rfm_expr(tx: ibis.Table, *, end, time_unit: str = "W", account_col: str = "a
     u = unit_days(time_unit)
     days = purchase_days(tx, end=end, account_col=account_col, date_col=date_col, value_col=value_col,
                          collapse=collapse)
-    first = days.group_by(account_col).agg(_first=days._day.min())
-    j = days.join(first, account_col)
-    is_repeat = j._day > j._first
-    g = j.group_by(account_col).agg(
-        _n=j.count(), _first=j._first.max(), _last=j._day.max(),
-        _repeat_value=is_repeat.ifelse(j._value, 0.0).sum(),
+    # one pass, no self-join: repeat value = total value - value of the first purchase day
+    g = days.group_by(account_col).agg(
+        _n=days.count(), _first=days._day.min(), _last=days._day.max(),
+        _repeat_value=days._value.sum() - days._value.argmin(days._day),
     )
     freq = (g._n - 1).cast("int64")
     return g.select(

@@ -28,12 +28,13 @@ def cohort_tables(ds: Dataset, churned_on: pd.Series, freq: str = "Q") -> dict[s
     sizes = cohort.value_counts().sort_index()
     ages = np.arange(0, (end - sizes.index.min()).n + 1)
     churn_p = pd.to_datetime(churned_on.reindex(acc.index)).dt.to_period(freq)
-    ret = pd.DataFrame(np.nan, index=sizes.index, columns=ages)
-    for c, n in sizes.items():
-        members = cohort.index[cohort == c]
-        for k in range(0, (end - c).n + 1):
-            gone = (churn_p[members] <= c + k).sum()
-            ret.loc[c, k] = 1 - gone / n
+    # age (in periods) at which each account churned; retention at age k = 1 - churned by k / cohort size
+    churn_age = pd.Series([(p - c).n if pd.notna(p) else np.nan for p, c in zip(churn_p, cohort)], index=acc.index)
+    lost = pd.crosstab(cohort[churn_age.notna()], churn_age.dropna().astype(int)).reindex(
+        index=sizes.index, columns=ages, fill_value=0).cumsum(axis=1)
+    ret = 1 - lost.div(sizes, axis=0)
+    observed_age = pd.Series([(end - c).n for c in sizes.index], index=sizes.index)
+    ret = ret.where(np.asarray(ages)[None, :] <= observed_age.to_numpy()[:, None])
     m = agg.execute(agg.monthly_by_account(ds.table("transactions"), end=ds.analysis_date))
     m = m[m["account_id"].isin(acc.index)]
     m["period"] = m["month"].dt.to_period(freq)

@@ -69,6 +69,38 @@ class Dataset:
     def interactions(self) -> pd.DataFrame | None:
         return self.frame("interactions")
 
+    def save(self, path) -> None:
+        """Write a validated snapshot (tables, analysis date, data-quality record, fingerprint) to a DuckDB
+        file; :func:`kamlib.load_dataset` reopens it read-only without validating again."""
+        import json
+        from pathlib import Path
+        path = Path(path)
+        if path.exists():
+            path.unlink()
+        self.con.execute(f"ATTACH '{path.as_posix()}' AS snap")
+        try:
+            for name in self.tables:
+                self.con.execute(f"CREATE TABLE snap.{name} AS SELECT * FROM main.{name}")
+            meta = {"analysis_date": str(self.analysis_date.date()), "source": self.source,
+                    "fingerprint": self.fingerprint, "tables": list(self.tables),
+                    "quality": {"rows_read": self.quality.rows_read, "exclusions": self.quality.exclusions,
+                                "adjustments": self.quality.adjustments}}
+            self.con.execute("CREATE TABLE snap._kam_meta (meta VARCHAR)")
+            self.con.execute("INSERT INTO snap._kam_meta VALUES (?)", [json.dumps(meta)])
+        finally:
+            self.con.execute("DETACH snap")
+
+    @classmethod
+    def open_snapshot(cls, path) -> "Dataset":
+        """A data set saved by :meth:`save` (read-only)."""
+        import json
+        con = duckdb.connect(str(path), read_only=True)
+        meta = json.loads(con.execute("SELECT meta FROM _kam_meta").fetchone()[0])
+        q = DataQuality(rows_read=meta["quality"]["rows_read"], exclusions=meta["quality"]["exclusions"],
+                        adjustments=meta["quality"]["adjustments"])
+        return cls(con=con, analysis_date=pd.Timestamp(meta["analysis_date"]), quality=q, source=meta["source"],
+                   fingerprint=meta["fingerprint"], tables=tuple(meta["tables"]))
+
     @property
     def opportunities(self) -> pd.DataFrame | None:
         return self.frame("opportunities")

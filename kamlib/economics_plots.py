@@ -12,7 +12,7 @@ from .i18n import t
 def cohort_heatmap(table: pd.DataFrame, *, title_key: str, lang: str = "en", fmt: str = ".0%"):
     """A cohort triangle (cohort x age in quarters) as a heatmap."""
     fig, ax = plt.subplots(figsize=(11, 0.32 * len(table) + 2))
-    sns.heatmap(table, annot=len(table.columns) <= 20, fmt=fmt, cmap="viridis", ax=ax,
+    sns.heatmap(table, annot=table.size <= 150, fmt=fmt, cmap="viridis", ax=ax,
                 cbar_kws={"label": t(title_key, lang)}, annot_kws={"size": 7})
     ax.set_title(t(title_key, lang))
     ax.set_xlabel(t("age_quarters", lang))

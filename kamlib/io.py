@@ -36,6 +36,15 @@ def fingerprint(paths: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
+def _is_snapshot(path: Path) -> bool:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = '_kam_meta'")
+                    .fetchone()[0])
+    finally:
+        con.close()
+
+
 def _read_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str) -> None:
     if path.suffix == ".parquet":
         src = f"read_parquet('{path.as_posix()}')"
@@ -133,6 +142,11 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
     error. Raises :class:`DataValidationError` naming file, column and rows.
     """
     folder = Path(source)
+    if folder.is_file() and folder.suffix == ".duckdb" and _is_snapshot(folder):
+        ds = Dataset.open_snapshot(folder)
+        if analysis_date is not None and pd.Timestamp(analysis_date).normalize() != ds.analysis_date:
+            raise ValueError(f"{folder} is a snapshot for {ds.analysis_date.date()}, not {analysis_date}")
+        return ds
     if not folder.is_dir():
         raise FileNotFoundError(f"data folder not found: {folder}")
     today_ts = pd.Timestamp(today or dt.date.today()).normalize()

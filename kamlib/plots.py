@@ -63,12 +63,12 @@ def monthly_trend(trend: pd.DataFrame, *, currency: str, lang: str = "en"):
 def breakdown_bars(table: pd.DataFrame, by: str, *, currency: str, lang: str = "en"):
     """Accounts and 12-month revenue per value of an account attribute, side by side."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, max(3, 0.45 * len(table) + 1.5)))
-    labels = table.index.astype(str)
-    sns.barplot(x=table["accounts"].to_numpy(), y=labels, ax=ax1, color=sns.color_palette(PALETTE)[0])
+    labels = table.index.astype(str)[::-1]
+    ax1.barh(labels, table["accounts"].to_numpy()[::-1], color=sns.color_palette(PALETTE)[0])
     ax1.set_title(t("accounts_by_attribute", lang, attr=t(by, lang)))
     ax1.set_xlabel(t("accounts", lang))
     ax1.set_ylabel(t(by, lang))
-    sns.barplot(x=table["revenue"].to_numpy(), y=labels, ax=ax2, color=sns.color_palette(PALETTE)[1])
+    ax2.barh(labels, table["revenue"].to_numpy()[::-1], color=sns.color_palette(PALETTE)[1])
     money_axis(ax2, "x")
     ax2.set_title(t("by_attribute", lang, attr=t(by, lang)))
     ax2.set_xlabel(t("in_millions", lang, label=t("revenue_12m", lang), currency=currency))

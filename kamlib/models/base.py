@@ -256,11 +256,13 @@ def maximize_loglik(model: Model, d, w, theta0, *, maxiter: int, gtol: float):
         raise FitError(f"{model.long_name}: log-likelihood is not finite at the starting values {theta0}")
     opts = {"maxiter": maxiter, "gtol": gtol, "ftol": 1e-14, "maxcor": 20}
     res = optimize.minimize(f, u0, jac=has_grad, method="L-BFGS-B", bounds=[(-20, 20)] * len(u0), options=opts)
-    # a second run from the optimum tightens the result when the first stopped on ftol
-    res2 = optimize.minimize(f, res.x, jac=has_grad, method="L-BFGS-B", bounds=[(-20, 20)] * len(u0), options=opts)
-    if res2.fun <= res.fun:
-        res2.nit += res.nit
-        res = res2
+    if "PGTOL" not in str(res.message).upper():
+        # stopped on the function tolerance, not on a small gradient: restart from there to tighten it
+        res2 = optimize.minimize(f, res.x, jac=has_grad, method="L-BFGS-B", bounds=[(-20, 20)] * len(u0),
+                                 options=opts)
+        if res2.fun <= res.fun:
+            res2.nit += res.nit
+            res = res2
     theta = np.exp(res.x)
     llf = total_loglik(model, d, w, theta)
     if not np.isfinite(llf):

@@ -69,7 +69,7 @@ class BGNBD(Model):
         d, w = prepare_rfm(data, weights, self.long_name)
         # special functions and logs are evaluated once per distinct value, then gathered per row
         for key in ("frequency", "recency", "T"):
-            d[key + "_u"], d[key + "_i"] = np.unique(d[key], return_inverse=True)
+            d[key + "_i"], d[key + "_u"] = pd.factorize(d[key])
         return d, w
 
     def _initial(self, d, w):
