@@ -125,3 +125,12 @@ def repeat_purchases_by_day(tx: ibis.Table, *, end, first_on_or_before, account_
     j = days.join(first, account_col)
     j = j.filter((j._day > j._first) & (j._first <= _date(first_on_or_before)))
     return j.group_by("_day").agg(repeat_purchases=j.count()).rename(day="_day")
+
+
+def discount_by_account_month(tx: ibis.Table, *, end, account_col: str = "account_id",
+                              date_col: str = "order_date") -> ibis.Table:
+    """Revenue and revenue-weighted discount per account and calendar month (for price sensitivity)."""
+    d = tx[date_col].cast("date")
+    t = tx.filter(d <= _date(end)).mutate(month=d.truncate("M"))
+    return t.group_by([account_col, "month"]).agg(revenue=t.revenue.sum(),
+                                                   discounted=(t.discount * t.revenue).sum())

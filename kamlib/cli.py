@@ -50,13 +50,14 @@ def _cmd_report(args) -> int:
             raise ValueError("--from and --to go together (or use --month)")
         months = months_between(args.from_, args.to)
     else:
-        months = [args.month or str(load_dataset(data, future_rows="exclude", today=args.today).analysis_month)]
+        months = [args.month or str(load_dataset(data, future_rows="exclude", today=args.today,
+                                                 tables=cfg.data.tables, columns=cfg.data.columns).analysis_month)]
     failed = []
     for month in months:       # in order, so each month can compare with the one before
         run = run_report(data_dir=data, month=month, out_dir=cfg.report.out, jobs=cfg.report.jobs or os.cpu_count() or 1,
                          notebooks=tuple(args.notebooks or cfg.report.notebooks or ()) or None,
                          parameters=cfg.notebook_parameters(), progress=not args.quiet, today=args.today,
-                         company=cfg.company)
+                         company=cfg.company, tables=cfg.data.tables, columns=cfg.data.columns)
         target = Path(cfg.report.out) / (month if run.ok else f"{month}-failed") / "index.html"
         for nb in run.notebooks:
             print(f"  {nb.name:32s} {nb.status:8s} {nb.duration_s:6.1f} s" + (f"  {nb.error}" if nb.error else ""))

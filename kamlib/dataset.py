@@ -1,4 +1,4 @@
-"""The validated data set handed to every analysis: tables in DuckDB plus the analysis date."""
+"""The validated data set handed to every analysis: tables in an Ibis backend plus the analysis date."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,16 +15,19 @@ from .schema import DataQuality
 class Dataset:
     """Validated key-account data.
 
-    Tables live in a DuckDB connection (``con``) so aggregations run in the engine; the small tables are
-    available as pandas frames. ``table(name)`` gives the Ibis expression used by :mod:`kamlib.aggregate`.
+    Files are read into a local DuckDB connection (``con``); database sources stay where they are and are
+    reached through Ibis expressions (``exprs``: validated, mapped and filtered views of the source tables).
+    Either way ``table(name)`` gives the Ibis expression used by :mod:`kamlib.aggregate`, so aggregations
+    run in the engine; the small tables are available as pandas frames.
     """
 
-    con: duckdb.DuckDBPyConnection
+    con: duckdb.DuckDBPyConnection | None
     analysis_date: pd.Timestamp
     quality: DataQuality
     source: str = ""
     fingerprint: str = ""
     tables: tuple[str, ...] = ()
+    exprs: dict = field(default_factory=dict, repr=False)
     _frames: dict = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -32,6 +35,8 @@ class Dataset:
         return ibis.duckdb.from_connection(self.con)
 
     def table(self, name: str) -> ibis.Table:
+        if name in self.exprs:
+            return self.exprs[name]
         return self.backend.table(name)
 
     def has(self, name: str) -> bool:
@@ -42,7 +47,8 @@ class Dataset:
         if not self.has(name):
             return None
         if name not in self._frames:
-            df = self.con.execute(f"SELECT * FROM {name}").df()
+            df = (self.exprs[name].execute() if name in self.exprs
+                  else self.con.execute(f"SELECT * FROM {name}").df())
             for c in df.columns:
                 if pd.api.types.is_datetime64_any_dtype(df[c]) or c in ("acquired_on", "churned_on",
                                                                         "won_back_on", "order_date",
@@ -77,6 +83,8 @@ class Dataset:
         path = Path(path)
         if path.exists():
             path.unlink()
+        if self.con is None:
+            raise ValueError("only data sets read from files can be saved as a snapshot")
         self.con.execute(f"ATTACH '{path.as_posix()}' AS snap")
         try:
             for name in self.tables:

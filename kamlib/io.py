@@ -61,9 +61,13 @@ def _read_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str) -> None:
 
 
 def _load_table(con, spec: TableSpec, path: Path, *, analysis_date: pd.Timestamp, today: pd.Timestamp,
-                future_rows: FutureRows, quality: DataQuality) -> None:
+                future_rows: FutureRows, quality: DataQuality, rename: dict | None = None) -> None:
     raw, source, is_csv = f"raw_{spec.name}", str(path), path.suffix != ".parquet"
     _read_raw(con, path, raw)
+    have = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
+    for old, new in (rename or {}).items():       # the user's column names -> the model's
+        if old in have:
+            con.execute(f'ALTER TABLE {raw} RENAME COLUMN "{old}" TO "{new}"')
     quality.rows_read[spec.name] = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
     present = schema.check_columns(con, raw, spec, source)
     schema.check_values(con, raw, spec, present, source, is_csv)
@@ -130,8 +134,15 @@ def _apply_exclusions(con, spec: TableSpec, analysis_date: pd.Timestamp, quality
             con.execute(f"UPDATE {spec.name} SET {col} = NULL{extra} WHERE {col} > {d}")
 
 
+def _safe_label(source: str) -> str:
+    """A source name for messages, without a password."""
+    import re
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", source)
+
+
 def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None = None,
-                 future_rows: FutureRows = "error", today: str | pd.Timestamp | None = None) -> Dataset:
+                 future_rows: FutureRows = "error", today: str | pd.Timestamp | None = None,
+                 tables: dict | None = None, columns: dict | None = None) -> Dataset:
     """Read and validate the tables in folder ``source``.
 
     Tables: ``accounts`` and ``transactions`` (required), ``costs``, ``interactions``, ``opportunities`` and
@@ -140,7 +151,20 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
     last month with transactions. Rows dated after it are an error (``future_rows='error'``) or are left
     out and counted (``'exclude'``, for back-filling past months); rows dated after ``today`` are always an
     error. Raises :class:`DataValidationError` naming file, column and rows.
+
+    ``source`` may also be a database URL (``postgresql://user@host/db``), a DuckDB file, or a JSON source
+    spec ({"source", "tables", "columns"}); then the tables stay in the database (:mod:`kamlib.sources`).
+    ``tables`` / ``columns`` map your table and column names to the model's (files: table = file name).
     """
+    from . import sources
+    if isinstance(source, (str, Path)) and str(source).endswith(".json") and Path(source).is_file():
+        spec = sources.read_source_spec(Path(source))
+        tables, columns, source = spec.get("tables") or {}, spec.get("columns") or {}, spec["source"]
+    if sources.is_database_url(str(source)) or (str(source).endswith(".duckdb") and Path(source).is_file()
+                                                 and not _is_snapshot(Path(source))):
+        return sources.load_from_backend(sources.connect(str(source)), analysis_date=analysis_date,
+                                         future_rows=future_rows, today=today, tables=tables, columns=columns,
+                                         label=_safe_label(str(source)))
     folder = Path(source)
     if folder.is_file() and folder.suffix == ".duckdb" and _is_snapshot(folder):
         ds = Dataset.open_snapshot(folder)
@@ -153,12 +177,14 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
     con = duckdb.connect()
     quality = DataQuality()
     files: dict[str, Path] = {}
+    tables, columns = tables or {}, columns or {}
     for name, spec in schema.TABLES.items():
-        path = find_table_file(folder, name)
+        path = find_table_file(folder, tables.get(name, name))
         if path is None:
             if spec.required:
-                raise DataValidationError(f"required table '{name}' not found in {folder} "
-                                          f"(expected {name}.csv or {name}.parquet)", table=name)
+                f = tables.get(name, name)
+                raise DataValidationError(f"required table '{f}' not found in {folder} "
+                                          f"(expected {f}.csv or {f}.parquet)", table=name)
             continue
         files[name] = path
     if analysis_date is None:
@@ -176,6 +202,6 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
         raise ValueError(f"analysis date {ad.date()} is after today ({today_ts.date()})")
     for name, path in files.items():
         _load_table(con, schema.TABLES[name], path, analysis_date=ad, today=today_ts,
-                    future_rows=future_rows, quality=quality)
+                    future_rows=future_rows, quality=quality, rename=columns.get(name) or {})
     return Dataset(con=con, analysis_date=ad, quality=quality, source=str(folder),
                    fingerprint=fingerprint(list(files.values())), tables=tuple(files))

@@ -144,7 +144,8 @@ def _run_many(names, work: Path, parameters: dict, notebook_dir: Path, jobs: int
 def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "reports",
                notebooks: tuple[str, ...] | None = None, notebook_dir: str | Path | None = None,
                parameters: dict | None = None, jobs: int = 1, progress: bool = True,
-               today: str | None = None, company: str = "") -> ReportRun:
+               today: str | None = None, company: str = "", tables: dict | None = None,
+               columns: dict | None = None) -> ReportRun:
     """Run the monthly report for ``month`` ('YYYY-MM') on the data in ``data_dir``.
 
     The executive summary compares with ``<out_dir>/<previous month>/metrics.json`` when it exists."""
@@ -154,13 +155,16 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     out_root.mkdir(parents=True, exist_ok=True)
     nb_dir = Path(notebook_dir or NOTEBOOK_DIR).resolve()
     names = tuple(notebooks or DEFAULT_NOTEBOOKS)
-    params = {"data_dir": str(Path(data_dir).resolve()), "month": month, **(parameters or {})}
+    from .sources import is_database_url
+    source = str(data_dir) if is_database_url(str(data_dir)) else str(Path(data_dir).resolve())
+    params = {"data_dir": source, "month": month, **(parameters or {})}
     if today:
         params["today"] = today
     run = ReportRun(month=month, out_dir=str(out_root), parameters=params,
                     started=dt.datetime.now().isoformat(timespec="seconds"))
     # validate before any notebook runs: bad data stops the run with the validation message
-    ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today)
+    ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today,
+                      tables=tables, columns=columns)
     run.fingerprint = ds.fingerprint
     params["_company"], params["_fingerprint"] = company, ds.fingerprint
     previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"
@@ -169,11 +173,16 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     shutil.rmtree(work, ignore_errors=True)
     (work / "executed").mkdir(parents=True)
     (work / "metrics").mkdir()
-    # notebooks open the validated snapshot instead of re-reading and re-validating the source
+    # notebooks open the validated snapshot instead of re-reading and re-validating the files; a database
+    # source stays where it is (the notebooks get a source spec with the table and column mapping)
     snapshot = out_root / f".snapshot-{month}-{os.getpid()}.duckdb"
-    ds.save(snapshot)
-    ds.con.close()
-    params["data_dir"] = str(snapshot)
+    if ds.con is not None:
+        ds.save(snapshot)
+        ds.con.close()
+        params["data_dir"] = str(snapshot)
+    else:
+        from .sources import write_source_spec
+        params["data_dir"] = str(write_source_spec(work / "source.json", str(data_dir), tables, columns))
     first = [n for n in names if n not in SUMMARY_NOTEBOOKS]
     last = [n for n in names if n in SUMMARY_NOTEBOOKS]
     params["_parallel"] = jobs > 1
@@ -189,7 +198,8 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     metrics, notes = merge_metric_files(sorted((work / "metrics").glob("*.json")))
     (work / "metrics.json").write_text(json.dumps({"month": month, "metrics": metrics, "notes": notes},
                                                   indent=2, ensure_ascii=False))
-    run.parameters = {k: v for k, v in params.items() if not k.startswith("_")} | {"data_dir": str(data_dir)}
+    from .io import _safe_label
+    run.parameters = {k: v for k, v in params.items() if not k.startswith("_")} | {"data_dir": _safe_label(source)}
     (work / "run.json").write_text(json.dumps(run.to_json(), indent=2, default=str))
     (work / "index.html").write_text(render_index(run, metrics, notes, company=company,
                                                   lang=params.get("language", "en")), encoding="utf-8")

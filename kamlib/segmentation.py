@@ -213,23 +213,22 @@ def price_sensitivity(ds: Dataset, frame: pd.DataFrame, *, p_alive: pd.Series | 
     flags — 'at risk, no retention offer' (P(alive) < threshold and no month in the last 3 with mean
     discount >= ``offer_discount``) and 'deep discount, low value' (C-class by value, mean discount >=
     ``deep_discount``). None when the transactions have no discount column."""
-    tx = ds.transactions
-    if "discount" not in tx:
+    tx = ds.table("transactions")
+    if "discount" not in tx.columns:
         return None
     end = ds.analysis_date
-    t = tx[(tx["order_date"] <= end) & tx["account_id"].isin(frame.index)]
-    t = t.assign(month=t["order_date"].dt.to_period("M"), weighted=t["discount"] * t["revenue"])
-    m = t.groupby(["account_id", "month"]).agg(revenue=("revenue", "sum"), weighted=("weighted", "sum"))
-    m["discount"] = m["weighted"] / m["revenue"]
+    m = agg.execute(agg.discount_by_account_month(tx, end=end))
+    m = m[m["account_id"].isin(frame.index)].assign(month=lambda d: d["month"].dt.to_period("M"))
+    m = m.set_index(["account_id", "month"]).sort_index()
+    m["discount"] = m["discounted"] / m["revenue"]
     ranks = m.groupby(level=0)[["discount", "revenue"]].rank()
     n = m.groupby(level=0).size()
     corr = ranks.groupby(level=0).corr().xs("discount", level=1)["revenue"]
     last3 = m[m.index.get_level_values(1) > pd.Period(end, "M") - 3]
     offered = (last3["discount"] >= offer_discount).groupby(level=0).any()
     w = window_12m(end)
-    recent = t[t["order_date"] >= w.start]
-    mean_disc = (recent["weighted"].groupby(recent["account_id"]).sum()
-                 / recent["revenue"].groupby(recent["account_id"]).sum())
+    recent = m[m.index.get_level_values(1) >= pd.Period(w.start, "M")]
+    mean_disc = recent["discounted"].groupby(level=0).sum() / recent["revenue"].groupby(level=0).sum()
     out = pd.DataFrame(index=frame.index)
     out["months"] = n.reindex(out.index).fillna(0).astype(int)
     out["discount_volume_correlation"] = corr.where(n >= min_months).reindex(out.index)

@@ -14,6 +14,8 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
+from . import aggregate as agg
+
 from .dataset import Dataset
 
 CREDIT_ORDER = {"AAA": 0, "AA": 1, "A": 2, "BBB": 3, "BB": 4, "B": 5, "CCC": 6, "CC": 7, "C": 8, "D": 9}
@@ -83,11 +85,11 @@ def covariates(ds: Dataset, dur: pd.DataFrame) -> pd.DataFrame:
     rating = acc["credit_rating"].map(CREDIT_ORDER)
     if rating.notna().all():
         out["credit_risk_grade"] = rating.astype(float)
-    tx = ds.transactions
-    if "discount" in tx:
-        t = tx[tx["order_date"] <= ds.analysis_date]
-        disc = (t["discount"] * t["revenue"]).groupby(t["account_id"]).sum() / t.groupby("account_id")["revenue"].sum()
-        out["mean_discount_pct"] = 100 * disc.reindex(dur.index).fillna(0.0)
+    tx = ds.table("transactions")
+    if "discount" in tx.columns:
+        m = agg.execute(agg.discount_by_account_month(tx, end=ds.analysis_date)).groupby("account_id")[
+            ["discounted", "revenue"]].sum()
+        out["mean_discount_pct"] = 100 * (m["discounted"] / m["revenue"]).reindex(dur.index).fillna(0.0)
     if ds.payments is not None:
         from .scorecard import late_share_by_account
         late = late_share_by_account(ds.payments, ds.analysis_date)

@@ -172,9 +172,11 @@ def test_price_flags_and_action_list(seg):
     assert (rest["price_flag"] == np.where(rest["retention_offer_last_3m"], "", "at risk, no retention offer")).all()
     acts = sg.action_list(s.frame, price, per_manager=2)
     assert acts.groupby("account_manager").size().max() <= 2 and (acts["reasons"] != "").all()
-    no_discount = ds.transactions.drop(columns="discount")
-    ds._frames["transactions"] = no_discount
-    try:
-        assert sg.price_sensitivity(ds, s.frame) is None
-    finally:
-        ds._frames.pop("transactions")
+
+
+
+def test_price_sensitivity_without_discount_data(data_copy):
+    tx = pd.read_csv(data_copy / "transactions.csv").drop(columns="discount")
+    tx.to_csv(data_copy / "transactions.csv", index=False)
+    ds = load_dataset(data_copy, analysis_date="2026-09-30", today=TODAY, future_rows="exclude")
+    assert sg.price_sensitivity(ds, sg.account_frame(ds).frame) is None
