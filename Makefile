@@ -9,10 +9,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: report test test-slow lab sample bench docs clean system-deps
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the versions the suite was last tested with (pyproject.toml holds the lower bounds).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
 $(SAMPLE): | $(STAMP)

@@ -84,7 +84,7 @@ def monthly_by_account(tx: ibis.Table, *, end=None, account_col: str = "account_
     t = tx.mutate(month=tx[date_col].cast("date").truncate("M"))
     if end is not None:
         t = t.filter(t[date_col].cast("date") <= _date(end))
-    order_key = t.order_id if "order_id" in t.columns else t[date_col].cast("date").cast("string")
+    order_key = t.order_id if "order_id" in t.columns else t[date_col].cast("date")
     return t.group_by([account_col, "month"]).agg(
         revenue=t.revenue.sum(), gross_margin=t.gross_margin.sum(), lines=t.count(),
         orders=order_key.nunique())
@@ -134,3 +134,13 @@ def discount_by_account_month(tx: ibis.Table, *, end, account_col: str = "accoun
     t = tx.filter(d <= _date(end)).mutate(month=d.truncate("M"))
     return t.group_by([account_col, "month"]).agg(revenue=t.revenue.sum(),
                                                    discounted=(t.discount * t.revenue).sum())
+
+
+def monthly_totals(tx: ibis.Table, *, end=None, account_col: str = "account_id",
+                   date_col: str = "order_date") -> ibis.Table:
+    """Book-level revenue, gross margin and active (ordering) accounts per calendar month."""
+    t = tx.mutate(month=tx[date_col].cast("date").truncate("M"))
+    if end is not None:
+        t = t.filter(t[date_col].cast("date") <= _date(end))
+    return t.group_by("month").agg(revenue=t.revenue.sum(), gross_margin=t.gross_margin.sum(),
+                                   active_accounts=t[account_col].nunique())

@@ -234,6 +234,8 @@ LABELS: dict[str, dict[str, str]] = {
     "age_quarters": {"en": "Quarters since acquisition", "zh": "获客后季度数"},
     "cohort_retention": {"en": "Share of cohort not churned", "zh": "未流失客户占比"},
     "cohort_nrr": {"en": "Net revenue retention (vs first quarter)", "zh": "净收入留存率（相对首季度）"},
+    "cohort_margin": {"en": "Gross margin per acquired account by cohort and quarter of age (first 12 quarters)",
+                      "zh": "各获客季度客户群按季度的单客户毛利（前12个季度）"},
     "equity_title": {"en": "Customer equity", "zh": "客户资产价值"},
     "equity_sentence": {
         "en": "Customer equity is {ce}: {existing} from the existing book ({source}) and {future} from the next "

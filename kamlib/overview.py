@@ -35,9 +35,7 @@ def book_summary(ds: Dataset) -> dict:
 
 def monthly_trend(ds: Dataset) -> pd.DataFrame:
     """Revenue, gross margin and active (ordering) accounts per calendar month up to the analysis date."""
-    m = agg.execute(agg.monthly_by_account(ds.table("transactions"), end=ds.analysis_date))
-    out = m.groupby("month").agg(revenue=("revenue", "sum"), gross_margin=("gross_margin", "sum"),
-                                 active_accounts=("account_id", "nunique")).sort_index()
+    out = agg.execute(agg.monthly_totals(ds.table("transactions"), end=ds.analysis_date)).set_index("month").sort_index()
     months = pd.date_range(out.index.min(), ds.analysis_date, freq="MS")
     out = out.reindex(months, fill_value=0)
     out.index.name = "month"

@@ -157,3 +157,21 @@ def test_survival_on_book(small_dir):
     assert (lives["duration_days"] > 0).all()
     x = survival.covariates(ds, lives)
     assert {"complaints_per_year", "credit_risk_grade"} <= set(x.columns) and x.notna().all().all()
+
+
+def test_no_new_accounts_and_no_retained_accounts(tmp_path):
+    """A window without acquisitions: CAC and referral share are not available (None with a reason)."""
+    acc = tiny_accounts(ids=("A1", "A2"), acquired=("2024-01-10", "2024-02-01"))
+    acc["churned_on"] = ["2025-08-01", "2025-09-01"]            # both churn in the window: nobody retained
+    tx = pd.DataFrame({"account_id": ["A1", "A2"], "order_date": ["2025-01-05", "2025-02-01"],
+                       "revenue": [100.0, 200.0], "gross_margin": [10.0, 20.0], "product_category": "x"})
+    costs = pd.DataFrame({"period": ["2025-10-01", "2025-10-01"], "kind": ["acquisition", "retention"],
+                          "amount": [500.0, 50.0], "account_id": None})
+    folder = write_tables(tmp_path / "none", accounts=acc, transactions=tx, costs=costs)
+    ds = load_dataset(folder, analysis_date="2026-06-30", today=TODAY)
+    m = ec.book_flows(ds, ec.ChurnDefinition("recorded")).measured
+    assert m.values["new_accounts_12m"] == 0 and m.values["churn_rate_12m"] == 1.0
+    assert m.values["cac"] is None and "no new accounts" in m.reasons["cac"]
+    assert m.values["referral_share_new"] is None
+    assert m.values["retention_cost_per_account"] is None and "no retained" in m.reasons["retention_cost_per_account"]
+    assert m.values["cac_to_retention_cost_ratio"] is None

@@ -1,0 +1,129 @@
+"""Benchmark: the aggregation layer on 1M / 10M / 100M generated order lines (Parquet), in DuckDB, against a
+pandas group-by on the same data where it fits, and on PostgreSQL and Spark.
+
+    python benchmarks/aggregate_scale.py [--sizes 1000000 10000000 100000000] [--engines duckdb pandas]
+                                         [--engine-size 10000000]
+
+Each DuckDB / pandas measurement runs in a fresh subprocess so peak memory (max RSS) is its own.
+Targets (issue 8): 100M lines under 60 s on 2 cores and under 8 GiB; DuckDB >= 10x faster than pandas at 10M.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CHUNK = 5_000_000
+END = "2025-12-31"
+
+
+def generate(path: Path, n: int, seed: int = 0) -> Path:
+    """n order lines for n/50 accounts over 4 years, written in chunks (row groups) to a Parquet folder."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    path.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    accounts = max(n // 50, 10)
+    for i, start in enumerate(range(0, n, CHUNK)):
+        m = min(CHUNK, n - start)
+        t = pa.table({"account_id": pa.array(rng.integers(0, accounts, m)).cast(pa.string()),
+                      "order_date": pa.array(np.datetime64("2022-01-01") + rng.integers(0, 1460, m).astype("timedelta64[D]")),
+                      "revenue": rng.gamma(2.0, 500.0, m), "gross_margin": rng.gamma(2.0, 100.0, m)})
+        pq.write_table(t, path / f"part-{i:04d}.parquet")
+    return path
+
+
+def run_duckdb(path: str) -> dict:
+    import duckdb
+    import ibis
+
+    from kamlib import aggregate as agg
+    from kamlib.rfm import rfm_summary
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '6GB'")
+    tx = ibis.duckdb.from_connection(con).read_parquet(f"{path}/*.parquet")
+    t = time.perf_counter()
+    rfm = rfm_summary(tx, observation_end=END, time_unit="W")
+    t_rfm = time.perf_counter() - t
+    t = time.perf_counter()
+    monthly = agg.execute(agg.monthly_totals(tx, end=END))
+    t_monthly = time.perf_counter() - t
+    t = time.perf_counter()
+    window = agg.execute(agg.window_by_account(tx, start="2025-01-01", end=END))
+    t_window = time.perf_counter() - t
+    return {"rfm_s": t_rfm, "monthly_s": t_monthly, "window_s": t_window, "accounts": len(rfm),
+            "months": len(monthly), "window_accounts": len(window)}
+
+
+def run_pandas(path: str) -> dict:
+    df = pd.read_parquet(path)
+    df["order_date"] = pd.to_datetime(df["order_date"])
+    t = time.perf_counter()
+    day = df["order_date"].dt.normalize()
+    days = df.assign(day=day).groupby(["account_id", "day"], sort=False)["revenue"].sum().reset_index()
+    g = days.sort_values(["account_id", "day"]).groupby("account_id")
+    first, last, n = g["day"].min(), g["day"].max(), g.size()   # pandas equivalent of rfm_summary
+    total, first_value = g["revenue"].sum(), g["revenue"].first()
+    rfm = pd.DataFrame({"frequency": n - 1, "recency": (last - first).dt.days / 7,
+                        "T": (pd.Timestamp(END) - first).dt.days / 7,
+                        "monetary_value": ((total - first_value) / (n - 1)).where(n > 1, 0.0)})
+    t_rfm = time.perf_counter() - t
+    t = time.perf_counter()
+    sub = df[df["order_date"] <= END]
+    monthly = sub.groupby(sub["order_date"].dt.to_period("M")).agg(
+        revenue=("revenue", "sum"), gross_margin=("gross_margin", "sum"), active_accounts=("account_id", "nunique"))
+    t_monthly = time.perf_counter() - t
+    t = time.perf_counter()
+    w = df[df["order_date"].between("2025-01-01", END)]
+    window = w.groupby("account_id").agg(revenue=("revenue", "sum"), gross_margin=("gross_margin", "sum"),
+                                         lines=("revenue", "size"), last_order=("order_date", "max"))
+    t_window = time.perf_counter() - t
+    return {"rfm_s": t_rfm, "monthly_s": t_monthly, "window_s": t_window, "accounts": len(rfm),
+            "months": len(monthly), "window_accounts": len(window)}
+
+
+def measure(engine: str, path: Path) -> dict:
+    """Run one engine in a subprocess; returns its timings and peak memory."""
+    code = (f"import json, resource, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            f"from aggregate_scale import run_{engine}; r = run_{engine}({str(path)!r}); "
+            "r['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; print(json.dumps(r))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 10_000_000, 100_000_000])
+    p.add_argument("--engines", nargs="*", default=["duckdb", "pandas"])
+    p.add_argument("--pandas-max", type=int, default=10_000_000, help="largest size given to pandas")
+    a = p.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in a.sizes:
+            t = time.perf_counter()
+            path = generate(Path(tmp) / f"tx{n}", n)
+            print(f"generated {n:,} lines in {time.perf_counter() - t:.0f} s", flush=True)
+            for engine in a.engines:
+                if engine == "pandas" and n > a.pandas_max:
+                    continue
+                r = measure(engine, path)
+                rows.append({"lines": n, "engine": engine, **r})
+                print(pd.DataFrame(rows).to_string(index=False), flush=True)
+    table = pd.DataFrame(rows)
+    if {"duckdb", "pandas"} <= set(table["engine"]):
+        w = table.pivot(index="lines", columns="engine", values="rfm_s")
+        print("\nrfm_summary speed-up of DuckDB over pandas:\n" + (w["pandas"] / w["duckdb"]).dropna().round(1).to_string())
+
+
+if __name__ == "__main__":
+    main()
