@@ -64,8 +64,10 @@ def run_duckdb(path: str) -> dict:
 
 
 def run_pandas(path: str) -> dict:
+    t = time.perf_counter()
     df = pd.read_parquet(path)
     df["order_date"] = pd.to_datetime(df["order_date"])
+    t_read = time.perf_counter() - t
     t = time.perf_counter()
     day = df["order_date"].dt.normalize()
     days = df.assign(day=day).groupby(["account_id", "day"], sort=False)["revenue"].sum().reset_index()
@@ -86,8 +88,8 @@ def run_pandas(path: str) -> dict:
     window = w.groupby("account_id").agg(revenue=("revenue", "sum"), gross_margin=("gross_margin", "sum"),
                                          lines=("revenue", "size"), last_order=("order_date", "max"))
     t_window = time.perf_counter() - t
-    return {"rfm_s": t_rfm, "monthly_s": t_monthly, "window_s": t_window, "accounts": len(rfm),
-            "months": len(monthly), "window_accounts": len(window)}
+    return {"read_s": t_read, "rfm_s": t_rfm, "monthly_s": t_monthly, "window_s": t_window,
+            "accounts": len(rfm), "months": len(monthly), "window_accounts": len(window)}
 
 
 def measure(engine: str, path: Path) -> dict:
@@ -121,8 +123,13 @@ def main(argv=None) -> None:
                 print(pd.DataFrame(rows).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
     if {"duckdb", "pandas"} <= set(table["engine"]):
+        # DuckDB reads the Parquet files inside each query; pandas reads them once beforehand, so the
+        # comparison is shown both ways: group-by only, and from the files (pandas read + group-by).
         w = table.pivot(index="lines", columns="engine", values="rfm_s")
-        print("\nrfm_summary speed-up of DuckDB over pandas:\n" + (w["pandas"] / w["duckdb"]).dropna().round(1).to_string())
+        read = table[table["engine"] == "pandas"].set_index("lines")["read_s"]
+        ratio = pd.DataFrame({"group_by_only": w["pandas"] / w["duckdb"],
+                              "from_parquet": (w["pandas"] + read) / w["duckdb"]}).dropna().round(1)
+        print("\nrfm_summary speed-up of DuckDB over pandas:\n" + ratio.to_string())
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from IPython.display import HTML, Markdown, display
 from . import plots
 from .dataset import Dataset
 from .formatting import money, pct
-from .i18n import LABELS, t
+from .i18n import VALUES, header, t, tv
 from .io import load_dataset
 from .metrics import MetricsRecorder
 from .periods import month_end
@@ -40,14 +40,14 @@ class NotebookContext:
 
     def table(self, df: pd.DataFrame, *, money_cols=(), pct_cols=(), int_cols=(), index: bool = True):
         """A table with translated headers, formatted numbers and HTML-escaped text."""
-        out = df.copy()
+        out = translate_values(df, self.lang)
         fmt = {c: (lambda v: money(v, self.currency, self.lang)) for c in money_cols if c in out}
         fmt |= {c: pct for c in pct_cols if c in out}
         fmt |= {c: "{:,.0f}" for c in int_cols if c in out}
-        out = out.rename(columns=lambda c: t(c, self.lang) if c in LABELS else c)
-        fmt = {(t(c, self.lang) if c in LABELS else c): f for c, f in fmt.items()}
-        if out.index.name in LABELS:
-            out.index.name = t(out.index.name, self.lang)
+        fmt = {header(c, self.lang): f for c, f in fmt.items()}
+        out = out.rename(columns=lambda c: header(c, self.lang))
+        out.index.names = [header(n, self.lang) for n in out.index.names]
+        out.columns.names = [header(n, self.lang) for n in out.columns.names]
         styler = out.style.format(fmt, escape="html", na_rep=t("not_available", self.lang))
         styler = styler.format_index(escape="html")
         if not index:
@@ -56,6 +56,34 @@ class NotebookContext:
 
     def record(self, key: str, value, reason: str | None = None):
         return self.metrics.record(key, value, reason=reason)
+
+
+FREE_TEXT_COLUMNS = frozenset({"name", "prospect_name", "account_manager", "account_id"})
+
+
+def translate_values(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A copy of ``df`` with category values (tiers, strategies, flags, yes/no; see ``i18n.VALUES``) in text
+    or boolean columns, and row keys (``i18n.header``) in the index, shown in ``lang``; numbers and free text
+    (names) are untouched."""
+    out = df.copy()
+    for c in out.columns:
+        if c in FREE_TEXT_COLUMNS:
+            continue
+        s = out[c]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            out[c] = s.cat.rename_categories(lambda v: tv(v, lang)) if s.cat.categories.isin(list(VALUES)).any() else s
+        elif s.dtype == bool or pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+            out[c] = s.map(lambda v: tv(v, lang)).astype(object)
+    def row_key(v, level_name):
+        return v if level_name in FREE_TEXT_COLUMNS else header(v, lang, prefer_values=True)
+
+    if isinstance(out.index, pd.MultiIndex):
+        names = out.index.names
+        out.index = pd.MultiIndex.from_tuples([tuple(row_key(v, n) for v, n in zip(key, names))
+                                               for key in out.index], names=names)
+    elif out.index.dtype == bool or pd.api.types.is_object_dtype(out.index) or pd.api.types.is_string_dtype(out.index):
+        out.index = pd.Index([row_key(v, out.index.name) for v in out.index], name=out.index.name, dtype=object)
+    return out
 
 
 def _md_escape(text: str) -> str:
@@ -89,7 +117,7 @@ def quality_section(ctx: NotebookContext) -> None:
     if q.exclusions:
         display(ctx.table(q.exclusions_table(), money_cols=("amount",), int_cols=("rows",), index=False))
     for a in q.adjustments:
-        display(Markdown(_md_escape(f"{a['table']}.{a['column']}: {a['values']:,} — {a['reason']}")))
+        display(Markdown(_md_escape(f"{a['table']}.{a['column']}: {a['values']:,} — {tv(a['reason'], ctx.lang)}")))
 
 
 def not_available(ctx: NotebookContext, reasons: dict) -> None:

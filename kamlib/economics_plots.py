@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .i18n import t
+from .i18n import t, tv
 
 
 def cohort_heatmap(table: pd.DataFrame, *, title_key: str, lang: str = "en", fmt: str = ".0%"):
@@ -26,7 +26,7 @@ def survival_curves(km: pd.DataFrame, *, group_label: str, lang: str = "en"):
     fig, ax = plt.subplots()
     for g, sub in km.groupby("group"):
         months = sub["time_days"] / 30.4375
-        ax.step(months, sub["survival"] * 100, where="post", label=str(g))
+        ax.step(months, sub["survival"] * 100, where="post", label=str(tv(g, lang)))
         ax.fill_between(months, sub["lower"] * 100, sub["upper"] * 100, step="post", alpha=0.15)
     ax.set_ylim(0, 101)
     ax.set_title(t("km_title", lang, group=group_label))

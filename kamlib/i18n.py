@@ -1,6 +1,11 @@
 """The one translation table for report text: headings, table headers, axis labels, narrative templates."""
 from __future__ import annotations
 
+import re
+
+import numpy as np
+import pandas as pd
+
 LANGUAGES = ("en", "zh")
 
 LABELS: dict[str, dict[str, str]] = {
@@ -32,6 +37,42 @@ LABELS: dict[str, dict[str, str]] = {
     "book_size": {"en": "Book size", "zh": "客户规模"},
     "breakdowns": {"en": "Accounts by tier, region and industry", "zh": "按客户级别、区域和行业分布"},
     "not_available": {"en": "not available", "zh": "无法计算"},
+    "yes": {"en": "yes", "zh": "是"},
+    "no": {"en": "no", "zh": "否"},
+    "account_id": {"en": "Account id", "zh": "客户编号"},
+    "revenue_share": {"en": "Share of revenue", "zh": "收入占比"},
+    # model summaries (statsmodels-style results objects)
+    "fit_title": {"en": "{model} results", "zh": "{model} 模型估计结果"},
+    "fit_model": {"en": "Model", "zh": "模型"},
+    "fit_method": {"en": "Method", "zh": "估计方法"},
+    "fit_ml": {"en": "Maximum likelihood", "zh": "最大似然估计"},
+    "fit_observations": {"en": "Observations", "zh": "观测数"},
+    "fit_converged": {"en": "Converged", "zh": "是否收敛"},
+    "fit_iterations": {"en": "Iterations", "zh": "迭代次数"},
+    "fit_time_unit": {"en": "Time unit", "zh": "时间单位"},
+    "fit_llf": {"en": "Log-likelihood", "zh": "对数似然"},
+    "fit_estimate": {"en": "estimate", "zh": "估计值"},
+    "fit_std_err": {"en": "std err", "zh": "标准误"},
+    "fit_freq_spend_corr": {"en": "Freq.-spend corr.", "zh": "频次与客单价相关系数"},
+    "fit_mean_spend": {"en": "Mean spend", "zh": "平均客单价"},
+    "fit_note_se": {"en": "Standard errors from the Hessian at the optimum; intervals are Wald intervals on the "
+                           "log scale.",
+                    "zh": "标准误由最优点处的海森矩阵得到；置信区间为对数尺度上的Wald区间。"},
+    "fit_note_independence": {"en": "The model assumes spend is independent of frequency; a correlation far "
+                                    "from 0 questions it.",
+                              "zh": "模型假设客单价与购买频次相互独立；相关系数明显偏离0时应谨慎使用。"},
+    "fit_note_time_unit": {"en": "Time unit of frequency/recency/T: {unit}.",
+                           "zh": "频次/最近购买时间/观察期的时间单位：{unit}。"},
+    "rank_of": {"en": "Rank: {kpi}", "zh": "排名：{kpi}"},
+    "age": {"en": "Age", "zh": "账龄"},
+    "cluster": {"en": "Cluster", "zh": "聚类"},
+    "monetary": {"en": "Monetary", "zh": "金额"},
+    "reason_tier": {"en": "{change} to {tier}", "zh": "{change}为{tier}"},
+    "reason_loss": {"en": "loss after cost-to-serve", "zh": "扣除服务成本后亏损"},
+    "reason_margin_down": {"en": "margin down {pct}", "zh": "毛利下降{pct}"},
+    "reason_pays_late": {"en": "pays late", "zh": "经常逾期付款"},
+    "reason_open_complaint": {"en": "open complaint", "zh": "投诉未解决"},
+    "reason_separator": {"en": "; ", "zh": "；"},
     # overview
     "title_overview": {"en": "Account overview", "zh": "客户概览"},
     "monthly_trend": {"en": "Revenue and gross margin by month", "zh": "月度销售收入与毛利"},
@@ -439,3 +480,104 @@ def t(key: str, lang: str = "en", **fmt) -> str:
         raise ValueError(f"language must be one of {LANGUAGES}, got {lang!r}")
     text = LABELS[key][lang]
     return text.format(**fmt) if fmt else text
+
+
+# Category values shown in tables (data codes -> display text). Data keep the codes; only display translates.
+VALUES: dict[str, dict[str, str]] = {
+    # tiers, enterprise types, channels (schema)
+    "strategic": {"en": "strategic", "zh": "特级"},
+    "state-owned": {"en": "state-owned", "zh": "国有"}, "private": {"en": "private", "zh": "私营"},
+    "foreign": {"en": "foreign", "zh": "外资"}, "joint-venture": {"en": "joint-venture", "zh": "合资"},
+    "direct": {"en": "direct", "zh": "直销"}, "referral": {"en": "referral", "zh": "老客户推荐"},
+    "agent": {"en": "agent", "zh": "代理商"},
+    # bundled sample: industries and regions
+    "machinery": {"en": "machinery", "zh": "机械"}, "food service": {"en": "food service", "zh": "餐饮"},
+    "construction": {"en": "construction", "zh": "建筑"}, "electronics": {"en": "electronics", "zh": "电子"},
+    "chemicals": {"en": "chemicals", "zh": "化工"}, "retail chain": {"en": "retail chain", "zh": "连锁零售"},
+    "logistics": {"en": "logistics", "zh": "物流"}, "printing": {"en": "printing", "zh": "印刷"},
+    "East China": {"en": "East China", "zh": "华东"}, "South China": {"en": "South China", "zh": "华南"},
+    "North China": {"en": "North China", "zh": "华北"}, "Central China": {"en": "Central China", "zh": "华中"},
+    "West China": {"en": "West China", "zh": "西部"}, "Northeast": {"en": "Northeast", "zh": "东北"},
+    # strategies, RFM segments, service and tier changes
+    "support_develop": {"en": "Support & develop", "zh": "支持和有利发展"},
+    "maintain_efficiently": {"en": "Maintain efficiently", "zh": "维持且高效"},
+    "nurture_change": {"en": "Nurture & change behaviour", "zh": "培育并改变行为"},
+    "cut_cost_exit": {"en": "Cut cost & exit", "zh": "削减成本与清除"},
+    "champions": {"en": "Champions", "zh": "核心客户"}, "loyal": {"en": "Loyal", "zh": "忠诚客户"},
+    "cannot_lose": {"en": "Cannot lose", "zh": "不能流失"}, "at_risk": {"en": "At risk", "zh": "风险客户"},
+    "new_promising": {"en": "New / promising", "zh": "新客户/潜力"},
+    "need_attention": {"en": "Need attention", "zh": "需要关注"},
+    "hibernating": {"en": "Hibernating", "zh": "休眠客户"}, "lost": {"en": "Lost", "zh": "流失客户"},
+    "other": {"en": "Other", "zh": "其他"},
+    "under-served": {"en": "under-served", "zh": "服务不足"}, "over-served": {"en": "over-served", "zh": "服务过度"},
+    "upgrade": {"en": "upgrade", "zh": "升级"}, "downgrade": {"en": "downgrade", "zh": "降级"},
+    "keep": {"en": "keep", "zh": "保持"},
+    "at risk, no retention offer": {"en": "at risk, no retention offer", "zh": "有流失风险但未获挽留优惠"},
+    "deep discount, low value": {"en": "deep discount, low value", "zh": "低价值客户享受大幅折扣"},
+    # pipeline and payments
+    "existing": {"en": "existing", "zh": "现有客户"}, "new": {"en": "new", "zh": "新客户"},
+    "won": {"en": "won", "zh": "赢单"}, "open": {"en": "open", "zh": "进行中"},
+    "qualification": {"en": "qualification", "zh": "资格确认"}, "proposal": {"en": "proposal", "zh": "方案报价"},
+    "negotiation": {"en": "negotiation", "zh": "商务谈判"}, "not due": {"en": "not due", "zh": "未到期"},
+    # data tables, exclusion and adjustment reasons (data-quality sections)
+    "accounts": {"en": "accounts", "zh": "客户档案"}, "transactions": {"en": "transactions", "zh": "交易明细"},
+    "costs": {"en": "costs", "zh": "费用"}, "interactions": {"en": "interactions", "zh": "客户互动记录"},
+    "opportunities": {"en": "opportunities", "zh": "销售机会"}, "payments": {"en": "payments", "zh": "回款记录"},
+    "return (negative revenue)": {"en": "return (negative revenue)", "zh": "退货（负收入）"},
+    "zero revenue": {"en": "zero revenue", "zh": "零收入"},
+    "churn dates after the analysis date treated as not yet churned": {
+        "en": "churn dates after the analysis date treated as not yet churned", "zh": "流失日期晚于分析日期，视为尚未流失"},
+    "win-back dates after the analysis date ignored": {
+        "en": "win-back dates after the analysis date ignored", "zh": "赢回日期晚于分析日期，不予计入"},
+    "opportunities closed after the analysis date treated as open": {
+        "en": "opportunities closed after the analysis date treated as open", "zh": "分析日期后关闭的销售机会视为进行中"},
+    "payments after the analysis date treated as unpaid": {
+        "en": "payments after the analysis date treated as unpaid", "zh": "分析日期后的回款视为未付"},
+    # sections of the executive summary
+    "book": {"en": "Book", "zh": "客户概况"}, "clv": {"en": "Lifetime value", "zh": "客户终身价值"},
+    "economics": {"en": "Retention vs acquisition", "zh": "保留与获取"},
+    "segmentation": {"en": "Segmentation", "zh": "客户细分"}, "scorecard": {"en": "Scorecards", "zh": "客户经理考核"},
+    "team median": {"en": "team median", "zh": "团队中位数"},
+}
+
+# Values built from a template (the date varies): pattern -> text per language
+VALUE_PATTERNS: tuple[tuple[re.Pattern, dict[str, str]], ...] = (
+    (re.compile(r"dated after the analysis date (\S+)"),
+     {"en": "dated after the analysis date {0}", "zh": "日期晚于分析日期{0}"}),
+)
+
+
+def tv(value, lang: str = "en"):
+    """Display text of a category value (a tier, strategy, flag, yes/no ...); other values are unchanged."""
+    if isinstance(value, (bool, np.bool_)):
+        return t("yes" if value else "no", lang)
+    if not isinstance(value, str):
+        return value
+    if value in VALUES:
+        return VALUES[value][lang]
+    for pattern, text in VALUE_PATTERNS:
+        m = pattern.fullmatch(value)
+        if m:
+            return text[lang].format(*m.groups())
+    return value
+
+
+def join_reasons(reasons: pd.DataFrame, lang: str = "en") -> pd.Series:
+    """The non-empty reason columns of each row joined into one text ('' when there is none)."""
+    sep = t("reason_separator", lang)
+    return pd.Series([sep.join(v for v in row if v) for row in reasons.itertuples(index=False)],
+                     index=reasons.index, dtype=object)
+
+
+def header(key, lang: str = "en", prefer_values: bool = False):
+    """Display text of a table header or row key: a label, 'rank_<kpi>', a model covariate or a value
+    (row keys pass ``prefer_values``: 'accounts' as a row is the accounts table, as a column the count)."""
+    if not isinstance(key, str) or (prefer_values and key in VALUES):
+        return tv(key, lang)
+    if key in LABELS:
+        return t(key, lang)
+    if key.startswith("rank_") and key[5:] in LABELS:
+        return t("rank_of", lang, kpi=t(key[5:], lang))
+    if "cov_" + key in LABELS:
+        return t("cov_" + key, lang)
+    return tv(key, lang)

@@ -7,7 +7,7 @@ import matplotlib.ticker as mticker
 import pandas as pd
 import seaborn as sns
 
-from .i18n import t
+from .i18n import t, tv
 
 PALETTE = "deep"
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
@@ -63,7 +63,7 @@ def monthly_trend(trend: pd.DataFrame, *, currency: str, lang: str = "en"):
 def breakdown_bars(table: pd.DataFrame, by: str, *, currency: str, lang: str = "en"):
     """Accounts and 12-month revenue per value of an account attribute, side by side."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, max(3, 0.45 * len(table) + 1.5)))
-    labels = table.index.astype(str)[::-1]
+    labels = [str(tv(v, lang)) for v in table.index][::-1]
     ax1.barh(labels, table["accounts"].to_numpy()[::-1], color=sns.color_palette(PALETTE)[0])
     ax1.set_title(t("accounts_by_attribute", lang, attr=t(by, lang)))
     ax1.set_xlabel(t("accounts", lang))
@@ -79,7 +79,7 @@ def breakdown_bars(table: pd.DataFrame, by: str, *, currency: str, lang: str = "
 
 def top_accounts_bar(top: pd.DataFrame, *, currency: str, lang: str = "en"):
     fig, ax = plt.subplots(figsize=(10, 0.35 * len(top) + 1.5))
-    sns.barplot(x=top["revenue"].to_numpy(), y=top["name"].to_numpy(), ax=ax, hue=top["tier"].to_numpy(),
+    sns.barplot(x=top["revenue"].to_numpy(), y=top["name"].to_numpy(), ax=ax, hue=top["tier"].map(lambda v: tv(v, lang)).to_numpy(),
                 dodge=False)
     money_axis(ax, "x")
     ax.set_title(t("top_accounts", lang))

@@ -12,6 +12,7 @@ from scipy import stats
 
 from . import aggregate as agg
 from .dataset import Dataset
+from .i18n import join_reasons, t
 from .periods import window_12m
 
 AGEING_BUCKETS = ("not due", "0-30", "31-60", "61-90", "90+")
@@ -230,9 +231,10 @@ def manager_scorecard(ds: Dataset, *, churned_on: pd.Series, compliance: pd.Data
 
 
 def attention_list(ds: Dataset, *, churned_on: pd.Series, pay_late: pd.Series | None = None,
-                   comp: pd.DataFrame | None = None, late_threshold: float = 0.5) -> pd.DataFrame:
+                   comp: pd.DataFrame | None = None, late_threshold: float = 0.5, lang: str = "en"
+                   ) -> pd.DataFrame:
     """Per manager, accounts in the book that need attention: open complaints, mostly late payments,
-    margin down more than 30% on the previous 12 months."""
+    margin down more than 30% on the previous 12 months (reasons in ``lang``)."""
     end = ds.analysis_date
     w = window_12m(end)
     acc = ds.accounts.set_index("account_id")
@@ -243,16 +245,16 @@ def attention_list(ds: Dataset, *, churned_on: pd.Series, pay_late: pd.Series | 
                                              end=w.start - pd.Timedelta(days=1))).set_index("account_id")["gross_margin"]
     reasons = pd.DataFrame(index=acc.index[alive])
     change = cur.reindex(reasons.index).fillna(0) / prev.reindex(reasons.index).where(lambda s: s > 0) - 1
-    reasons["margin"] = np.where(change < -0.3, "margin down " + (-change * 100).round(0).astype("Int64").astype(str) + "%", "")
+    reasons["margin"] = [t("reason_margin_down", lang, pct=f"{-c:.0%}") if c < -0.3 else "" for c in change]
     reasons["payments"] = ""
     if pay_late is not None:
         late = pay_late.reindex(reasons.index)
-        reasons.loc[late >= late_threshold, "payments"] = "pays late"
+        reasons.loc[late >= late_threshold, "payments"] = t("reason_pays_late", lang)
     reasons["complaints"] = ""
     if comp is not None:
         open_c = comp[comp["resolved_on"].isna()].groupby("account_id").size()
-        reasons.loc[reasons.index.isin(open_c.index), "complaints"] = "open complaint"
-    text = reasons.apply(lambda r: "; ".join(v for v in r if v), axis=1)
+        reasons.loc[reasons.index.isin(open_c.index), "complaints"] = t("reason_open_complaint", lang)
+    text = join_reasons(reasons, lang)
     out = acc.loc[text.index[text != ""], ["account_manager", "name", "tier"]].assign(
         margin_12m=cur.reindex(text.index[text != ""]).fillna(0.0), reasons=text[text != ""])
     return out.sort_values(["account_manager", "margin_12m"], ascending=[True, False])
@@ -302,7 +304,6 @@ def monthly_margin_by_manager(ds: Dataset, months: int = 24) -> pd.DataFrame:
 
 def claims_table(measured, rates: pd.DataFrame | None, retention_cost: float | None, lang: str = "en") -> pd.DataFrame:
     """The pipeline and win-back rules of thumb beside the measured values (with 95% intervals)."""
-    from .i18n import t
     rows = []
     for flag, key, rule in ((True, "rule_win_existing", "50%"), (False, "rule_win_new", "15%")):
         if rates is not None and flag in rates.index:

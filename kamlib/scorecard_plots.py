@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .i18n import t
+from .i18n import t, tv
 
 
 def win_rates(rates: pd.DataFrame, *, lang: str = "en"):
@@ -32,7 +32,7 @@ def ageing(table: pd.DataFrame, *, currency: str, lang: str = "en"):
     fig, ax = plt.subplots()
     bottom = np.zeros(len(table))
     for col in table.columns:
-        ax.bar(table.index.astype(str), table[col] / 1e6, bottom=bottom, label=t(f"bucket_{col}", lang))
+        ax.bar([str(tv(v, lang)) for v in table.index], table[col] / 1e6, bottom=bottom, label=t(f"bucket_{col}", lang))
         bottom += table[col].to_numpy() / 1e6
     ax.set_title(t("ageing_title", lang))
     ax.set_xlabel(t("credit_rating", lang))

@@ -13,6 +13,7 @@ import pandas as pd
 from . import aggregate as agg
 from . import concentration, service
 from .dataset import Dataset
+from .i18n import join_reasons, t, tv
 from .periods import window_12m
 
 STRATEGIES = ("support_develop", "maintain_efficiently", "nurture_change", "cut_cost_exit")
@@ -92,7 +93,6 @@ def strategy_table(frame: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     g = g.reindex(list(STRATEGIES), fill_value=0)
     g["profit_after_cost_to_serve"] = g["gross_margin"] - g["cost_to_serve"]
     g["actions"] = [ACTIONS[s][lang] for s in g.index]
-    from .i18n import t
     return g.rename(index=lambda s: t(f"strategy_{s}", lang))
 
 
@@ -246,26 +246,28 @@ def price_sensitivity(ds: Dataset, frame: pd.DataFrame, *, p_alive: pd.Series | 
 
 def rule_vs_measured(metrics: dict, lang: str = "en") -> pd.DataFrame:
     """The '20/80' rule of thumb beside this book's measured values."""
-    from .i18n import t
     rows = [(t("top20_claim", lang), 0.8, metrics["top20_margin_share"]),
             (t("share80_claim", lang), 0.2, metrics["accounts_share_for_80pct_margin"])]
     return pd.DataFrame(rows, columns=["claim", "rule_of_thumb", "measured"]).set_index("claim")
 
 
-def action_list(frame: pd.DataFrame, price: pd.DataFrame | None = None, per_manager: int | None = None
-                ) -> pd.DataFrame:
+def action_list(frame: pd.DataFrame, price: pd.DataFrame | None = None, per_manager: int | None = None,
+                lang: str = "en") -> pd.DataFrame:
     """Accounts with something to do, per account manager: service flags, tier changes, loss-makers in the
-    cut-cost quadrant, price flags. One row per account with its reasons joined; ``per_manager`` keeps each
-    manager's most valuable ones."""
+    cut-cost quadrant, price flags. One row per account with its reasons joined (in ``lang``);
+    ``per_manager`` keeps each manager's most valuable ones."""
     reasons = pd.DataFrame(index=frame.index)
-    reasons["service"] = frame["service_flag"]
-    reasons["tier"] = np.where(frame["tier_change"] != "keep",
-                               frame["tier_change"] + " to " + frame["suggested_tier"], "")
+    reasons["service"] = frame["service_flag"].map(lambda v: tv(v, lang))
+    changed = frame["tier_change"] != "keep"
+    reasons["tier"] = [t("reason_tier", lang, change=tv(c, lang), tier=tv(s, lang)) if ch else ""
+                       for ch, c, s in zip(changed, frame["tier_change"], frame["suggested_tier"])]
     reasons["loss"] = np.where((frame["strategy"] == "cut_cost_exit") & (frame["profit_after_cost_to_serve"] < 0),
-                               "loss after cost-to-serve", "")
-    reasons["price"] = price["price_flag"].reindex(frame.index).fillna("") if price is not None else ""
-    text = reasons.apply(lambda r: "; ".join(v for v in r if v), axis=1)
+                               t("reason_loss", lang), "")
+    reasons["price"] = (price["price_flag"].reindex(frame.index).fillna("").map(lambda v: tv(v, lang))
+                        if price is not None else "")
+    text = join_reasons(reasons, lang)
     out = frame.loc[text != "", ["account_manager", "name", "tier", "strategy", "gross_margin",
                                  "profit_after_cost_to_serve"]].assign(reasons=text[text != ""])
     out = out.sort_values(["account_manager", "gross_margin"], ascending=[True, False])
     return out.groupby("account_manager").head(per_manager) if per_manager else out
+

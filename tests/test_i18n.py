@@ -17,3 +17,60 @@ def test_no_duplicate_keys_and_both_languages():
         assert set(labels) == {"en", "zh"} and all(labels.values()), key
         fields = [{f for _, f, _, _ in string.Formatter().parse(labels[lang]) if f} for lang in ("en", "zh")]
         assert fields[0] == fields[1], f"{key}: placeholders differ between en and zh"
+
+
+def test_values_cover_every_code_the_data_model_and_analyses_emit():
+    from kamlib import schema, segmentation
+    from kamlib.scorecard import AGEING_BUCKETS, STAGE_ORDER
+    codes = (set(schema.ENTERPRISE_TYPES) | set(schema.ACQUISITION_CHANNELS) | {"strategic"}
+             | set(segmentation.STRATEGIES) | {name for name, *_ in segmentation.RFM_SEGMENTS}
+             | {"under-served", "over-served", "upgrade", "downgrade", "keep"} | set(STAGE_ORDER)
+             | (set(AGEING_BUCKETS) - {"0-30", "31-60", "61-90", "90+"}) | set(schema.TABLES))
+    assert codes - set(i18n.VALUES) == set()
+    for code, labels in i18n.VALUES.items():
+        assert set(labels) == {"en", "zh"} and all(labels.values()), code
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in labels["zh"]), f"{code}: zh text has no Chinese"
+
+
+def test_value_and_header_translation():
+    assert i18n.tv("support_develop", "zh") == "支持和有利发展"
+    assert i18n.tv("support_develop", "en") == "Support & develop"
+    assert i18n.tv(True, "zh") == "是" and i18n.tv(False, "en") == "no"
+    assert i18n.tv("dated after the analysis date 2026-10-31", "zh") == "日期晚于分析日期2026-10-31"
+    assert i18n.tv("Huaxin Machinery Co.", "zh") == "Huaxin Machinery Co."     # free text is untouched
+    assert i18n.tv(3.5, "zh") == 3.5
+    assert i18n.header("rank_win_rate", "en") == "Rank: " + i18n.t("win_rate", "en")
+    assert i18n.header("tier_strategic", "zh") == i18n.t("cov_tier_strategic", "zh")
+    # 'accounts' as a column is the count, as a row key the accounts table
+    assert i18n.header("accounts", "zh") == "客户数"
+    assert i18n.header("accounts", "zh", prefer_values=True) == "客户档案"
+
+
+def test_tables_show_values_in_the_report_language():
+    import pandas as pd
+
+    from kamlib.display import translate_values
+    df = pd.DataFrame({"name": ["private", "Acme <b>"], "tier": ["strategic", "B"], "flag": [True, False],
+                       "margin": [1.0, 2.0]}, index=pd.Index(["support_develop", "team median"], name="strategy"))
+    out = translate_values(df, "zh")
+    assert out["name"].tolist() == ["private", "Acme <b>"]   # names are free text, even when they look like codes
+    assert out["tier"].tolist() == ["特级", "B"]
+    assert out["flag"].tolist() == ["是", "否"]
+    assert out["margin"].tolist() == [1.0, 2.0]
+    assert out.index.tolist() == ["支持和有利发展", "团队中位数"]
+    assert df["tier"].tolist() == ["strategic", "B"]       # the input is not modified
+    named = translate_values(df.set_index("name"), "zh")
+    assert named.index.tolist() == ["private", "Acme <b>"]
+
+
+def test_model_summary_in_both_languages():
+    import numpy as np
+    import pandas as pd
+
+    from kamlib.models import ShiftedBetaGeometric
+    res = ShiftedBetaGeometric().fit(np.array([1000, 631, 468, 382, 326, 289, 262, 241]))
+    en, zh = res.summary().as_text(), res.summary(lang="zh").as_text()
+    assert "Log-likelihood" in en and "std err" in en and f"{res.params['alpha']:.4f}" in en
+    assert "对数似然" in zh and "标准误" in zh and "Log-likelihood" not in zh
+    html = res.summary(lang="zh")._repr_html_()
+    assert "估计值" in html and isinstance(res.summary().table, pd.DataFrame)

@@ -149,22 +149,31 @@ class FitResults:
         new.params = pd.Series(np.asarray(params, float), index=self.params.index, name="estimate")
         return new
 
-    def summary(self, alpha: float = 0.05) -> Summary:
+    def summary(self, alpha: float = 0.05, lang: str = "en") -> Summary:
+        """Estimates with standard errors and Wald intervals, fit statistics and notes (``lang``: en or zh)."""
+        from ..i18n import t
+
+        def label(key: str, **fmt) -> str:
+            return t("fit_" + key, lang, **fmt)
+
         ci = self.conf_int(alpha)
-        table = pd.DataFrame({"estimate": self.params, "std err": self.bse,
+        table = pd.DataFrame({label("estimate"): self.params, label("std_err"): self.bse,
                               f"[{alpha / 2:.3f}": ci["lower"], f"{1 - alpha / 2:.3f}]": ci["upper"]})
-        info = [("Model", self.model.long_name), ("Method", "Maximum likelihood"),
-                ("Observations", f"{self.nobs:,.0f}"), ("Converged", str(self.converged)),
-                ("Iterations", str(self.iterations)), ("Time unit", self.time_unit or "-"),
-                ("Log-likelihood", f"{self.llf:,.3f}"), ("AIC", f"{self.aic:,.2f}"), ("BIC", f"{self.bic:,.2f}")]
-        info += self._extra_info()
-        notes = ["Standard errors from the Hessian at the optimum; intervals are Wald intervals on the log scale."]
-        return Summary(f"{self.model.long_name} results", info, table, notes + self._extra_notes())
+        info = [(label("model"), self.model.long_name), (label("method"), label("ml")),
+                (label("observations"), f"{self.nobs:,.0f}"),
+                (label("converged"), t("yes" if self.converged else "no", lang)),
+                (label("iterations"), str(self.iterations)), (label("time_unit"), self.time_unit or "-"),
+                (label("llf"), f"{self.llf:,.3f}"), ("AIC", f"{self.aic:,.2f}"), ("BIC", f"{self.bic:,.2f}")]
+        info += [(label(key), value) for key, value in self._extra_info()]
+        notes = [label("note_se")] + [label(key, **fmt) for key, fmt in self._extra_notes()]
+        return Summary(label("title", model=self.model.long_name), info, table, notes)
 
     def _extra_info(self) -> list[tuple[str, str]]:
+        """(label key without the 'fit_' prefix, formatted value) pairs for the summary."""
         return []
 
-    def _extra_notes(self) -> list[str]:
+    def _extra_notes(self) -> list[tuple[str, dict]]:
+        """(label key without the 'fit_' prefix, format arguments) pairs for the summary's notes."""
         return []
 
     def __repr__(self) -> str:

@@ -42,11 +42,11 @@ class GammaGammaResults(FitResults):
         return pd.Series(p * (g + m * x) / (p * x + q - 1), index=rfm.index, name="expected_spend")
 
     def _extra_info(self):
-        return [("Freq.-spend corr.", f"{self.frequency_spend_correlation:.3f}"),
-                ("Mean spend", f"{self.mean_spend:,.2f}")]
+        return [("freq_spend_corr", f"{self.frequency_spend_correlation:.3f}"),
+                ("mean_spend", f"{self.mean_spend:,.2f}")]
 
     def _extra_notes(self):
-        return ["The model assumes spend is independent of frequency; a correlation far from 0 questions it."]
+        return [("note_independence", {})]
 
 
 class GammaGamma(Model):

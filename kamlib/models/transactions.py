@@ -115,8 +115,8 @@ class TransactionResults(FitResults):
         return pd.DataFrame({"model": [p.mean()], "simulated": [sim["alive"].mean()],
                              "se": [stats.sem(sim["alive"].astype(float))]})
 
-    def _extra_notes(self) -> list[str]:
-        return [f"Time unit of frequency/recency/T: {self.time_unit or 'unspecified'}."]
+    def _extra_notes(self) -> list[tuple[str, dict]]:
+        return [("note_time_unit", {"unit": self.time_unit or "-"})]
 
 
 def prepare_rfm(data: pd.DataFrame, weights, model: str):

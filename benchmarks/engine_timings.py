@@ -1,6 +1,6 @@
 """Benchmark: the same aggregation expressions on PostgreSQL and Spark (local mode) at 10M order lines.
 
-    python benchmarks/engines.py [--lines 10000000]
+    python benchmarks/engine_timings.py [--lines 10000000]
 
 Starts a throw-away PostgreSQL server (Debian binaries, as the tests do) and a local Spark session; loads
 generated lines (COPY into PostgreSQL, Parquet for Spark) and times rfm_summary, monthly totals and the
