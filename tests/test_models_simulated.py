@@ -193,3 +193,28 @@ def test_confidence_interval_coverage(model, truth, simulate):
         hits += covers(model().fit(sim), truth).to_numpy()
     lo, hi = np.array([0.95 * reps - 3.3 * np.sqrt(reps * 0.0475), 0.95 * reps + 3.3 * np.sqrt(reps * 0.0475)])
     assert ((hits >= lo) & (hits <= min(hi, reps))).all(), dict(zip(truth, hits / reps))
+
+
+@pytest.mark.parametrize("model,theta,data", [
+    (BGNBD, [0.8, 5.0, 0.7, 3.0], "rfm"),
+    (BGNBD, [0.24, 4.4, 0.79, 2.43], "rfm"),
+    (GammaGamma, [5.0, 4.0, 30.0], "spend"),
+    (ShiftedBetaGeometric, [1.5, 4.0], "cohort"),
+])
+def test_fused_value_and_gradient_equal_the_per_row_ones(model, theta, data):
+    """The optimiser's fused path gives the same total log-likelihood and gradient as the per-row functions."""
+    rng = np.random.default_rng(1)
+    if data == "rfm":
+        frame = simulate_bgnbd(_ages(500, rng), rng=rng, r=0.8, alpha=5.0, a=0.7, b=3.0)
+    elif data == "spend":
+        f = rng.poisson(3, 300) + 1
+        frame = pd.DataFrame({"frequency": f, "monetary_value": simulate_spend(f, rng, **GG_TRUE)})
+    else:
+        frame = [1000, 700, 550, 470, 420]
+    m = model()
+    weights = None if data == "cohort" else rng.integers(1, 5, len(frame)).astype(float)
+    d, w = m._prepare(frame, weights)
+    theta = np.array(theta, float)
+    ll, g = m._value_and_grad(theta, d, w)
+    np.testing.assert_allclose(ll, w @ m._loglik(theta, d), rtol=1e-12)
+    np.testing.assert_allclose(g, w @ m._loglik_grad(theta, d), rtol=1e-9, atol=1e-9)

@@ -29,13 +29,27 @@ class FitError(RuntimeError):
 
 def compress(frame: pd.DataFrame, columns: list[str], weights: np.ndarray | None = None
              ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Unique rows of ``frame[columns]`` as arrays plus their summed weights."""
+    """Unique rows of ``frame[columns]`` as arrays (in order of first appearance) plus their summed weights.
+
+    Each column is factorised (hashing), the codes are combined into one integer key per row, and the key is
+    factorised again: linear time, no sort."""
     w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
     if len(w) != len(frame):
         raise ValueError(f"weights has {len(w)} values for {len(frame)} rows")
-    g = pd.DataFrame({c: frame[c].to_numpy(dtype=float) for c in columns}).assign(_w=w)
-    g = g.groupby(columns, sort=False, as_index=False)["_w"].sum()
-    return {c: g[c].to_numpy() for c in columns}, g["_w"].to_numpy()
+    values = {c: frame[c].to_numpy(dtype=float) for c in columns}
+    key = np.zeros(len(frame), dtype=np.int64)
+    size = 1
+    for c in columns:
+        codes, uniques = pd.factorize(values[c])
+        size *= max(len(uniques), 1)
+        if size >= 2**62:   # combined key would overflow: fall back to a group-by
+            g = pd.DataFrame(values).assign(_w=w).groupby(columns, sort=False, as_index=False)["_w"].sum()
+            return {c: g[c].to_numpy() for c in columns}, g["_w"].to_numpy()
+        key = key * len(uniques) + codes
+    group, uniques = pd.factorize(key)
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)    # first row of each group
+    return {c: v[first] for c, v in values.items()}, np.bincount(group, weights=w, minlength=len(uniques))
 
 
 def require_columns(frame: pd.DataFrame, columns: list[str], model: str) -> None:

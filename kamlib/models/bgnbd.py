@@ -120,8 +120,39 @@ class BGNBD(Model):
         return np.column_stack(self._terms(theta, d)[1])
 
     def _value_and_grad(self, theta, d, w):
-        ll, cols = self._terms(theta, d)
-        return float(w @ ll), np.array([w @ c for c in cols])
+        """Weighted total log-likelihood and gradient, fused for the optimiser: terms that depend on x only
+        are summed over distinct x (weights binned by x) instead of per row. Equals w @ _loglik and
+        w @ _loglik_grad (tested)."""
+        r, alpha, a, b = theta
+        x, xu, xi = d["frequency"], d["frequency_u"], d["frequency_i"]
+        W = w.sum()
+        wx = np.bincount(xi, weights=w, minlength=len(xu))
+        log_T = np.log(alpha + d["T_u"])[d["T_i"]]
+        log_tx = np.log(alpha + d["recency_u"])[d["recency_i"]]
+        rx = r + x
+        ln_b_ab = betaln(a, b)
+        a1 = (betaln(a, b + xu) - ln_b_ab)[xi] - rx * log_T
+        a2_u = np.where(xu > 0, betaln(a + 1, np.maximum(b + xu - 1, 1e-12)) - ln_b_ab, -np.inf)
+        a2 = a2_u[xi] - rx * log_tx
+        # m = log(exp(a1) + exp(a2)) and w2 = exp(a2 - m), from one exp and one log1p
+        delta = a2 - a1
+        e = np.exp(-np.abs(delta))
+        m = np.maximum(a1, a2) + np.log1p(e)
+        ww2 = w * np.where(delta > 0, 1.0, e) / (1.0 + e)    # weight x share of the second likelihood term
+        wx2 = np.bincount(xi, weights=ww2, minlength=len(xu))
+        ll = wx @ (gammaln(r + xu) - gammaln(r) + r * np.log(alpha)) + w @ m
+        inv_T = (1.0 / (alpha + d["T_u"]))[d["T_i"]]
+        inv_tx = (1.0 / (alpha + d["recency_u"]))[d["recency_i"]]
+        psi_ab, psi_abx = digamma(a + b), digamma(a + b + xu)
+        da1, da2 = digamma(a) - psi_abx, digamma(a + 1) - psi_abx
+        db1, db2 = digamma(b + xu) - psi_abx, digamma(np.maximum(b + xu - 1, 1e-12)) - psi_abx
+        grad = np.array([
+            wx @ (digamma(r + xu) - digamma(r)) + W * np.log(alpha) - w @ log_T + ww2 @ (log_T - log_tx),
+            W * r / alpha - (w * rx) @ inv_T - (ww2 * rx) @ (inv_tx - inv_T),
+            -W * (digamma(a) - psi_ab) + wx @ da1 + wx2 @ (da2 - da1),
+            -W * (digamma(b) - psi_ab) + wx @ db1 + wx2 @ (db2 - db1),
+        ])
+        return float(ll), grad
 
 
 __all__ = ["BGNBD", "BGNBDResults", "FitResults"]
