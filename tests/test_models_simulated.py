@@ -85,20 +85,23 @@ def test_predictions_match_monte_carlo(model, truth, simulate):
         assert abs(alive[idx].mean() - g["alive"].mean()) < 4 * se_alive + 1e-3
 
 
+def _model_data(kind: str, rng: np.random.Generator, n: int):
+    """Input of each model type: BG/NBD accounts, Gamma-Gamma spend, or one sBG cohort."""
+    if kind == "rfm":
+        return simulate_bgnbd(_ages(n, rng), rng=rng, r=0.8, alpha=5.0, a=0.7, b=3.0)
+    if kind == "spend":
+        f = rng.poisson(3, n) + 1
+        return pd.DataFrame({"frequency": f, "monetary_value": simulate_spend(f, rng, **GG_TRUE)})
+    return [1000, 700, 550, 470, 420]
+
+
 @pytest.mark.parametrize("model,theta,data", [
     (BGNBD, [0.8, 5.0, 0.7, 3.0], "rfm"),
     (GammaGamma, [5.0, 4.0, 30.0], "spend"),
     (ShiftedBetaGeometric, [1.5, 4.0], "cohort"),
 ])
 def test_analytic_gradient_matches_finite_differences(model, theta, data):
-    rng = np.random.default_rng(0)
-    if data == "rfm":
-        frame = simulate_bgnbd(_ages(300, rng), rng=rng, r=0.8, alpha=5.0, a=0.7, b=3.0)
-    elif data == "spend":
-        f = rng.poisson(3, 300) + 1
-        frame = pd.DataFrame({"frequency": f, "monetary_value": simulate_spend(f, rng, **GG_TRUE)})
-    else:
-        frame = [1000, 700, 550, 470, 420]
+    frame = _model_data(data, np.random.default_rng(0), 300)
     m = model()
     d, w = m._prepare(frame, None)
     theta = np.array(theta, float)
@@ -204,13 +207,7 @@ def test_confidence_interval_coverage(model, truth, simulate):
 def test_fused_value_and_gradient_equal_the_per_row_ones(model, theta, data):
     """The optimiser's fused path gives the same total log-likelihood and gradient as the per-row functions."""
     rng = np.random.default_rng(1)
-    if data == "rfm":
-        frame = simulate_bgnbd(_ages(500, rng), rng=rng, r=0.8, alpha=5.0, a=0.7, b=3.0)
-    elif data == "spend":
-        f = rng.poisson(3, 300) + 1
-        frame = pd.DataFrame({"frequency": f, "monetary_value": simulate_spend(f, rng, **GG_TRUE)})
-    else:
-        frame = [1000, 700, 550, 470, 420]
+    frame = _model_data(data, rng, 500)
     m = model()
     weights = None if data == "cohort" else rng.integers(1, 5, len(frame)).astype(float)
     d, w = m._prepare(frame, weights)
