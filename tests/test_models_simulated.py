@@ -215,3 +215,18 @@ def test_fused_value_and_gradient_equal_the_per_row_ones(model, theta, data):
     ll, g = m._value_and_grad(theta, d, w)
     np.testing.assert_allclose(ll, w @ m._loglik(theta, d), rtol=1e-12)
     np.testing.assert_allclose(g, w @ m._loglik_grad(theta, d), rtol=1e-9, atol=1e-9)
+
+
+def test_compress_matches_a_group_by_with_summed_weights():
+    from kamlib.models.base import compress
+    rng = np.random.default_rng(3)
+    n = 20_000
+    frame = pd.DataFrame({"frequency": rng.integers(0, 6, n).astype(float), "recency": rng.integers(0, 40, n) / 7,
+                          "T": rng.integers(40, 50, n) / 7})
+    w = rng.random(n)
+    arrays, weights = compress(frame, ["frequency", "recency", "T"], w)
+    expected = frame.assign(_w=w).groupby(["frequency", "recency", "T"], sort=False, as_index=False)["_w"].sum()
+    for c in ("frequency", "recency", "T"):
+        np.testing.assert_array_equal(arrays[c], expected[c].to_numpy())
+    np.testing.assert_allclose(weights, expected["_w"].to_numpy(), rtol=1e-12)
+    assert len(weights) < n and weights.sum() == pytest.approx(w.sum())

@@ -47,8 +47,10 @@ def compress(frame: pd.DataFrame, columns: list[str], weights: np.ndarray | None
             return {c: g[c].to_numpy() for c in columns}, g["_w"].to_numpy()
         key = key * len(uniques) + codes
     group, uniques = pd.factorize(key)
-    first = np.empty(len(uniques), dtype=np.int64)
-    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)    # first row of each group
+    if len(group) == 0:
+        return {c: v[:0] for c, v in values.items()}, np.zeros(0)
+    # factorize numbers groups in order of first appearance: a row opens a group when its code exceeds all before
+    first = np.flatnonzero(np.r_[True, group[1:] > np.maximum.accumulate(group)[:-1]])
     return {c: v[first] for c, v in values.items()}, np.bincount(group, weights=w, minlength=len(uniques))
 
 
