@@ -61,6 +61,12 @@ class NotebookContext:
 FREE_TEXT_COLUMNS = frozenset({"name", "prospect_name", "account_manager", "account_id"})
 
 
+def _holds_codes(values: pd.Series | pd.Index) -> bool:
+    """Whether values can be category codes or yes/no (text or boolean), not numbers or dates."""
+    return (values.dtype == bool or pd.api.types.is_object_dtype(values)
+            or pd.api.types.is_string_dtype(values))
+
+
 def translate_values(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     """A copy of ``df`` with category values (tiers, strategies, flags, yes/no; see ``i18n.VALUES``) in text
     or boolean columns, and row keys (``i18n.header``) in the index, shown in ``lang``; numbers and free text
@@ -72,7 +78,7 @@ def translate_values(df: pd.DataFrame, lang: str) -> pd.DataFrame:
         s = out[c]
         if isinstance(s.dtype, pd.CategoricalDtype):
             out[c] = s.cat.rename_categories(lambda v: tv(v, lang)) if s.cat.categories.isin(list(VALUES)).any() else s
-        elif s.dtype == bool or pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+        elif _holds_codes(s):
             out[c] = s.map(lambda v: tv(v, lang)).astype(object)
     def row_key(v, level_name):
         return v if level_name in FREE_TEXT_COLUMNS else header(v, lang, prefer_values=True)
@@ -81,7 +87,7 @@ def translate_values(df: pd.DataFrame, lang: str) -> pd.DataFrame:
         names = out.index.names
         out.index = pd.MultiIndex.from_tuples([tuple(row_key(v, n) for v, n in zip(key, names))
                                                for key in out.index], names=names)
-    elif out.index.dtype == bool or pd.api.types.is_object_dtype(out.index) or pd.api.types.is_string_dtype(out.index):
+    elif _holds_codes(out.index):
         out.index = pd.Index([row_key(v, out.index.name) for v in out.index], name=out.index.name, dtype=object)
     return out
 

@@ -93,7 +93,8 @@ class BGNBD(Model):
         return a0 + np.logaddexp(a1, a2)
 
     def _terms(self, theta, d):
-        """Per-row log-likelihood and the pieces of its gradient (shared by the two gradient methods)."""
+        """Per-row log-likelihood and gradient columns: the reference form behind ``_loglik_grad``; the optimiser
+        uses the fused ``_value_and_grad``, which tests check against it."""
         r, alpha, a, b = theta
         x, xu, xi = d["frequency"], d["frequency_u"], d["frequency_i"]
         a0, a1, a2 = self._parts(theta, d)
