@@ -88,15 +88,39 @@ def declared_parameters(path: Path) -> set[str]:
             if isinstance(t, ast.Name)}
 
 
-def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, progress: bool) -> dict:
-    """Run one notebook (in its own process when parallel) and render it; returns a NotebookRun dict.
+_WORKER_KERNEL = None      # the warm kernel of a pool worker process
 
-    Each notebook receives the parameters it declares; ``_company`` and ``_fingerprint`` go to the HTML."""
-    import papermill as pm
-    os.environ["KAMLIB_BATCH"] = "1"          # notebooks show static tables instead of live widgets
-    if parameters.get("_parallel"):           # one BLAS thread per kernel when kernels share the cores
+
+def _environment(parallel: bool) -> None:
+    """Environment the kernels inherit: static tables instead of live widgets; one BLAS thread per kernel
+    when kernels share the cores."""
+    os.environ["KAMLIB_BATCH"] = "1"
+    if parallel:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = "1"
+
+
+def _start_worker_kernel(notebook_dir: str, parallel: bool) -> None:
+    """Pool initializer: start this worker's warm kernel (shut down when the worker exits)."""
+    from multiprocessing import util
+
+    from .kernels import WarmKernel
+    global _WORKER_KERNEL
+    _environment(parallel)
+    _WORKER_KERNEL = WarmKernel(notebook_dir)
+    util.Finalize(_WORKER_KERNEL, _WORKER_KERNEL.shutdown, exitpriority=10)
+
+
+def _worker_ready() -> bool:
+    return _WORKER_KERNEL is not None
+
+
+def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, progress: bool,
+                     kernel=None) -> dict:
+    """Run one notebook on a warm kernel (this worker's, or ``kernel``) and render it; returns a NotebookRun
+    dict. Each notebook receives the parameters it declares; ``_company`` and ``_fingerprint`` go to the HTML."""
+    import papermill as pm
+    kernel = kernel or _WORKER_KERNEL
     work_dir = Path(work)
     run = NotebookRun(name)
     src = Path(notebook_dir) / f"{name}.ipynb"
@@ -106,7 +130,7 @@ def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, 
               if k in declared}
     t0 = time.perf_counter()
     try:
-        pm.execute_notebook(str(src), str(out_nb), parameters=params, cwd=str(src.parent),
+        pm.execute_notebook(str(src), str(out_nb), parameters=params, cwd=str(src.parent), km=kernel.fresh(),
                             progress_bar=progress, kernel_name="python3", log_output=False)
         run.status = "success"
     except pm.PapermillExecutionError as e:
@@ -114,6 +138,8 @@ def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, 
         run.error = f"{e.ename}: {e.evalue}"
     except Exception as e:  # noqa: BLE001 - any failure of a notebook must be reported, not raised
         run.status, run.error = "failed", f"{type(e).__name__}: {e}"
+    finally:
+        kernel.done()
     run.duration_s = round(time.perf_counter() - t0, 2)
     if out_nb.exists():
         try:
@@ -125,20 +151,45 @@ def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, 
     return asdict(run)
 
 
-def _run_many(names, work: Path, parameters: dict, notebook_dir: Path, jobs: int, progress: bool):
-    runs = []
-    if jobs <= 1 or len(names) <= 1:
-        for name in tqdm(names, desc="notebooks", disable=not progress):
-            runs.append(NotebookRun(**execute_notebook(name, str(work), parameters, str(notebook_dir), progress)))
-        return runs
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+class NotebookRunner:
+    """Runs notebooks on warm kernels: ``jobs`` pool workers with one kernel each, or one kernel in this
+    process for ``jobs=1``. Kernels start (and import the libraries) as soon as the runner is created, so
+    this overlaps with loading and validating the data. Use as a context manager."""
+
+    def __init__(self, notebook_dir: Path, jobs: int):
+        self.notebook_dir, self.jobs = Path(notebook_dir), jobs
+        self._pool, self._kernel, self._warming = None, None, []
+        if jobs > 1:
+            self._pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker_kernel,
+                                             initargs=(str(self.notebook_dir), True))
+            self._warming = [self._pool.submit(_worker_ready) for _ in range(jobs)]
+
+    def __enter__(self) -> NotebookRunner:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._kernel is not None:
+            self._kernel.shutdown()
+
+    def run(self, names, work: Path, parameters: dict, progress: bool) -> list[NotebookRun]:
+        """Run ``names`` (longest first when parallel); results in the order of ``names``."""
+        if self._pool is None:
+            if self._kernel is None:
+                from .kernels import WarmKernel
+                _environment(parallel=False)
+                self._kernel = WarmKernel(self.notebook_dir)
+            return [NotebookRun(**execute_notebook(n, str(work), parameters, str(self.notebook_dir), progress,
+                                                   kernel=self._kernel))
+                    for n in tqdm(names, desc="notebooks", disable=not progress)]
         longest_first = sorted(names, key=lambda n: -TYPICAL_SECONDS.get(n, 10))
-        futs = {pool.submit(execute_notebook, n, str(work), parameters, str(notebook_dir), False): n
+        futs = {self._pool.submit(execute_notebook, n, str(work), parameters, str(self.notebook_dir), False): n
                 for n in longest_first}
-        for f in tqdm(as_completed(futs), total=len(futs), desc="notebooks", disable=not progress):
-            runs.append(NotebookRun(**f.result()))
-    order = {n: i for i, n in enumerate(names)}
-    return sorted(runs, key=lambda r: order[r.name])
+        runs = [NotebookRun(**f.result())
+                for f in tqdm(as_completed(futs), total=len(futs), desc="notebooks", disable=not progress)]
+        order = {n: i for i, n in enumerate(names)}
+        return sorted(runs, key=lambda r: order[r.name])
 
 
 def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "reports",
@@ -162,37 +213,37 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
         params["today"] = today
     run = ReportRun(month=month, out_dir=str(out_root), parameters=params,
                     started=dt.datetime.now().isoformat(timespec="seconds"))
-    # validate before any notebook runs: bad data stops the run with the validation message
-    ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today,
-                      tables=tables, columns=columns)
-    run.fingerprint = ds.fingerprint
-    params["_company"], params["_fingerprint"] = company, ds.fingerprint
-    previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"
-    params["previous_metrics"] = str(previous) if previous.exists() else ""
-    work = out_root / f".tmp-{month}-{os.getpid()}"
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "executed").mkdir(parents=True)
-    (work / "metrics").mkdir()
-    # notebooks open the validated snapshot instead of re-reading and re-validating the files; a database
-    # source stays where it is (the notebooks get a source spec with the table and column mapping)
-    snapshot = out_root / f".snapshot-{month}-{os.getpid()}.duckdb"
-    if ds.con is not None:
-        ds.save(snapshot)
-        ds.con.close()
-        params["data_dir"] = str(snapshot)
-    else:
-        from .sources import write_source_spec
-        params["data_dir"] = str(write_source_spec(work / "source.json", str(data_dir), tables, columns))
     first = [n for n in names if n not in SUMMARY_NOTEBOOKS]
     last = [n for n in names if n in SUMMARY_NOTEBOOKS]
-    params["_parallel"] = jobs > 1
-    try:
-        run.notebooks = _run_many(first, work, params, nb_dir, jobs, progress)
-        if last:
-            run.notebooks += _run_many(last, work, dict(params, metrics_dir=str(work / "metrics")), nb_dir, 1,
-                                       progress)
-    finally:
-        snapshot.unlink(missing_ok=True)
+    # kernels warm up (start, import the libraries) while the data are loaded and validated
+    with NotebookRunner(nb_dir, min(jobs, max(len(first), 1))) as runner:
+        # validate before any notebook runs: bad data stops the run with the validation message
+        ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today,
+                          tables=tables, columns=columns)
+        run.fingerprint = ds.fingerprint
+        params["_company"], params["_fingerprint"] = company, ds.fingerprint
+        previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"
+        params["previous_metrics"] = str(previous) if previous.exists() else ""
+        work = out_root / f".tmp-{month}-{os.getpid()}"
+        shutil.rmtree(work, ignore_errors=True)
+        (work / "executed").mkdir(parents=True)
+        (work / "metrics").mkdir()
+        # notebooks open the validated snapshot instead of re-reading and re-validating the files; a database
+        # source stays where it is (the notebooks get a source spec with the table and column mapping)
+        snapshot = out_root / f".snapshot-{month}-{os.getpid()}.duckdb"
+        if ds.con is not None:
+            ds.save(snapshot)
+            ds.con.close()
+            params["data_dir"] = str(snapshot)
+        else:
+            from .sources import write_source_spec
+            params["data_dir"] = str(write_source_spec(work / "source.json", str(data_dir), tables, columns))
+        try:
+            run.notebooks = runner.run(first, work, params, progress)
+            if last:
+                run.notebooks += runner.run(last, work, dict(params, metrics_dir=str(work / "metrics")), progress)
+        finally:
+            snapshot.unlink(missing_ok=True)
     run.finished = dt.datetime.now().isoformat(timespec="seconds")
     run.status = "success" if all(r.status == "success" for r in run.notebooks) else "failed"
     metrics, notes = merge_metric_files(sorted((work / "metrics").glob("*.json")))
