@@ -25,8 +25,12 @@ CHUNK = 5_000_000
 END = "2025-12-31"
 
 
-def generate(path: Path, n: int, seed: int = 0) -> Path:
-    """n order lines for n/50 accounts over 4 years, written in chunks (row groups) to a Parquet folder."""
+def generate(path: Path, n: int, lines_per_order: float = 1, seed: int = 0) -> Path:
+    """n order lines for n/50 accounts over 4 years, written in chunks (row groups) to a Parquet folder.
+
+    ``lines_per_order=1``: every line is its own order, so nearly every line is its own purchase day (the
+    worst case for the (account, day) group-by); larger values put that many lines on an order (same
+    account and day) on average, as in real order books."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     path.mkdir(parents=True, exist_ok=True)
@@ -34,8 +38,11 @@ def generate(path: Path, n: int, seed: int = 0) -> Path:
     accounts = max(n // 50, 10)
     for i, start in enumerate(range(0, n, CHUNK)):
         m = min(CHUNK, n - start)
-        t = pa.table({"account_id": pa.array(rng.integers(0, accounts, m)).cast(pa.string()),
-                      "order_date": pa.array(np.datetime64("2022-01-01") + rng.integers(0, 1460, m).astype("timedelta64[D]")),
+        orders = max(int(m / lines_per_order), 1)
+        line_order = np.sort(rng.integers(0, orders, m)) if lines_per_order > 1 else np.arange(m)
+        account, day = rng.integers(0, accounts, orders)[line_order], rng.integers(0, 1460, orders)[line_order]
+        t = pa.table({"account_id": pa.array(account).cast(pa.string()),
+                      "order_date": pa.array(np.datetime64("2022-01-01") + day.astype("timedelta64[D]")),
                       "revenue": rng.gamma(2.0, 500.0, m), "gross_margin": rng.gamma(2.0, 100.0, m)})
         pq.write_table(t, path / f"part-{i:04d}.parquet")
     return path
@@ -108,18 +115,20 @@ def main(argv=None) -> None:
     p.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 10_000_000, 100_000_000])
     p.add_argument("--engines", nargs="*", default=["duckdb", "pandas"])
     p.add_argument("--pandas-max", type=int, default=10_000_000, help="largest size given to pandas")
+    p.add_argument("--lines-per-order", type=float, default=1,
+                   help="average order lines per order (1 = every line its own purchase day, the worst case)")
     a = p.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in a.sizes:
             t = time.perf_counter()
-            path = generate(Path(tmp) / f"tx{n}", n)
+            path = generate(Path(tmp) / f"tx{n}", n, a.lines_per_order)
             print(f"generated {n:,} lines in {time.perf_counter() - t:.0f} s", flush=True)
             for engine in a.engines:
                 if engine == "pandas" and n > a.pandas_max:
                     continue
                 r = measure(engine, path)
-                rows.append({"lines": n, "engine": engine, **r})
+                rows.append({"lines": n, "lines_per_order": a.lines_per_order, "engine": engine, **r})
                 print(pd.DataFrame(rows).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
     if {"duckdb", "pandas"} <= set(table["engine"]):

@@ -43,7 +43,8 @@ def _cmd_report(args) -> int:
     from .report import run_report
     cfg = load_config(args.config, overrides={"language": args.language, "currency": args.currency,
                                               "data.source": args.data, "report.out": args.out,
-                                              "report.jobs": args.jobs, "company": args.company})
+                                              "report.jobs": args.jobs, "company": args.company,
+                                              "report.pdf": True if args.pdf else None})
     data = cfg.data.source
     if args.from_ or args.to:
         if not (args.from_ and args.to):
@@ -57,7 +58,8 @@ def _cmd_report(args) -> int:
         run = run_report(data_dir=data, month=month, out_dir=cfg.report.out, jobs=cfg.report.jobs or os.cpu_count() or 1,
                          notebooks=tuple(args.notebooks or cfg.report.notebooks or ()) or None,
                          parameters=cfg.notebook_parameters(), progress=not args.quiet, today=args.today,
-                         company=cfg.company, tables=cfg.data.tables, columns=cfg.data.columns)
+                         company=cfg.company, tables=cfg.data.tables, columns=cfg.data.columns,
+                         pdf=cfg.report.pdf)
         target = Path(cfg.report.out) / (month if run.ok else f"{month}-failed") / "index.html"
         for nb in run.notebooks:
             print(f"  {nb.name:32s} {nb.status:8s} {nb.duration_s:6.1f} s" + (f"  {nb.error}" if nb.error else ""))
@@ -93,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--company")
     r.add_argument("--today", help=argparse.SUPPRESS)
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--pdf", action="store_true", help="also print the presentation versions to PDF (Chromium)")
     r.set_defaults(func=_cmd_report)
     s = sub.add_parser("sample", help="generate the bundled synthetic key-account data set")
     s.add_argument("--out", default=str(DEFAULT_SAMPLE))
@@ -112,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .config import ConfigError
+    from .pdf import PdfUnavailable
     from .schema import DataValidationError
     try:
         return args.func(args)
@@ -120,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ConfigError as e:
         print(f"invalid configuration: {e}", file=sys.stderr)
+        return 2
+    except PdfUnavailable as e:
+        print(str(e), file=sys.stderr)
         return 2
 
 

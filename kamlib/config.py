@@ -73,6 +73,7 @@ class ReportConfig(_Strict):
     out: str = "reports"
     jobs: int | None = Field(None, gt=0)
     notebooks: list[str] | None = None
+    pdf: bool = False
 
 
 class KamConfig(_Strict):

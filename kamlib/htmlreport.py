@@ -79,7 +79,8 @@ def render_index(run, metrics: dict, notes: dict, *, company: str = "", lang: st
     rows = []
     for nb in run.notebooks:
         links = " · ".join(f'<a href="{e(h)}">{label}</a>' for h, label in
-                           ((nb.html_presentation, "presentation"), (nb.html, "analyst (code)")) if h)
+                           ((nb.html_presentation, "presentation"), (nb.html, "analyst (code)"),
+                            (nb.pdf, "PDF")) if h)
         detail = "" if nb.status == "success" else (
             f"<div class='err'>failed{f' in cell {nb.cell}' if nb.cell else ''}: {e(nb.error or '')}</div>")
         rows.append(f"<tr><td>{e(nb.name)}</td><td class='{e(nb.status)}'>{e(nb.status)}</td>"

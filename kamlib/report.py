@@ -44,6 +44,7 @@ class NotebookRun:
     cell: int | None = None
     html: str | None = None
     html_presentation: str | None = None
+    pdf: str | None = None
 
 
 @dataclass
@@ -148,6 +149,12 @@ def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, 
                 fingerprint=parameters.get("_fingerprint", ""), lang=parameters.get("language", "en"))
         except Exception as e:  # noqa: BLE001
             run.status, run.error = "failed", run.error or f"HTML rendering failed: {e}"
+    if parameters.get("_pdf") and run.status == "success":
+        from .pdf import html_to_pdf
+        try:
+            run.pdf = html_to_pdf(work_dir / run.html_presentation, work_dir / f"{name}.presentation.pdf").name
+        except Exception as e:  # noqa: BLE001
+            run.status, run.error = "failed", f"PDF rendering failed: {e}"
     return asdict(run)
 
 
@@ -196,12 +203,16 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                notebooks: tuple[str, ...] | None = None, notebook_dir: str | Path | None = None,
                parameters: dict | None = None, jobs: int = 1, progress: bool = True,
                today: str | None = None, company: str = "", tables: dict | None = None,
-               columns: dict | None = None) -> ReportRun:
+               columns: dict | None = None, pdf: bool = False) -> ReportRun:
     """Run the monthly report for ``month`` ('YYYY-MM') on the data in ``data_dir``.
 
-    The executive summary compares with ``<out_dir>/<previous month>/metrics.json`` when it exists."""
+    The executive summary compares with ``<out_dir>/<previous month>/metrics.json`` when it exists. With
+    ``pdf`` the presentation versions are also printed to PDF (needs Chromium; checked before anything runs)."""
     from .io import load_dataset
     from .periods import month_end
+    if pdf:
+        from .pdf import require_chromium
+        require_chromium()
     out_root = Path(out_dir).resolve()
     out_root.mkdir(parents=True, exist_ok=True)
     nb_dir = Path(notebook_dir or NOTEBOOK_DIR).resolve()
@@ -221,7 +232,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
         ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today,
                           tables=tables, columns=columns)
         run.fingerprint = ds.fingerprint
-        params["_company"], params["_fingerprint"] = company, ds.fingerprint
+        params["_company"], params["_fingerprint"], params["_pdf"] = company, ds.fingerprint, pdf
         previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"
         params["previous_metrics"] = str(previous) if previous.exists() else ""
         work = out_root / f".tmp-{month}-{os.getpid()}"

@@ -8,6 +8,7 @@ import pytest
 
 from kamlib.cli import main, months_between
 from kamlib.config import ConfigError, load_config
+from kamlib.pdf import find_chromium
 from kamlib.plots import cjk_font
 
 from conftest import ROOT, TODAY
@@ -75,7 +76,7 @@ def test_chinese_report(small_dir, tmp_path):
     out = tmp_path / "zh"
     assert main(["report", "--data", str(small_dir), "--month", "2026-09", "--out", str(out), "--quiet",
                  "--jobs", "2", "--today", TODAY, "--language", "zh", "--notebooks", "01_account_overview",
-                 "00_executive_summary"]) == 0
+                 "00_executive_summary", *(["--pdf"] if find_chromium() else [])]) == 0
     page = (out / "2026-09" / "01_account_overview.presentation.html").read_text()
     assert '<html lang="zh-CN"' in page
     for heading in ("数据质量", "客户规模", "月度销售收入与毛利", "目录", "分析月份"):
@@ -83,6 +84,20 @@ def test_chinese_report(small_dir, tmp_path):
     assert "Book size" not in page and "Data quality" not in page
     summary = (out / "2026-09" / "00_executive_summary.presentation.html").read_text()
     assert "要点" in summary and "全部关键指标" in summary
+    if find_chromium():                      # PDF copies, with the Chinese text in a CJK font
+        index = (out / "2026-09" / "index.html").read_text()
+        for name in ("01_account_overview", "00_executive_summary"):
+            pdf = (out / "2026-09" / f"{name}.presentation.pdf").read_bytes()
+            assert pdf.startswith(b"%PDF") and b"NotoSansCJK" in pdf
+            assert f'href="{name}.presentation.pdf"' in index
+
+
+def test_pdf_without_chromium_stops_with_a_message(small_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("kamlib.pdf.find_chromium", lambda: None)
+    assert main(["report", "--data", str(small_dir), "--month", "2026-09", "--out", str(tmp_path / "r"),
+                 "--quiet", "--pdf", "--notebooks", "01_account_overview"]) == 2
+    assert "PDF output needs Chromium" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "2026-09").exists()
 
 
 def test_account_names_are_escaped(small_dir, tmp_path):
