@@ -90,6 +90,7 @@ def declared_parameters(path: Path) -> set[str]:
 
 
 _WORKER_KERNEL = None      # the warm kernel of a pool worker process
+_WORKER_KERNEL_ERROR = ""  # why it could not start (reported by every notebook given to that worker)
 
 
 def _environment(parallel: bool) -> None:
@@ -106,9 +107,13 @@ def _start_worker_kernel(notebook_dir: str, parallel: bool) -> None:
     from multiprocessing import util
 
     from .kernels import WarmKernel
-    global _WORKER_KERNEL
+    global _WORKER_KERNEL, _WORKER_KERNEL_ERROR
     _environment(parallel)
-    _WORKER_KERNEL = WarmKernel(notebook_dir)
+    try:
+        _WORKER_KERNEL = WarmKernel(notebook_dir)
+    except Exception as e:  # noqa: BLE001 - reported per notebook instead of breaking the pool
+        _WORKER_KERNEL_ERROR = f"{type(e).__name__}: {e}"
+        return
     util.Finalize(_WORKER_KERNEL, _WORKER_KERNEL.shutdown, exitpriority=10)
 
 
@@ -122,8 +127,11 @@ def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, 
     dict. Each notebook receives the parameters it declares; ``_company`` and ``_fingerprint`` go to the HTML."""
     import papermill as pm
     kernel = kernel or _WORKER_KERNEL
-    work_dir = Path(work)
     run = NotebookRun(name)
+    if kernel is None:
+        run.status, run.error = "failed", f"the kernel could not start: {_WORKER_KERNEL_ERROR}"
+        return asdict(run)
+    work_dir = Path(work)
     src = Path(notebook_dir) / f"{name}.ipynb"
     out_nb = work_dir / "executed" / f"{name}.ipynb"
     declared = declared_parameters(src)
@@ -186,7 +194,11 @@ class NotebookRunner:
             if self._kernel is None:
                 from .kernels import WarmKernel
                 _environment(parallel=False)
-                self._kernel = WarmKernel(self.notebook_dir)
+                try:
+                    self._kernel = WarmKernel(self.notebook_dir)
+                except Exception as e:  # noqa: BLE001 - every notebook is reported as failed, with the reason
+                    reason = f"the kernel could not start: {type(e).__name__}: {e}"
+                    return [NotebookRun(n, status="failed", error=reason) for n in names]
             return [NotebookRun(**execute_notebook(n, str(work), parameters, str(self.notebook_dir), progress,
                                                    kernel=self._kernel))
                     for n in tqdm(names, desc="notebooks", disable=not progress)]

@@ -97,6 +97,18 @@ def test_cli_exits_nonzero_on_failure(small_dir, tmp_path, monkeypatch):
                  "--quiet", "--jobs", "1", "--notebooks", "01_account_overview"]) == 1
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_kernel_that_cannot_start_fails_the_run(small_dir, tmp_path, monkeypatch, jobs):
+    def broken(self, *args, **kwargs):
+        raise OSError("no kernel here")
+    monkeypatch.setattr("kamlib.kernels.WarmKernel.__init__", broken)
+    run = run_report(data_dir=small_dir, month="2026-09", out_dir=tmp_path, progress=False, today=TODAY, jobs=jobs,
+                     notebooks=("01_account_overview", "03_retention_vs_acquisition"))
+    assert not run.ok and [n.status for n in run.notebooks] == ["failed", "failed"]
+    assert all("the kernel could not start: OSError: no kernel here" in n.error for n in run.notebooks)
+    assert "no kernel here" in (tmp_path / "2026-09-failed" / "index.html").read_text()
+
+
 def test_cli_bad_data_stops_before_notebooks(data_copy, tmp_path, capsys):
     (data_copy / "transactions.csv").write_text("account_id,order_date\nKA00001,2024-01-01\n")
     assert main(["report", "--data", str(data_copy), "--month", "2026-09", "--out", str(tmp_path / "r"),
