@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 
 # imported once per kernel; every notebook needs most of them
 WARM_MODULES = ("numpy", "pandas", "matplotlib.pyplot", "seaborn", "scipy.stats", "scipy.optimize", "ibis",
@@ -65,14 +66,18 @@ def clean_slate() -> None:
 class _Manager(AsyncKernelManager):
     """Kernel manager that remembers the clients it hands out, so each notebook's client can be closed."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._handed_out = []
+
     def client(self, **kwargs):
         c = super().client(**kwargs)
-        self.__dict__.setdefault("_handed_out", []).append(c)
+        self._handed_out.append(c)
         return c
 
     def close_clients(self) -> None:
-        for c in self.__dict__.pop("_handed_out", []):
-            c.stop_channels()
+        while self._handed_out:
+            self._handed_out.pop().stop_channels()
 
 
 class WarmKernel:
@@ -89,7 +94,6 @@ class WarmKernel:
         self._start()
 
     def _start(self) -> None:
-        from jupyter_core.utils import run_sync
         self.manager = _Manager(kernel_name=self.kernel_name)
         run_sync(self.manager.start_kernel)(cwd=self.cwd)
         self._control = self.manager.blocking_client()
@@ -106,7 +110,6 @@ class WarmKernel:
                                f"{content.get('evalue')}")
 
     def is_alive(self) -> bool:
-        from jupyter_core.utils import run_sync
         return self.manager is not None and bool(run_sync(self.manager.is_alive)())
 
     def fresh(self) -> _Manager:
@@ -123,7 +126,6 @@ class WarmKernel:
             self.manager.close_clients()
 
     def shutdown(self) -> None:
-        from jupyter_core.utils import run_sync
         if self.manager is None:
             return
         if self._control is not None:

@@ -102,19 +102,23 @@ def _environment(parallel: bool) -> None:
             os.environ[var] = "1"
 
 
+def _start_kernel(notebook_dir: str | Path, parallel: bool):
+    """A warm kernel for ``notebook_dir`` and "", or None and why it could not start."""
+    from .kernels import WarmKernel
+    _environment(parallel)
+    try:
+        return WarmKernel(notebook_dir), ""
+    except Exception as e:  # noqa: BLE001 - reported per notebook instead of breaking the run
+        return None, f"the kernel could not start: {type(e).__name__}: {e}"
+
+
 def _start_worker_kernel(notebook_dir: str, parallel: bool) -> None:
     """Pool initializer: start this worker's warm kernel (shut down when the worker exits)."""
     from multiprocessing import util
-
-    from .kernels import WarmKernel
     global _WORKER_KERNEL, _WORKER_KERNEL_ERROR
-    _environment(parallel)
-    try:
-        _WORKER_KERNEL = WarmKernel(notebook_dir)
-    except Exception as e:  # noqa: BLE001 - reported per notebook instead of breaking the pool
-        _WORKER_KERNEL_ERROR = f"{type(e).__name__}: {e}"
-        return
-    util.Finalize(_WORKER_KERNEL, _WORKER_KERNEL.shutdown, exitpriority=10)
+    _WORKER_KERNEL, _WORKER_KERNEL_ERROR = _start_kernel(notebook_dir, parallel)
+    if _WORKER_KERNEL is not None:
+        util.Finalize(_WORKER_KERNEL, _WORKER_KERNEL.shutdown, exitpriority=10)
 
 
 def _worker_ready() -> bool:
@@ -129,7 +133,7 @@ def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, 
     kernel = kernel or _WORKER_KERNEL
     run = NotebookRun(name)
     if kernel is None:
-        run.status, run.error = "failed", f"the kernel could not start: {_WORKER_KERNEL_ERROR}"
+        run.status, run.error = "failed", _WORKER_KERNEL_ERROR
         return asdict(run)
     work_dir = Path(work)
     src = Path(notebook_dir) / f"{name}.ipynb"
@@ -139,7 +143,8 @@ def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, 
               if k in declared}
     t0 = time.perf_counter()
     try:
-        pm.execute_notebook(str(src), str(out_nb), parameters=params, cwd=str(src.parent), km=kernel.fresh(),
+        # the kernel runs in notebook_dir (its working directory is restored before every notebook)
+        pm.execute_notebook(str(src), str(out_nb), parameters=params, km=kernel.fresh(),
                             progress_bar=progress, kernel_name="python3", log_output=False)
         run.status = "success"
     except pm.PapermillExecutionError as e:
@@ -172,12 +177,13 @@ class NotebookRunner:
     this overlaps with loading and validating the data. Use as a context manager."""
 
     def __init__(self, notebook_dir: Path, jobs: int):
-        self.notebook_dir, self.jobs = Path(notebook_dir), jobs
-        self._pool, self._kernel, self._warming = None, None, []
+        self.notebook_dir = Path(notebook_dir)
+        self._pool, self._kernel, self._kernel_error = None, None, ""
         if jobs > 1:
             self._pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker_kernel,
                                              initargs=(str(self.notebook_dir), True))
-            self._warming = [self._pool.submit(_worker_ready) for _ in range(jobs)]
+            for _ in range(jobs):          # spawn the workers now, so their kernels warm up
+                self._pool.submit(_worker_ready)
 
     def __enter__(self) -> NotebookRunner:
         return self
@@ -191,14 +197,10 @@ class NotebookRunner:
     def run(self, names, work: Path, parameters: dict, progress: bool) -> list[NotebookRun]:
         """Run ``names`` (longest first when parallel); results in the order of ``names``."""
         if self._pool is None:
+            if self._kernel is None and not self._kernel_error:
+                self._kernel, self._kernel_error = _start_kernel(self.notebook_dir, parallel=False)
             if self._kernel is None:
-                from .kernels import WarmKernel
-                _environment(parallel=False)
-                try:
-                    self._kernel = WarmKernel(self.notebook_dir)
-                except Exception as e:  # noqa: BLE001 - every notebook is reported as failed, with the reason
-                    reason = f"the kernel could not start: {type(e).__name__}: {e}"
-                    return [NotebookRun(n, status="failed", error=reason) for n in names]
+                return [NotebookRun(n, status="failed", error=self._kernel_error) for n in names]
             return [NotebookRun(**execute_notebook(n, str(work), parameters, str(self.notebook_dir), progress,
                                                    kernel=self._kernel))
                     for n in tqdm(names, desc="notebooks", disable=not progress)]
