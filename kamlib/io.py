@@ -45,29 +45,33 @@ def _is_snapshot(path: Path) -> bool:
         con.close()
 
 
-def _read_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str) -> None:
+def _read_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str, rename: dict) -> None:
+    """Read a file as-is into table ``{raw}_t`` (the user's column names mapped) and expose it as view
+    ``raw`` with ``_row``, the 1-based row in the file (rowid follows insertion order, i.e. the file's)."""
     if path.suffix == ".parquet":
         src = f"read_parquet('{path.as_posix()}')"
     else:
         src = f"read_csv('{path.as_posix()}', header=true, all_varchar=true)"
     try:
-        con.execute(f"CREATE TABLE {raw} AS SELECT * FROM {src}")
+        con.execute(f"CREATE TABLE {raw}_t AS SELECT * FROM {src}")
     except duckdb.Error as e:
         raise DataValidationError(f"cannot be read: {e}", table=raw.removeprefix("raw_"), source=str(path)) from e
-    # rowid follows insertion order, i.e. the order of the file
-    con.execute(f"CREATE TABLE {raw}_n AS SELECT rowid + 1 AS _row, * FROM {raw}")
-    con.execute(f"DROP TABLE {raw}")
-    con.execute(f"ALTER TABLE {raw}_n RENAME TO {raw}")
+    have = [r[0] for r in con.execute(f"DESCRIBE {raw}_t").fetchall()]
+    for old, new in rename.items():       # the user's column names -> the model's
+        if old in have:
+            con.execute(f'ALTER TABLE {raw}_t RENAME COLUMN "{old}" TO "{new}"')
+    con.execute(f"CREATE VIEW {raw} AS SELECT rowid + 1 AS _row, * FROM {raw}_t")
+
+
+def _drop_raw(con: duckdb.DuckDBPyConnection, raw: str) -> None:
+    con.execute(f"DROP VIEW {raw}")
+    con.execute(f"DROP TABLE {raw}_t")
 
 
 def _load_table(con, spec: TableSpec, path: Path, *, analysis_date: pd.Timestamp, today: pd.Timestamp,
                 future_rows: FutureRows, quality: DataQuality, rename: dict | None = None) -> None:
     raw, source, is_csv = f"raw_{spec.name}", str(path), path.suffix != ".parquet"
-    _read_raw(con, path, raw)
-    have = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
-    for old, new in (rename or {}).items():       # the user's column names -> the model's
-        if old in have:
-            con.execute(f'ALTER TABLE {raw} RENAME COLUMN "{old}" TO "{new}"')
+    _read_raw(con, path, raw, rename or {})
     quality.rows_read[spec.name] = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
     present = schema.check_columns(con, raw, spec, source)
     schema.check_values(con, raw, spec, present, source, is_csv)
@@ -88,7 +92,7 @@ def _load_table(con, spec: TableSpec, path: Path, *, analysis_date: pd.Timestamp
     else:
         select = ", ".join(schema.typed_expr(c) for c in cols)
     con.execute(f"CREATE TABLE typed_{spec.name} AS SELECT _row, {select} FROM {raw}")
-    con.execute(f"DROP TABLE {raw}")
+    _drop_raw(con, raw)
     if spec.name == "accounts":  # ids known before back-fill exclusions, for the reference checks
         con.execute("CREATE TABLE _all_account_ids AS SELECT account_id FROM typed_accounts")
     _apply_exclusions(con, spec, analysis_date, quality)
@@ -110,15 +114,21 @@ def _apply_exclusions(con, spec: TableSpec, analysis_date: pd.Timestamp, quality
     if spec.name == "transactions":
         rules += [("revenue < 0", "return (negative revenue)", "revenue"),
                   ("revenue = 0", "zero revenue", "revenue")]
-    keep = []
+    keep, excluded = [], 0
     for where, reason, amount in rules:
         cond = where if not keep else f"({where}) AND " + " AND ".join(f"NOT ({k})" for k in keep)
         n, a = _count(con, typed, cond, amount)
         quality.exclude(spec.name, reason, n, a)
         keep.append(where)
-    where_keep = " AND ".join(f"NOT ({k})" for k in keep)
-    con.execute(f"CREATE TABLE {spec.name} AS SELECT * EXCLUDE (_row) FROM {typed} WHERE {where_keep} ORDER BY _row")
-    con.execute(f"DROP TABLE {typed}")
+        excluded += n
+    if excluded:
+        # insertion order is preserved (DuckDB's default): the table keeps the file's row order without a sort
+        where_keep = " AND ".join(f"NOT ({k})" for k in keep)
+        con.execute(f"CREATE TABLE {spec.name} AS SELECT * EXCLUDE (_row) FROM {typed} WHERE {where_keep}")
+        con.execute(f"DROP TABLE {typed}")
+    else:  # nothing to leave out: no copy
+        con.execute(f"ALTER TABLE {typed} DROP COLUMN _row")
+        con.execute(f"ALTER TABLE {typed} RENAME TO {spec.name}")
     if spec.name == "accounts":
         for col, reason in (("churned_on", "churn dates after the analysis date treated as not yet churned"),
                             ("won_back_on", "win-back dates after the analysis date ignored")):

@@ -257,11 +257,13 @@ def check_columns(con, raw: str, spec: TableSpec, source: str) -> list[str]:
 
 def check_values(con, raw: str, spec: TableSpec, present: list[str], source: str, is_csv: bool) -> None:
     """Missing values, unparsable dates and numbers, values outside the allowed set."""
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {raw})").fetchall())
     for name in present:
         col = spec.column(name)
         q = _q(name)
-        if not col.nullable:
-            _fail(con, f"SELECT _row, {q} FROM {raw} WHERE {q} IS NULL OR trim(CAST({q} AS VARCHAR)) = ''",
+        if not col.nullable:  # only text can be blank; typed (e.g. Parquet) columns are only checked for NULL
+            blank = f" OR trim({q}) = ''" if types[name] == "VARCHAR" else ""
+            _fail(con, f"SELECT _row, {q} FROM {raw} WHERE {q} IS NULL{blank}",
                   spec=spec, column=name, source=source, is_csv=is_csv, what="have no value")
         if col.kind == "date":
             _fail(con, f"SELECT _row, CAST({q} AS VARCHAR) FROM {raw} WHERE {q} IS NOT NULL "

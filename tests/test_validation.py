@@ -164,6 +164,40 @@ def test_parquet_error_names_row(tmp_path):
         load(tmp_path)
 
 
+def test_parquet_null_number_and_blank_text_name_rows(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    tiny_accounts().to_parquet(tmp_path / "accounts.parquet")
+    tx = pa.Table.from_pandas(tiny_tx(), preserve_index=False)
+    tx = tx.set_column(2, "revenue", pa.array([100.0, None, 50.0, 80.0]))
+    pq.write_table(tx, tmp_path / "transactions.parquet")
+    with pytest.raises(DataValidationError, match=r"column 'revenue': 1 row\(s\) have no value \(row 2: None\)"):
+        load(tmp_path)
+    tx = pa.Table.from_pandas(tiny_tx().assign(product_category=["x", "x", "  ", "x"]), preserve_index=False)
+    pq.write_table(tx, tmp_path / "transactions.parquet")
+    with pytest.raises(DataValidationError, match=r"column 'product_category': 1 row\(s\) have no value \(row 3: '  '\)"):
+        load(tmp_path)
+
+
+@pytest.mark.parametrize("with_exclusions", [False, True])
+def test_large_file_keeps_file_order(tmp_path, with_exclusions):
+    """Many row groups read in parallel: the loaded table is in file order, with and without excluded rows."""
+    import numpy as np
+    n = 400_000
+    rng = np.random.default_rng(3)
+    revenue = np.arange(1, n + 1, dtype=float)
+    if with_exclusions:
+        revenue[rng.choice(n, 1000, replace=False)] = 0.0
+    tx = pd.DataFrame({"account_id": rng.choice(["A1", "A2", "A3"], n),
+                       "order_date": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 400, n), "D"),
+                       "revenue": revenue, "gross_margin": 1.0, "product_category": "x"})
+    tiny_accounts().to_parquet(tmp_path / "accounts.parquet")
+    tx.to_parquet(tmp_path / "transactions.parquet", row_group_size=20_000)
+    ds = load(tmp_path)
+    assert ds.quality.rows_excluded == (1000 if with_exclusions else 0)
+    np.testing.assert_array_equal(ds.transactions["revenue"].to_numpy(), revenue[revenue > 0])
+
+
 def test_missing_required_table(tmp_path):
     write_tables(tmp_path, accounts=tiny_accounts())
     with pytest.raises(DataValidationError, match="required table 'transactions' not found"):
