@@ -80,19 +80,25 @@ class Dataset:
         file; :func:`kamlib.load_dataset` reopens it read-only without validating again."""
         import json
         from pathlib import Path
-        path = Path(path)
-        if path.exists():
-            path.unlink()
+        path = Path(path).resolve()
         if self.con is None:
             raise ValueError("only data sets read from files can be saved as a snapshot")
+        meta = {"analysis_date": str(self.analysis_date.date()), "source": self.source,
+                "fingerprint": self.fingerprint, "tables": list(self.tables),
+                "quality": {"rows_read": self.quality.rows_read, "exclusions": self.quality.exclusions,
+                            "adjustments": self.quality.adjustments}}
+        own = self.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                               ).fetchone()[0]
+        if own and Path(own).resolve() == path:   # built in this file (load_dataset(database=...)): no copy
+            self.con.execute("CREATE OR REPLACE TABLE _kam_meta (meta VARCHAR)")
+            self.con.execute("INSERT INTO _kam_meta VALUES (?)", [json.dumps(meta)])
+            self.con.execute("CHECKPOINT")
+            return
+        path.unlink(missing_ok=True)
         self.con.execute(f"ATTACH '{path.as_posix()}' AS snap")
         try:
             for name in self.tables:
                 self.con.execute(f"CREATE TABLE snap.{name} AS SELECT * FROM main.{name}")
-            meta = {"analysis_date": str(self.analysis_date.date()), "source": self.source,
-                    "fingerprint": self.fingerprint, "tables": list(self.tables),
-                    "quality": {"rows_read": self.quality.rows_read, "exclusions": self.quality.exclusions,
-                                "adjustments": self.quality.adjustments}}
             self.con.execute("CREATE TABLE snap._kam_meta (meta VARCHAR)")
             self.con.execute("INSERT INTO snap._kam_meta VALUES (?)", [json.dumps(meta)])
         finally:

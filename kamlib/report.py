@@ -213,6 +213,12 @@ class NotebookRunner:
         return sorted(runs, key=lambda r: order[r.name])
 
 
+def _remove_database(path: Path) -> None:
+    """Delete a DuckDB file and its write-ahead log."""
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+
+
 def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "reports",
                notebooks: tuple[str, ...] | None = None, notebook_dir: str | Path | None = None,
                parameters: dict | None = None, jobs: int = 1, progress: bool = True,
@@ -242,9 +248,17 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     last = [n for n in names if n in SUMMARY_NOTEBOOKS]
     # kernels warm up (start, import the libraries) while the data are loaded and validated
     with NotebookRunner(nb_dir, min(jobs, max(len(first), 1))) as runner:
-        # validate before any notebook runs: bad data stops the run with the validation message
-        ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today,
-                          tables=tables, columns=columns)
+        # notebooks open a validated snapshot instead of re-reading and re-validating the files (files are
+        # loaded straight into it, so large folders stay within DuckDB's memory limit); a database source
+        # stays where it is (the notebooks get a source spec with the table and column mapping)
+        snapshot = out_root / f".snapshot-{month}-{os.getpid()}.duckdb"
+        try:
+            # validate before any notebook runs: bad data stops the run with the validation message
+            ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today,
+                              tables=tables, columns=columns, database=snapshot)
+        except BaseException:
+            _remove_database(snapshot)
+            raise
         run.fingerprint = ds.fingerprint
         params["_company"], params["_fingerprint"], params["_pdf"] = company, ds.fingerprint, pdf
         previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"
@@ -253,9 +267,6 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
         shutil.rmtree(work, ignore_errors=True)
         (work / "executed").mkdir(parents=True)
         (work / "metrics").mkdir()
-        # notebooks open the validated snapshot instead of re-reading and re-validating the files; a database
-        # source stays where it is (the notebooks get a source spec with the table and column mapping)
-        snapshot = out_root / f".snapshot-{month}-{os.getpid()}.duckdb"
         if ds.con is not None:
             ds.save(snapshot)
             ds.con.close()
@@ -268,7 +279,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
             if last:
                 run.notebooks += runner.run(last, work, dict(params, metrics_dir=str(work / "metrics")), progress)
         finally:
-            snapshot.unlink(missing_ok=True)
+            _remove_database(snapshot)
     run.finished = dt.datetime.now().isoformat(timespec="seconds")
     run.status = "success" if all(r.status == "success" for r in run.notebooks) else "failed"
     metrics, notes = merge_metric_files(sorted((work / "metrics").glob("*.json")))

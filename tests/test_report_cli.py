@@ -115,6 +115,7 @@ def test_cli_bad_data_stops_before_notebooks(data_copy, tmp_path, capsys):
                  "--quiet"]) == 2
     assert "missing column(s) revenue" in capsys.readouterr().err
     assert not (tmp_path / "r" / "2026-09").exists()
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == []   # no snapshot or work folder left
 
 
 def test_cli_validate_and_sample(tmp_path, capsys):

@@ -1,0 +1,110 @@
+"""Benchmark: loading and validating a folder of order lines (kamlib.load_dataset), in memory and straight
+into a DuckDB file (what `kam report` does), and a DuckDB-file source validated in place.
+
+    python benchmarks/load_scale.py [--sizes 10000000 100000000] [--formats parquet csv]
+
+Lines: 5 per order on average over the 2,000 bundled sample accounts and 4.7 years. Each measurement runs
+in a fresh subprocess, so peak memory (max RSS) is its own.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+CHUNK = 5_000_000
+ANALYSIS_DATE, TODAY = "2026-08-31", "2026-11-23"
+
+
+def generate(folder: Path, n: int, fmt: str, seed: int = 0) -> Path:
+    """accounts.csv (the bundled sample's) and n transaction lines as one Parquet or CSV file."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    folder.mkdir(parents=True, exist_ok=True)
+    accounts = pd.read_csv(ROOT / "data/sample/accounts.csv")
+    accounts.to_csv(folder / "accounts.csv", index=False)
+    ids = accounts["account_id"].to_numpy().astype(str)
+    rng = np.random.default_rng(seed)
+    categories = np.array(["bearings", "hydraulics", "fasteners"])
+    pq_path = folder / "transactions.parquet"
+    with pq.ParquetWriter(pq_path, pa.schema([("order_id", pa.string()), ("account_id", pa.string()),
+                                              ("order_date", pa.date32()), ("product_category", pa.string()),
+                                              ("revenue", pa.float64()), ("gross_margin", pa.float64()),
+                                              ("discount", pa.float64())])) as w:
+        for start in range(0, n, CHUNK):
+            m = min(CHUNK, n - start)
+            orders = max(m // 5, 1)
+            account, day = rng.integers(0, len(ids), orders), rng.integers(0, 1700, orders)
+            line = np.sort(rng.integers(0, orders, m))
+            w.write_table(pa.table({
+                "order_id": pa.array(line + start).cast(pa.string()), "account_id": pa.array(ids[account[line]]),
+                "order_date": pa.array(np.datetime64("2022-01-01") + day[line].astype("timedelta64[D]")).cast(pa.date32()),
+                "product_category": pa.array(categories[rng.integers(0, 3, m)]),
+                "revenue": rng.gamma(2.0, 500.0, m), "gross_margin": rng.gamma(2.0, 100.0, m),
+                "discount": rng.uniform(0, 0.2, m)}))
+    if fmt == "csv":
+        duckdb.connect().execute(f"COPY (SELECT * FROM '{pq_path}') TO '{folder / 'transactions.csv'}' (HEADER)")
+        pq_path.unlink()
+    return folder
+
+
+def run_load(source: str, database: str | None) -> dict:
+    from kamlib.io import load_dataset
+    t = time.perf_counter()
+    ds = load_dataset(source, analysis_date=ANALYSIS_DATE, today=TODAY, database=database)
+    return {"load_s": round(time.perf_counter() - t, 1), "lines": ds.quality.rows_read["transactions"]}
+
+
+def measure(source: Path, database: Path | None) -> dict:
+    code = (f"import json, resource, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            f"from load_scale import run_load; r = run_load({str(source)!r}, "
+            f"{None if database is None else str(database)!r}); "
+            "r['peak_gib'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 1); print(json.dumps(r))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="*", default=[10_000_000, 100_000_000])
+    p.add_argument("--formats", nargs="*", default=["parquet", "csv"], choices=["parquet", "csv"])
+    p.add_argument("--in-memory-max", type=int, default=100_000_000,
+                   help="largest size also loaded in memory (100M lines need ~14 GiB)")
+    a = p.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in a.sizes:
+            for fmt in a.formats:
+                folder = generate(Path(tmp) / f"{fmt}{n}", n, fmt)
+                db = Path(tmp) / "work.duckdb"
+                modes = [("folder, in memory", None)] if n <= a.in_memory_max else []
+                modes.append(("folder, into a DuckDB file", db))
+                for mode, database in modes:
+                    rows.append({"lines": n, "format": fmt, "mode": mode, **measure(folder, database)})
+                    print(pd.DataFrame(rows).to_string(index=False), flush=True)
+                if fmt == "parquet":   # the finished file as a source: validated in place, nothing copied
+                    db.unlink(missing_ok=True)
+                    import duckdb
+                    con = duckdb.connect(str(db))
+                    con.execute(f"CREATE TABLE transactions AS SELECT * FROM '{folder / 'transactions.parquet'}'")
+                    con.execute(f"CREATE TABLE accounts AS SELECT * FROM read_csv('{folder / 'accounts.csv'}')")
+                    con.close()
+                    rows.append({"lines": n, "format": "duckdb", "mode": "DuckDB file source", **measure(db, None)})
+                    print(pd.DataFrame(rows).to_string(index=False), flush=True)
+                db.unlink(missing_ok=True)
+    print("\n" + pd.DataFrame(rows).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

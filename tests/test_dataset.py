@@ -1,0 +1,49 @@
+"""Snapshots: a validated data set saved to a DuckDB file and reopened without validating again."""
+import pandas as pd
+import pytest
+
+from kamlib import DataValidationError, load_dataset
+from conftest import TODAY, tiny_accounts, write_tables
+
+
+def book(tmp_path):
+    tx = pd.DataFrame({"account_id": ["A1", "A1", "A2", "A3", "A2"],
+                       "order_date": ["2025-01-15", "2025-06-01", "2025-03-01", "2026-02-10", "2025-04-01"],
+                       "revenue": [100.0, 200.0, 50.0, 80.0, -20.0], "gross_margin": [20.0, 50.0, 5.0, 8.0, -4.0],
+                       "product_category": ["x"] * 5})
+    return write_tables(tmp_path / "data", accounts=tiny_accounts(), transactions=tx)
+
+
+def assert_same(a, b):
+    assert a.tables == b.tables and a.analysis_date == b.analysis_date and a.fingerprint == b.fingerprint
+    assert a.quality.rows_read == b.quality.rows_read and a.quality.exclusions == b.quality.exclusions
+    for name in a.tables:
+        pd.testing.assert_frame_equal(a.frame(name), b.frame(name))
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_snapshot_reopens_the_same_data_set(tmp_path, in_place):
+    folder, snap = book(tmp_path), tmp_path / "snap.duckdb"
+    kw = dict(analysis_date="2026-10-31", today=TODAY)
+    reference = load_dataset(folder, **kw)
+    ds = load_dataset(folder, **kw, database=snap if in_place else None)
+    assert_same(ds, reference)
+    assert ds.quality.rows_excluded == 1                      # the return
+    ds.save(snap)
+    ds.con.close()
+    again = load_dataset(snap)
+    assert_same(again, reference)
+    tables = {r[0] for r in again.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert tables == {"accounts", "transactions", "_kam_meta"}   # no working tables left behind
+    with pytest.raises(ValueError, match="is a snapshot for 2026-10-31, not 2026-09-30"):
+        load_dataset(snap, analysis_date="2026-09-30")
+
+
+def test_failed_load_releases_the_database_file(tmp_path):
+    folder, snap = book(tmp_path), tmp_path / "snap.duckdb"
+    (folder / "transactions.csv").write_text("account_id,order_date\nA1,2025-01-01\n")
+    with pytest.raises(DataValidationError, match="missing column") as failure:
+        load_dataset(folder, analysis_date="2026-10-31", today=TODAY, database=snap)
+    snap.unlink()   # while the traceback (as in a notebook's sys.last_traceback) is still alive
+    ds = load_dataset(book(tmp_path / "again"), analysis_date="2026-10-31", today=TODAY, database=snap)
+    assert len(ds.transactions) == 4 and failure.traceback
