@@ -18,10 +18,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class DuckDBConfig(_Strict):
+    """Settings of every DuckDB connection kamlib opens (see :mod:`kamlib.engine`); None = DuckDB's default."""
+    memory_limit: str | None = Field(None, pattern=r"(?i)^\s*\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)\s*$")
+    threads: int | None = Field(None, gt=0)
+    temp_directory: str | None = None    # where DuckDB spills when the memory limit is reached
+
+    def environment(self) -> dict[str, str]:
+        """``{KAM_DUCKDB: json}`` for the settings given ({} when none)."""
+        import json
+
+        from .engine import ENV
+        values = self.model_dump(exclude_none=True)
+        return {ENV: json.dumps(values)} if values else {}
+
+
 class DataConfig(_Strict):
     source: str = "data/sample"          # folder of CSV/Parquet files, a .duckdb file, or a database URL
     tables: dict[str, str] = Field(default_factory=dict)            # model table -> source table name
     columns: dict[str, dict[str, str]] = Field(default_factory=dict)  # model table -> {source col: model col}
+    duckdb: DuckDBConfig = Field(default_factory=DuckDBConfig)
 
 
 class ChurnConfig(_Strict):

@@ -108,7 +108,8 @@ class Dataset:
     def open_snapshot(cls, path) -> "Dataset":
         """A data set saved by :meth:`save` (read-only)."""
         import json
-        con = duckdb.connect(str(path), read_only=True)
+        from .engine import connect
+        con = connect(str(path), read_only=True)
         meta = json.loads(con.execute("SELECT meta FROM _kam_meta").fetchone()[0])
         q = DataQuality(rows_read=meta["quality"]["rows_read"], exclusions=meta["quality"]["exclusions"],
                         adjustments=meta["quality"]["adjustments"])

@@ -9,7 +9,7 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from . import schema
+from . import engine, schema
 from .dataset import Dataset
 from .schema import DataQuality, DataValidationError, TableSpec
 
@@ -37,7 +37,7 @@ def fingerprint(paths: list[Path]) -> str:
 
 
 def _is_snapshot(path: Path) -> bool:
-    con = duckdb.connect(str(path), read_only=True)
+    con = engine.connect(str(path), read_only=True)
     try:
         return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = '_kam_meta'")
                     .fetchone()[0])
@@ -53,14 +53,14 @@ def _read_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str, rename: dict
     else:
         src = f"read_csv('{path.as_posix()}', header=true, all_varchar=true)"
     try:
-        con.execute(f"CREATE TABLE {raw}_t AS SELECT * FROM {src}")
+        con.execute(f"CREATE TEMP TABLE {raw}_t AS SELECT * FROM {src}")
     except duckdb.Error as e:
         raise DataValidationError(f"cannot be read: {e}", table=raw.removeprefix("raw_"), source=str(path)) from e
     have = [r[0] for r in con.execute(f"DESCRIBE {raw}_t").fetchall()]
     for old, new in rename.items():       # the user's column names -> the model's
         if old in have:
             con.execute(f'ALTER TABLE {raw}_t RENAME COLUMN "{old}" TO "{new}"')
-    con.execute(f"CREATE VIEW {raw} AS SELECT rowid + 1 AS _row, * FROM {raw}_t")
+    con.execute(f"CREATE TEMP VIEW {raw} AS SELECT rowid + 1 AS _row, * FROM {raw}_t")
 
 
 def _drop_raw(con: duckdb.DuckDBPyConnection, raw: str) -> None:
@@ -199,7 +199,7 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
             continue
         files[name] = path
     if analysis_date is None:
-        tmp = duckdb.connect()
+        tmp = engine.connect()
         p = files["transactions"]
         src = f"read_parquet('{p}')" if p.suffix == ".parquet" else f"read_csv('{p}', header=true, all_varchar=true)"
         last = tmp.execute(f"SELECT max({schema.date_expr('order_date')}) FROM {src} "
@@ -213,7 +213,7 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
         raise ValueError(f"analysis date {ad.date()} is after today ({today_ts.date()})")
     if database is not None:
         Path(database).unlink(missing_ok=True)
-    con = duckdb.connect(str(database)) if database is not None else duckdb.connect()
+    con = engine.connect(None if database is None else str(database))
     quality = DataQuality()
     try:
         for name, path in files.items():

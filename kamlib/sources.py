@@ -27,7 +27,8 @@ def is_database_url(source) -> bool:
 def connect(source: str):
     """An Ibis backend for a database URL or a DuckDB file (read-only)."""
     if isinstance(source, str) and source.endswith(".duckdb") and not source.startswith("duckdb://"):
-        return ibis.duckdb.connect(source, read_only=True)
+        from .engine import connect as duckdb_connect
+        return ibis.duckdb.from_connection(duckdb_connect(source, read_only=True))
     return ibis.connect(source)
 
 

@@ -29,6 +29,8 @@ def test_config_defaults_example_and_overrides(tmp_path):
     ("colour: red\n", "key 'colour': unknown key"),
     ("service_policy:\n  visits_per_week: {Z: 1}\n", "allowed: 'strategic', 'A', 'B' or 'C'"),
     ("[1, 2]\n", "expected a mapping"),
+    ("data:\n  duckdb:\n    memory_limit: lots\n", "key 'data.duckdb.memory_limit': found 'lots'"),
+    ("data:\n  duckdb:\n    threads: 0\n", "key 'data.duckdb.threads': found 0"),
 ])
 def test_config_errors_name_key_value_and_allowed(tmp_path, text, message):
     path = tmp_path / "kam.yaml"

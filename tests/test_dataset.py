@@ -47,3 +47,41 @@ def test_failed_load_releases_the_database_file(tmp_path):
     snap.unlink()   # while the traceback (as in a notebook's sys.last_traceback) is still alive
     ds = load_dataset(book(tmp_path / "again"), analysis_date="2026-10-31", today=TODAY, database=snap)
     assert len(ds.transactions) == 4 and failure.traceback
+
+
+def test_duckdb_settings_reach_every_connection(tmp_path, monkeypatch):
+    from kamlib.engine import ENV
+    folder, snap = book(tmp_path), tmp_path / "snap.duckdb"
+    monkeypatch.setenv(ENV, '{"memory_limit": "1GB", "threads": 1}')
+
+    def current(con):
+        return con.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone()
+    ds = load_dataset(folder, analysis_date="2026-10-31", today=TODAY, database=snap)
+    assert current(ds.con) == ("953.6 MiB", 1)
+    ds.save(snap)
+    ds.con.close()
+    assert current(load_dataset(snap).con) == ("953.6 MiB", 1)
+    monkeypatch.setenv(ENV, '{"memory_limit": "lots"}')
+    with pytest.raises(ValueError, match="DuckDB setting memory_limit = 'lots'"):
+        load_dataset(folder, analysis_date="2026-10-31", today=TODAY)
+    monkeypatch.setenv(ENV, '{"memroy_limit": "1GB"}')
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['memroy_limit'\]"):
+        load_dataset(folder, analysis_date="2026-10-31", today=TODAY)
+
+
+def test_kam_report_passes_duckdb_settings_from_the_config(tmp_path, monkeypatch):
+    from kamlib.cli import main
+    from kamlib.engine import ENV
+    seen = {}
+
+    def fake_run_report(**kw):
+        import os
+        seen["env"] = os.environ.get(ENV)
+        raise SystemExit(0)
+    monkeypatch.setattr("kamlib.report.run_report", fake_run_report)
+    monkeypatch.delenv(ENV, raising=False)
+    cfg = tmp_path / "kam.yaml"
+    cfg.write_text("data:\n  duckdb:\n    memory_limit: 6GB\n    threads: 2\n")
+    with pytest.raises(SystemExit):
+        main(["report", "--config", str(cfg), "--data", str(book(tmp_path)), "--month", "2026-10", "--quiet"])
+    assert seen["env"] == '{"memory_limit": "6GB", "threads": 2}'
