@@ -1,7 +1,7 @@
 """Benchmark: loading and validating a folder of order lines (kamlib.load_dataset), in memory and straight
 into a DuckDB file (what `kam report` does), and a DuckDB-file source validated in place.
 
-    python benchmarks/load_scale.py [--sizes 10000000 100000000] [--formats parquet csv]
+    python benchmarks/load_scale.py [--sizes 10000000 100000000] [--formats parquet csv] [--memory-limit 5GB]
 
 Lines: 5 per order on average over the 2,000 bundled sample accounts and 4.7 years. Each measurement runs
 in a fresh subprocess, so peak memory (max RSS) is its own.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -64,12 +65,15 @@ def run_load(source: str, database: str | None) -> dict:
     return {"load_s": round(time.perf_counter() - t, 1), "lines": ds.quality.rows_read["transactions"]}
 
 
-def measure(source: Path, database: Path | None) -> dict:
+def measure(source: Path, database: Path | None, memory_limit: str | None = None) -> dict:
     code = (f"import json, resource, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
             f"from load_scale import run_load; r = run_load({str(source)!r}, "
             f"{None if database is None else str(database)!r}); "
             "r['peak_gib'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 1); print(json.dumps(r))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = dict(os.environ)
+    if memory_limit:
+        env["KAM_DUCKDB"] = json.dumps({"memory_limit": memory_limit})
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if out.returncode:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -81,6 +85,7 @@ def main(argv=None) -> None:
     p.add_argument("--formats", nargs="*", default=["parquet", "csv"], choices=["parquet", "csv"])
     p.add_argument("--in-memory-max", type=int, default=100_000_000,
                    help="largest size also loaded in memory (100M lines need ~14 GiB)")
+    p.add_argument("--memory-limit", help="DuckDB memory limit for the loads, e.g. 5GB (default: DuckDB's)")
     a = p.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,7 +96,8 @@ def main(argv=None) -> None:
                 modes = [("folder, in memory", None)] if n <= a.in_memory_max else []
                 modes.append(("folder, into a DuckDB file", db))
                 for mode, database in modes:
-                    rows.append({"lines": n, "format": fmt, "mode": mode, **measure(folder, database)})
+                    rows.append({"lines": n, "format": fmt, "mode": mode,
+                                 **measure(folder, database, a.memory_limit)})
                     print(pd.DataFrame(rows).to_string(index=False), flush=True)
                 if fmt == "parquet":   # the finished file as a source: validated in place, nothing copied
                     db.unlink(missing_ok=True)

@@ -167,7 +167,7 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
     spec ({"source", "tables", "columns"}); then the tables stay in the database (:mod:`kamlib.sources`).
     ``tables`` / ``columns`` map your table and column names to the model's (files: table = file name).
     ``database``: build the data set of a folder in this DuckDB file (replaced) instead of in memory, so
-    large files stay within DuckDB's memory limit (100M lines: ~5.7 GiB instead of ~14 GiB).
+    large files stay within DuckDB's memory limit (:mod:`kamlib.engine`; working copies spill beyond it).
     """
     from . import sources
     if isinstance(source, (str, Path)) and str(source).endswith(".json") and Path(source).is_file():
