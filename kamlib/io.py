@@ -46,8 +46,9 @@ def _is_snapshot(path: Path) -> bool:
 
 
 def _read_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str, rename: dict) -> None:
-    """Read a file as-is into table ``{raw}_t`` (the user's column names mapped) and expose it as view
-    ``raw`` with ``_row``, the 1-based row in the file (rowid follows insertion order, i.e. the file's)."""
+    """Read a file as-is into the temporary table ``{raw}_t`` (the user's column names mapped; DuckDB spills
+    it beyond its memory limit) and expose it as the view ``raw`` with ``_row``, the 1-based row in the file
+    (rowid follows insertion order, i.e. the file's)."""
     if path.suffix == ".parquet":
         src = f"read_parquet('{path.as_posix()}')"
     else:
