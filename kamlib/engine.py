@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import duckdb
 
@@ -41,3 +42,10 @@ def connect(database: str | None = None, *, read_only: bool = False) -> duckdb.D
             con.close()
             raise ValueError(f"DuckDB setting {key} = {value!r} ({ENV}): {e}") from None
     return con
+
+
+def remove_database(path: str | Path) -> None:
+    """Delete a DuckDB file and its write-ahead log (a stale log would be replayed into a new file)."""
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)

@@ -213,7 +213,7 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
     if ad > today_ts:
         raise ValueError(f"analysis date {ad.date()} is after today ({today_ts.date()})")
     if database is not None:
-        Path(database).unlink(missing_ok=True)
+        engine.remove_database(database)
     con = engine.connect(None if database is None else str(database))
     quality = DataQuality()
     try:

@@ -213,12 +213,6 @@ class NotebookRunner:
         return sorted(runs, key=lambda r: order[r.name])
 
 
-def _remove_database(path: Path) -> None:
-    """Delete a DuckDB file and its write-ahead log."""
-    path.unlink(missing_ok=True)
-    path.with_name(path.name + ".wal").unlink(missing_ok=True)
-
-
 def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "reports",
                notebooks: tuple[str, ...] | None = None, notebook_dir: str | Path | None = None,
                parameters: dict | None = None, jobs: int = 1, progress: bool = True,
@@ -228,6 +222,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
 
     The executive summary compares with ``<out_dir>/<previous month>/metrics.json`` when it exists. With
     ``pdf`` the presentation versions are also printed to PDF (needs Chromium; checked before anything runs)."""
+    from .engine import remove_database
     from .io import load_dataset
     from .periods import month_end
     if pdf:
@@ -257,7 +252,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
             ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today,
                               tables=tables, columns=columns, database=snapshot)
         except BaseException:
-            _remove_database(snapshot)
+            remove_database(snapshot)
             raise
         run.fingerprint = ds.fingerprint
         params["_company"], params["_fingerprint"], params["_pdf"] = company, ds.fingerprint, pdf
@@ -279,7 +274,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
             if last:
                 run.notebooks += runner.run(last, work, dict(params, metrics_dir=str(work / "metrics")), progress)
         finally:
-            _remove_database(snapshot)
+            remove_database(snapshot)
     run.finished = dt.datetime.now().isoformat(timespec="seconds")
     run.status = "success" if all(r.status == "success" for r in run.notebooks) else "failed"
     metrics, notes = merge_metric_files(sorted((work / "metrics").glob("*.json")))
