@@ -99,15 +99,21 @@ def run_pandas(path: str) -> dict:
             "accounts": len(rfm), "months": len(monthly), "window_accounts": len(window)}
 
 
-def measure(engine: str, path: Path) -> dict:
-    """Run one engine in a subprocess; returns its timings and peak memory."""
+def in_subprocess(module: str, function: str, *args, env: dict | None = None) -> dict:
+    """Call ``function(*args)`` of ``benchmarks/<module>.py`` in a fresh process, so peak memory (max RSS,
+    ``peak_mib``) is its own; returns its result dict, or ``{"error": ...}``."""
     code = (f"import json, resource, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-            f"from aggregate_scale import run_{engine}; r = run_{engine}({str(path)!r}); "
+            f"from {module} import {function}; r = {function}(*{args!r}); "
             "r['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; print(json.dumps(r))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if out.returncode:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(engine: str, path: Path) -> dict:
+    """Run one engine in a subprocess; returns its timings and peak memory."""
+    return in_subprocess("aggregate_scale", f"run_{engine}", str(path))
 
 
 def main(argv=None) -> None:

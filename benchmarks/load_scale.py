@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,7 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from aggregate_scale import in_subprocess  # noqa: E402
 CHUNK = 5_000_000
 ANALYSIS_DATE, TODAY = "2026-08-31", "2026-11-23"
 
@@ -66,17 +69,13 @@ def run_load(source: str, database: str | None) -> dict:
 
 
 def measure(source: Path, database: Path | None, memory_limit: str | None = None) -> dict:
-    code = (f"import json, resource, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-            f"from load_scale import run_load; r = run_load({str(source)!r}, "
-            f"{None if database is None else str(database)!r}); "
-            "r['peak_gib'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 1); print(json.dumps(r))")
     env = dict(os.environ)
     if memory_limit:
         env["KAM_DUCKDB"] = json.dumps({"memory_limit": memory_limit})
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    if out.returncode:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    r = in_subprocess("load_scale", "run_load", str(source), None if database is None else str(database), env=env)
+    if "peak_mib" in r:
+        r["peak_gib"] = round(r.pop("peak_mib") / 1024, 1)
+    return r
 
 
 def main(argv=None) -> None:

@@ -8,6 +8,7 @@ import duckdb
 import ibis
 import pandas as pd
 
+from .engine import connect as duckdb_connect
 from .schema import DataQuality
 
 
@@ -108,8 +109,7 @@ class Dataset:
     def open_snapshot(cls, path) -> "Dataset":
         """A data set saved by :meth:`save` (read-only)."""
         import json
-        from .engine import connect
-        con = connect(str(path), read_only=True)
+        con = duckdb_connect(str(path), read_only=True)
         meta = json.loads(con.execute("SELECT meta FROM _kam_meta").fetchone()[0])
         q = DataQuality(rows_read=meta["quality"]["rows_read"], exclusions=meta["quality"]["exclusions"],
                         adjustments=meta["quality"]["adjustments"])

@@ -26,8 +26,10 @@ def settings() -> dict:
         values = json.loads(text)
     except json.JSONDecodeError as e:
         raise ValueError(f"{ENV} must be a JSON object of DuckDB settings, got {text!r}: {e}") from None
-    unknown = sorted(set(values) - set(SETTINGS)) if isinstance(values, dict) else None
-    if unknown is None or unknown:
+    if not isinstance(values, dict):
+        raise ValueError(f"{ENV} must be a JSON object of DuckDB settings, got {text!r}")
+    unknown = sorted(set(values) - set(SETTINGS))
+    if unknown:
         raise ValueError(f"{ENV}: unknown setting(s) {unknown}; allowed: {', '.join(SETTINGS)}")
     return {k: v for k, v in values.items() if v is not None}
 

@@ -251,25 +251,21 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
             # validate before any notebook runs: bad data stops the run with the validation message
             ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today,
                               tables=tables, columns=columns, database=snapshot)
-        except BaseException:
-            remove_database(snapshot)
-            raise
-        run.fingerprint = ds.fingerprint
-        params["_company"], params["_fingerprint"], params["_pdf"] = company, ds.fingerprint, pdf
-        previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"
-        params["previous_metrics"] = str(previous) if previous.exists() else ""
-        work = out_root / f".tmp-{month}-{os.getpid()}"
-        shutil.rmtree(work, ignore_errors=True)
-        (work / "executed").mkdir(parents=True)
-        (work / "metrics").mkdir()
-        if ds.con is not None:
-            ds.save(snapshot)
-            ds.con.close()
-            params["data_dir"] = str(snapshot)
-        else:
-            from .sources import write_source_spec
-            params["data_dir"] = str(write_source_spec(work / "source.json", str(data_dir), tables, columns))
-        try:
+            run.fingerprint = ds.fingerprint
+            params["_company"], params["_fingerprint"], params["_pdf"] = company, ds.fingerprint, pdf
+            previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"
+            params["previous_metrics"] = str(previous) if previous.exists() else ""
+            work = out_root / f".tmp-{month}-{os.getpid()}"
+            shutil.rmtree(work, ignore_errors=True)
+            (work / "executed").mkdir(parents=True)
+            (work / "metrics").mkdir()
+            if ds.con is not None:
+                ds.save(snapshot)
+                ds.con.close()
+                params["data_dir"] = str(snapshot)
+            else:
+                from .sources import write_source_spec
+                params["data_dir"] = str(write_source_spec(work / "source.json", str(data_dir), tables, columns))
             run.notebooks = runner.run(first, work, params, progress)
             if last:
                 run.notebooks += runner.run(last, work, dict(params, metrics_dir=str(work / "metrics")), progress)

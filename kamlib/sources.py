@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import schema
 from .dataset import Dataset
+from .engine import connect as duckdb_connect
 from .schema import DataQuality, DataValidationError, TableSpec
 
 DB_PREFIXES = ("postgresql://", "postgres://", "duckdb://")
@@ -27,7 +28,6 @@ def is_database_url(source) -> bool:
 def connect(source: str):
     """An Ibis backend for a database URL or a DuckDB file (read-only)."""
     if isinstance(source, str) and source.endswith(".duckdb") and not source.startswith("duckdb://"):
-        from .engine import connect as duckdb_connect
         return ibis.duckdb.from_connection(duckdb_connect(source, read_only=True))
     return ibis.connect(source)
 
