@@ -143,6 +143,16 @@ def measure(engine: str, path: Path) -> dict:
     return in_subprocess("aggregate_scale", f"run_{engine}", str(path))
 
 
+def check_agreement(table: pd.DataFrame) -> None:
+    """Stop when engines return different results (checksums of ``_checksums``) for the same data."""
+    check = [c for c in ("accounts", "purchase_days", "repeat_value", "months", "active_account_months",
+                         "window_accounts", "window_revenue") if c in table]
+    for n, runs in table.dropna(subset=check).groupby("lines"):
+        spread = (runs[check].max() - runs[check].min()).abs() / runs[check].abs().max().clip(lower=1)
+        if (spread > 1e-9).any():
+            raise SystemExit(f"engines disagree at {n:,} lines:\n{runs[['engine', *check]].to_string()}")
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 10_000_000, 100_000_000])
@@ -165,12 +175,7 @@ def main(argv=None) -> None:
                 rows.append({"lines": n, "lines_per_order": a.lines_per_order, "engine": engine, **r})
                 print(pd.DataFrame(rows).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
-    check = [c for c in ("accounts", "purchase_days", "repeat_value", "months", "active_account_months",
-                         "window_accounts", "window_revenue") if c in table]
-    for n, runs in table.dropna(subset=check).groupby("lines"):
-        spread = (runs[check].max() - runs[check].min()).abs() / runs[check].abs().max().clip(lower=1)
-        if (spread > 1e-9).any():
-            raise SystemExit(f"engines disagree at {n:,} lines:\n{runs[['engine', *check]].to_string()}")
+    check_agreement(table)
     if "pandas" in set(table["engine"]) and len(set(table["engine"])) > 1:
         # pandas reads the files once beforehand; DuckDB either reads them inside each query ("duckdb") or
         # from a table loaded beforehand ("duckdb_table"). Ratios: group-by only, and pandas' read added.
