@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import uuid
 import warnings
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.paths import jupyter_runtime_dir
 from jupyter_core.utils import run_sync
 
 # imported once per kernel; every notebook needs most of them
@@ -28,6 +30,7 @@ WARM_MODULES = ("numpy", "pandas", "matplotlib.pyplot", "seaborn", "scipy.stats"
                 "kamlib.segmentation_plots", "kamlib.scorecard", "kamlib.scorecard_plots", "kamlib.summary",
                 "kamlib.widgets")
 _SETUP_TIMEOUT_S = 300
+_MAX_SOCKET_PATH = 100   # Unix socket paths: 108 bytes on Linux, 104 on macOS
 _KERNEL_RC = ("backend", "interactive")
 
 _saved: dict = {}     # kernel side: the state clean_slate restores
@@ -80,6 +83,18 @@ class _Manager(AsyncKernelManager):
             self._handed_out.pop().stop_channels()
 
 
+def _local_sockets() -> dict:
+    """Kernel manager settings for Unix sockets in Jupyter's runtime directory: no open TCP ports and no
+    "running over TCP without encryption" warning (jupyter_client removes the sockets at shutdown). The
+    path is absolute (the kernel runs in another directory); TCP when it would be too long for a socket."""
+    runtime = Path(jupyter_runtime_dir())
+    sockets = runtime / f"kam-{uuid.uuid4().hex[:12]}"
+    if len(str(sockets)) > _MAX_SOCKET_PATH - 3:   # jupyter_client appends "-<n>"
+        return {}
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return {"transport": "ipc", "ip": str(sockets)}
+
+
 class WarmKernel:
     """A kernel in ``cwd`` with :data:`WARM_MODULES` imported, reused for many notebooks.
 
@@ -94,7 +109,7 @@ class WarmKernel:
         self._start()
 
     def _start(self) -> None:
-        self.manager = _Manager(kernel_name=self.kernel_name)
+        self.manager = _Manager(kernel_name=self.kernel_name, **_local_sockets())
         run_sync(self.manager.start_kernel)(cwd=self.cwd)
         self._control = self.manager.blocking_client()
         self._control.start_channels()

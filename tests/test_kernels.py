@@ -1,5 +1,6 @@
 """Warm kernels: a notebook run after another one on the same kernel starts from a freshly started state."""
 import json
+from pathlib import Path
 
 import nbformat
 import papermill as pm
@@ -70,6 +71,28 @@ def test_a_dead_kernel_is_replaced(kernel, tmp_path):
     with pytest.raises(Exception):
         _run(kernel, tmp_path, "import os\nos._exit(1)")
     assert _probe(kernel, tmp_path)["count"] == 1
+
+
+def test_kernels_talk_over_unix_sockets_and_remove_them(monkeypatch):
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="rt") as runtime:   # short path: socket paths are limited
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", runtime)
+        k = WarmKernel(runtime)
+        assert k.manager.transport == "ipc" and k.manager.ip.startswith(runtime)
+        assert len(list(Path(runtime).glob("kam-*"))) == 5           # shell, iopub, stdin, control, heartbeat
+        k.shutdown()
+        assert not list(Path(runtime).glob("kam-*"))
+
+
+def test_a_runtime_directory_too_long_for_sockets_falls_back_to_tcp(monkeypatch, tmp_path):
+    import tempfile
+
+    from kamlib.kernels import _local_sockets
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / ("x" * 100)))
+    assert _local_sockets() == {}
+    with tempfile.TemporaryDirectory(prefix="rt") as runtime:
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", runtime)
+        assert _local_sockets()["transport"] == "ipc"
 
 
 def _outputs(nb) -> list:
