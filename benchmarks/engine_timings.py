@@ -9,6 +9,7 @@ generated lines (COPY into PostgreSQL, Parquet for Spark) and times rfm_summary,
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -63,8 +64,10 @@ def postgres(path: Path) -> dict:
 def spark(path: Path) -> dict:
     import ibis
     from pyspark.sql import SparkSession
+    warehouse = tempfile.mkdtemp(prefix="spark-warehouse-")   # not a spark-warehouse/ in the working dir
     session = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "8").config("spark.driver.memory", "4g").getOrCreate())
+               .config("spark.sql.shuffle.partitions", "8").config("spark.driver.memory", "4g")
+               .config("spark.sql.warehouse.dir", warehouse).getOrCreate())
     try:
         t = time.perf_counter()
         session.read.parquet(str(path)).createOrReplaceTempView("transactions")
@@ -73,6 +76,7 @@ def spark(path: Path) -> dict:
         return {"engine": "spark", "load_s": round(load, 1), **time_queries(tx)}
     finally:
         session.stop()
+        shutil.rmtree(warehouse, ignore_errors=True)
 
 
 def duckdb_run(path: Path) -> dict:

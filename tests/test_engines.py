@@ -93,14 +93,16 @@ def _remember(small_dir):
 
 
 @pytest.fixture(scope="module")
-def spark():
+def spark(tmp_path_factory):
     import shutil
     if shutil.which("java") is None:
         pytest.skip("Java not found (Debian package 'openjdk-17-jre-headless'; `make system-deps`)")
     pyspark = pytest.importorskip("pyspark")
     session = (pyspark.sql.SparkSession.builder.master("local[2]").appName("kamlib-tests")
                .config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
-               .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
+               .getOrCreate())
     yield session
     session.stop()
 
