@@ -186,5 +186,6 @@ def main(argv=None) -> None:
                               for how, add in (("_group_by_only", 0), ("_pandas_read_added", read))})
         print("\nrfm_summary speed-up over pandas:\n" + ratio.dropna().round(1).to_string())
 
+
 if __name__ == "__main__":
     main()

@@ -1,5 +1,6 @@
 """Warm kernels: a notebook run after another one on the same kernel starts from a freshly started state."""
 import json
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -74,7 +75,6 @@ def test_a_dead_kernel_is_replaced(kernel, tmp_path):
 
 
 def test_kernels_talk_over_unix_sockets_and_remove_them(monkeypatch):
-    import tempfile
     with tempfile.TemporaryDirectory(prefix="rt") as runtime:   # short path: socket paths are limited
         monkeypatch.setenv("JUPYTER_RUNTIME_DIR", runtime)
         k = WarmKernel(runtime)
@@ -85,8 +85,6 @@ def test_kernels_talk_over_unix_sockets_and_remove_them(monkeypatch):
 
 
 def test_a_runtime_directory_too_long_for_sockets_falls_back_to_tcp(monkeypatch, tmp_path):
-    import tempfile
-
     from kamlib.kernels import _local_sockets
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / ("x" * 100)))
     assert _local_sockets() == {}
