@@ -45,16 +45,19 @@ def _is_snapshot(path: Path) -> bool:
         con.close()
 
 
+def _scan(path: Path) -> str:
+    """DuckDB table function reading a data file as-is (CSV: every column as text, parsed by validation)."""
+    if path.suffix == ".parquet":
+        return f"read_parquet('{path.as_posix()}')"
+    return f"read_csv('{path.as_posix()}', header=true, all_varchar=true)"
+
+
 def _read_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str, rename: dict) -> None:
     """Read a file as-is into the temporary table ``{raw}_t`` (the user's column names mapped; DuckDB spills
     it beyond its memory limit) and expose it as the view ``raw`` with ``_row``, the 1-based row in the file
     (rowid follows insertion order, i.e. the file's)."""
-    if path.suffix == ".parquet":
-        src = f"read_parquet('{path.as_posix()}')"
-    else:
-        src = f"read_csv('{path.as_posix()}', header=true, all_varchar=true)"
     try:
-        con.execute(f"CREATE TEMP TABLE {raw}_t AS SELECT * FROM {src}")
+        con.execute(f"CREATE TEMP TABLE {raw}_t AS SELECT * FROM {_scan(path)}")
     except duckdb.Error as e:
         raise DataValidationError(f"cannot be read: {e}", table=raw.removeprefix("raw_"), source=str(path)) from e
     have = [r[0] for r in con.execute(f"DESCRIBE {raw}_t").fetchall()]
@@ -202,7 +205,7 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
     if analysis_date is None:
         tmp = engine.connect()
         p = files["transactions"]
-        src = f"read_parquet('{p}')" if p.suffix == ".parquet" else f"read_csv('{p}', header=true, all_varchar=true)"
+        src = _scan(p)
         last = tmp.execute(f"SELECT max({schema.date_expr('order_date')}) FROM {src} "
                            f"WHERE {schema.date_expr('order_date')} <= DATE '{today_ts.date()}'").fetchone()[0]
         if last is None:
