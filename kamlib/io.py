@@ -154,6 +154,26 @@ def _safe_label(source: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", source)
 
 
+def _default_analysis_date(path: Path, col: str, today: pd.Timestamp) -> pd.Timestamp:
+    """End of the month of the last order (up to ``today``) in the transactions file; ``col`` is the
+    file's name of the order date column."""
+    con = engine.connect()
+    try:
+        if col not in [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {_scan(path)}").fetchall()]:
+            raise DataValidationError(f"missing column '{col}' (the order date), needed to take the analysis "
+                                      "date from the data", table="transactions", column="order_date",
+                                      source=str(path))
+        day = schema.date_expr(col)
+        last = con.execute(f"SELECT max({day}) FROM {_scan(path)} WHERE {day} <= DATE '{today.date()}'"
+                           ).fetchone()[0]
+    finally:
+        con.close()
+    if last is None:
+        raise DataValidationError("no dated rows to take the analysis date from", table="transactions",
+                                  column="order_date", source=str(path))
+    return (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).normalize()
+
+
 def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None = None,
                  future_rows: FutureRows = "error", today: str | pd.Timestamp | None = None,
                  tables: dict | None = None, columns: dict | None = None,
@@ -203,15 +223,10 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
             continue
         files[name] = path
     if analysis_date is None:
-        tmp = engine.connect()
-        p = files["transactions"]
-        src = _scan(p)
-        last = tmp.execute(f"SELECT max({schema.date_expr('order_date')}) FROM {src} "
-                           f"WHERE {schema.date_expr('order_date')} <= DATE '{today_ts.date()}'").fetchone()[0]
-        if last is None:
-            raise DataValidationError("no dated rows to take the analysis date from", table="transactions",
-                                      column="order_date", source=str(p))
-        analysis_date = (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).normalize()
+        # the user's name of the order date column (columns maps theirs -> the model's)
+        col = next((k for k, v in (columns.get("transactions") or {}).items() if v == "order_date"),
+                   "order_date")
+        analysis_date = _default_analysis_date(files["transactions"], col, today_ts)
     ad = pd.Timestamp(analysis_date).normalize()
     if ad > today_ts:
         raise ValueError(f"analysis date {ad.date()} is after today ({today_ts.date()})")

@@ -209,6 +209,15 @@ def test_default_analysis_date_is_end_of_last_month(tmp_path):
     assert ds.analysis_date == pd.Timestamp("2026-02-28")
 
 
+def test_default_analysis_date_reads_the_users_order_date_column(tmp_path):
+    folder = write_tables(tmp_path, accounts=tiny_accounts(),
+                          transactions=tiny_tx().rename(columns={"order_date": "order_dt"}))
+    ds = load_dataset(folder, today=TODAY, columns={"transactions": {"order_dt": "order_date"}})
+    assert ds.analysis_date == pd.Timestamp("2026-02-28")
+    with pytest.raises(DataValidationError, match=r"transactions.*missing column 'order_date' \(the order date\)"):
+        load_dataset(folder, today=TODAY)
+
+
 def test_fingerprint_changes_with_content(tmp_path):
     a = load(write_tables(tmp_path / "a", accounts=tiny_accounts(), transactions=tiny_tx()))
     tx = tiny_tx()
