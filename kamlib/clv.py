@@ -177,8 +177,14 @@ def accounts_at_risk(ds: Dataset, value: AccountValue, threshold: float = 0.5) -
     flag = (~churned) & (p < threshold) & (margin > median)
     out = acc.loc[flag, ["name", "tier", "account_manager"]].assign(
         margin_12m=margin[flag], p_alive=p[flag], clv=value.frame["clv"].reindex(acc.index)[flag],
-        last_purchase_weeks_ago=(value.frame["T"] - value.frame["recency"]).reindex(acc.index)[flag])
+        last_purchase_weeks_ago=weeks_since_last_purchase(value).reindex(acc.index)[flag])
     return out.sort_values("margin_12m", ascending=False)
+
+
+def weeks_since_last_purchase(value: AccountValue) -> pd.Series:
+    """T - recency of each account, converted from the model's time unit to weeks."""
+    units = value.frame["T"] - value.frame["recency"]
+    return units * agg.unit_days(value.purchases.time_unit or "W") / 7
 
 
 def clv_by(ds: Dataset, value: AccountValue, by: str) -> pd.DataFrame:

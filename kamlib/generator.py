@@ -336,7 +336,7 @@ def _win_backs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, tx: pd.DataFra
 def _opportunities(cfg: GeneratorConfig, rng, accounts: pd.DataFrame) -> pd.DataFrame:
     """Won prospect opportunities at each acquisition, lost prospects around them (win rate ``win_rate_new``),
     and opportunities of existing accounts while they are in the book (win rate ``win_rate_existing``)."""
-    end, start = pd.Timestamp(cfg.end), pd.Timestamp(cfg.start)
+    end = pd.Timestamp(cfg.end)
     n = len(accounts)
     stages = np.array(["qualification", "proposal", "negotiation"])
     # prospects that became accounts

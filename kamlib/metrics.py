@@ -35,7 +35,7 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            f"Sum of revenue of order lines dated in {WINDOW} (returns and zero-revenue lines excluded and "
            "counted in the data-quality summary).", "book"),
     Metric("margin_12m", "Gross margin (12 months)", "毛利（12个月）", "currency",
-           f"Sum of gross margin of the same order lines as revenue_12m.", "book"),
+           "Sum of gross margin of the same order lines as revenue_12m.", "book"),
     Metric("accounts_at_risk", "Accounts at risk", "流失风险客户数", "accounts",
            "Accounts not recorded as churned whose probability of being alive at the analysis date "
            "(P(alive) of the selected CLV model) is below the alert threshold (default 0.5) and whose "

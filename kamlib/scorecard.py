@@ -6,6 +6,8 @@ notebook says 'not available'.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -14,6 +16,9 @@ from . import aggregate as agg
 from .dataset import Dataset
 from .i18n import join_reasons, t
 from .periods import window_12m
+
+if TYPE_CHECKING:
+    from .economics import Measured
 
 AGEING_BUCKETS = ("not due", "0-30", "31-60", "61-90", "90+")
 STAGE_ORDER = ("qualification", "proposal", "negotiation", "won")
@@ -260,7 +265,7 @@ def attention_list(ds: Dataset, *, churned_on: pd.Series, pay_late: pd.Series | 
     return out.sort_values(["account_manager", "margin_12m"], ascending=[True, False])
 
 
-def headline(ds: Dataset, flows) -> "Measured":
+def headline(ds: Dataset, flows) -> Measured:
     """The scorecard issue's headline metrics for the 12-month window, None with a reason when not available."""
     from .economics import Measured
     w = window_12m(ds.analysis_date)

@@ -89,6 +89,15 @@ def test_accounts_at_risk_follows_its_definition(ds, value):
                          & (m > margin.median())]
     assert set(alerts.index) == set(expected)
     assert alerts["margin_12m"].is_monotonic_decreasing
+    weeks = (value.frame["T"] - value.frame["recency"]).reindex(alerts.index)    # value is fitted in weeks
+    assert np.allclose(alerts["last_purchase_weeks_ago"], weeks)
+
+
+def test_weeks_since_last_purchase_is_in_weeks_whatever_the_model_unit(ds):
+    weekly = clv.account_value(ds, "bgnbd", horizon_months=12, n_draws=0, time_unit="W")
+    daily = clv.account_value(ds, "bgnbd", horizon_months=12, n_draws=0, time_unit="D")
+    assert np.allclose(clv.weeks_since_last_purchase(daily), clv.weeks_since_last_purchase(weekly))
+    assert (daily.frame["T"] - daily.frame["recency"]).max() > clv.weeks_since_last_purchase(daily).max()
 
 
 def test_clv_by_segment_and_top_share(ds, value):

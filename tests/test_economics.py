@@ -2,7 +2,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-from statsmodels.duration.hazard_regression import PHReg
 
 from kamlib import cohorts, economics as ec, survival
 from kamlib.io import load_dataset
