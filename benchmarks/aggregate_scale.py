@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -60,13 +61,11 @@ def run_duckdb(path: str, source: str = "parquet") -> dict:
     """The aggregation layer in DuckDB on the Parquet files (read inside each query), or on a DuckDB table
     loaded from them first (``source="table"``: the product path, ``kam report`` loads once and aggregates
     from its snapshot)."""
-    import duckdb
     import ibis
 
-    from kamlib import aggregate as agg
+    from kamlib import aggregate as agg, engine
     from kamlib.rfm import rfm_summary
-    con = duckdb.connect()
-    con.execute("SET memory_limit = '6GB'")
+    con = engine.connect()     # kamlib's connection: the settings in KAM_DUCKDB (see measure)
     backend = ibis.duckdb.from_connection(con)
     out = {}
     if source == "table":
@@ -137,9 +136,12 @@ def in_subprocess(module: str, function: str, *args, env: dict | None = None) ->
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(engine: str, path: Path) -> dict:
-    """Run one engine in a subprocess; returns its timings and peak memory."""
-    return in_subprocess("aggregate_scale", f"run_{engine}", str(path))
+def measure(engine: str, path: Path, threads: int | None = None) -> dict:
+    """Run one engine in a subprocess; returns its timings and peak memory. DuckDB runs with a 6 GB memory
+    limit and ``threads`` threads (None: kamlib's default, see kamlib.engine.MIN_THREADS)."""
+    settings = {"memory_limit": "6GB"} | ({"threads": threads} if threads else {})
+    env = os.environ | {"KAM_DUCKDB": json.dumps(settings)}
+    return in_subprocess("aggregate_scale", f"run_{engine}", str(path), env=env)
 
 
 def check_agreement(table: pd.DataFrame) -> None:
@@ -160,6 +162,8 @@ def main(argv=None) -> None:
     p.add_argument("--pandas-max", type=int, default=10_000_000, help="largest size given to pandas")
     p.add_argument("--lines-per-order", type=float, default=1,
                    help="average order lines per order (1 = every line its own purchase day, the worst case)")
+    p.add_argument("--threads", type=int, nargs="*", default=[None],
+                   help="DuckDB threads to compare (default: kamlib's default)")
     a = p.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -170,9 +174,11 @@ def main(argv=None) -> None:
             for engine in a.engines:
                 if engine == "pandas" and n > a.pandas_max:
                     continue
-                r = measure(engine, path)
-                rows.append({"lines": n, "lines_per_order": a.lines_per_order, "engine": engine, **r})
-                print(pd.DataFrame(rows).to_string(index=False), flush=True)
+                for threads in (a.threads if engine != "pandas" else [None]):
+                    r = measure(engine, path, threads)
+                    name = engine + (f"_{threads}threads" if threads and len(a.threads) > 1 else "")
+                    rows.append({"lines": n, "lines_per_order": a.lines_per_order, "engine": name, **r})
+                    print(pd.DataFrame(rows).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
     check_agreement(table)
     if "pandas" in set(table["engine"]) and len(set(table["engine"])) > 1:

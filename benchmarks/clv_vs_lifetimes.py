@@ -97,14 +97,15 @@ def bench_rfm(n_lines: int, lines_per_order: float, skip_lifetimes: bool) -> dic
     monetary value). kamlib is timed on the order lines as a Parquet file (read inside the query) and as a
     DuckDB table (loaded beforehand, as ``kam report`` does; lifetimes also gets its frame loaded beforehand).
     Both sides are warmed up on a tiny input first, so one-off import and compilation costs are not counted."""
-    import duckdb
     import ibis
+
+    from kamlib import engine
     tx = order_lines(n_lines, lines_per_order)
     end = "2025-11-30"
     with tempfile.TemporaryDirectory() as tmp:
         pq = Path(tmp) / "tx.parquet"
         tx.to_parquet(pq)
-        con = ibis.duckdb.from_connection(duckdb.connect())
+        con = ibis.duckdb.from_connection(engine.connect())      # kamlib's connection and settings
         rfm_summary(tx.head(1000), observation_end=end, time_unit="D")
         con.raw_sql(f"CREATE TABLE tx AS SELECT * FROM read_parquet('{pq}')")
         seconds, results = {}, []

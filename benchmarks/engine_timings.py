@@ -80,9 +80,10 @@ def spark(path: Path) -> dict:
 
 
 def duckdb_run(path: Path) -> dict:
-    import duckdb
     import ibis
-    tx = ibis.duckdb.from_connection(duckdb.connect()).read_parquet(f"{path}/*.parquet")
+
+    from kamlib import engine
+    tx = ibis.duckdb.from_connection(engine.connect()).read_parquet(f"{path}/*.parquet")
     return {"engine": "duckdb", "load_s": 0.0, **time_queries(tx)}
 
 

@@ -10,6 +10,9 @@ import datetime as dt
 
 import ibis
 import pandas as pd
+from ibis.common.exceptions import IbisError
+
+from . import engine
 
 UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Y": 365.25}
 
@@ -108,8 +111,13 @@ def last_order_by_account(tx: ibis.Table, *, end, account_col: str = "account_id
 
 
 def execute(expr: ibis.Table) -> pd.DataFrame:
-    """Run an expression on its backend and return pandas, with date columns as datetimes."""
-    df = expr.execute()
+    """Run an expression on its backend and return pandas, with date columns as datetimes. Expressions over
+    in-memory tables only (pandas input) run on kamlib's DuckDB (:func:`kamlib.engine.local_backend`)."""
+    try:
+        backend = expr._find_backend()
+    except IbisError:
+        backend = engine.local_backend()
+    df = backend.execute(expr)
     for c, typ in expr.schema().items():
         if typ.is_date() or typ.is_timestamp():
             df[c] = pd.to_datetime(df[c])

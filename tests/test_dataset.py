@@ -1,8 +1,9 @@
 """Snapshots: a validated data set saved to a DuckDB file and reopened without validating again."""
+import duckdb
 import pandas as pd
 import pytest
 
-from kamlib import DataValidationError, load_dataset
+from kamlib import DataValidationError, load_dataset, rfm_summary
 from conftest import TODAY, tiny_accounts, write_tables
 
 
@@ -85,3 +86,27 @@ def test_kam_report_passes_duckdb_settings_from_the_config(tmp_path, monkeypatch
     with pytest.raises(SystemExit):
         main(["report", "--config", str(cfg), "--data", str(book(tmp_path)), "--month", "2026-10", "--quiet"])
     assert seen["env"] == '{"memory_limit": "6GB", "threads": 2}'
+
+
+def test_kamlib_runs_duckdb_with_at_least_three_threads_unless_told(monkeypatch):
+    # DuckDB <= 2 threads: unpartitioned hash aggregation, slow for the (account, day) group-by (engine.MIN_THREADS)
+    from kamlib import engine
+    monkeypatch.delenv(engine.ENV, raising=False)
+    def threads(con):
+        return con.execute("SELECT current_setting('threads')").fetchone()[0]
+    assert threads(engine.connect()) == max(engine.MIN_THREADS, threads(duckdb.connect()))
+    monkeypatch.setenv(engine.ENV, '{"threads": 2}')
+    assert threads(engine.connect()) == 2
+
+
+def test_in_memory_expressions_run_on_kamlibs_duckdb_with_its_settings(monkeypatch):
+    from kamlib import engine
+    monkeypatch.setattr(engine, "_LOCAL", None)
+    monkeypatch.setenv(engine.ENV, '{"threads": 1, "memory_limit": "1GB"}')
+    tx = pd.DataFrame({"account_id": ["a", "a", "b"], "revenue": [1.0, 2.0, 3.0],
+                       "order_date": pd.to_datetime(["2026-01-01", "2026-01-08", "2026-01-02"])})
+    rfm = rfm_summary(tx, observation_end="2026-01-31", time_unit="D")      # a pandas frame: an in-memory table
+    assert rfm.loc["a", "frequency"] == 1 and rfm.loc["b", "frequency"] == 0
+    con = engine._LOCAL.con
+    assert con.execute("SELECT current_setting('threads'), current_setting('memory_limit')").fetchone() == (
+        1, "953.6 MiB")
