@@ -139,8 +139,8 @@ def in_subprocess(module: str, function: str, *args, env: dict | None = None) ->
 def measure(engine: str, path: Path, threads: int | None = None) -> dict:
     """Run one engine in a subprocess; returns its timings and peak memory. DuckDB runs with a 6 GB memory
     limit and ``threads`` threads (None: kamlib's default, see kamlib.engine.MIN_THREADS)."""
-    settings = {"memory_limit": "6GB"} | ({"threads": threads} if threads else {})
-    env = os.environ | {"KAM_DUCKDB": json.dumps(settings)}
+    from kamlib.config import DuckDBConfig
+    env = os.environ | DuckDBConfig(memory_limit="6GB", threads=threads).environment()
     return in_subprocess("aggregate_scale", f"run_{engine}", str(path), env=env)
 
 
