@@ -18,11 +18,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+SIZE = r"(?i)^\s*\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)\s*$"   # a DuckDB size, e.g. 6GB
+
+
 class DuckDBConfig(_Strict):
     """Settings of every DuckDB connection kamlib opens (see :mod:`kamlib.engine`); None = DuckDB's default."""
-    memory_limit: str | None = Field(None, pattern=r"(?i)^\s*\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)\s*$")
+    memory_limit: str | None = Field(None, pattern=SIZE)
     threads: int | None = Field(None, gt=0)
     temp_directory: str | None = None    # where DuckDB spills when the memory limit is reached
+    max_temp_directory_size: str | None = Field(None, pattern=SIZE)   # cap on the spilled data
 
     def environment(self) -> dict[str, str]:
         """``{KAM_DUCKDB: json}`` for the settings given ({} when none)."""

@@ -31,6 +31,7 @@ def test_config_defaults_example_and_overrides(tmp_path):
     ("[1, 2]\n", "expected a mapping"),
     ("data:\n  duckdb:\n    memory_limit: lots\n", "key 'data.duckdb.memory_limit': found 'lots'"),
     ("data:\n  duckdb:\n    threads: 0\n", "key 'data.duckdb.threads': found 0"),
+    ("data:\n  duckdb:\n    max_temp_directory_size: big\n", "key 'data.duckdb.max_temp_directory_size': found 'big'"),
 ])
 def test_config_errors_name_key_value_and_allowed(tmp_path, text, message):
     path = tmp_path / "kam.yaml"

@@ -70,6 +70,18 @@ def test_duckdb_settings_reach_every_connection(tmp_path, monkeypatch):
         load_dataset(folder, analysis_date="2026-10-31", today=TODAY)
 
 
+def test_every_kam_yaml_duckdb_setting_reaches_duckdb(tmp_path, monkeypatch):
+    from kamlib import engine
+    from kamlib.config import DuckDBConfig
+    assert set(DuckDBConfig.model_fields) == set(engine.SETTINGS)
+    cfg = DuckDBConfig(memory_limit="1GB", threads=1, temp_directory=str(tmp_path / "spill"),
+                       max_temp_directory_size="2GB")
+    monkeypatch.setenv(engine.ENV, cfg.environment()[engine.ENV])
+    con = engine.connect()
+    got = [con.execute(f"SELECT current_setting('{k}')").fetchone()[0] for k in engine.SETTINGS]
+    assert got == ["953.6 MiB", 1, str(tmp_path / "spill"), "1.8 GiB"]
+
+
 def test_kam_report_passes_duckdb_settings_from_the_config(tmp_path, monkeypatch):
     from kamlib.cli import main
     from kamlib.engine import ENV
