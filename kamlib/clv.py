@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import aggregate as agg
+from . import book
 from .dataset import Dataset
 from .models import BGNBD, GammaGamma, ParetoNBD
 from .models.transactions import MONTH_DAYS, TransactionResults
@@ -165,14 +166,14 @@ def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36
 
 
 def accounts_at_risk(ds: Dataset, value: AccountValue, threshold: float = 0.5) -> pd.DataFrame:
-    """Churn alerts: accounts not recorded as churned with P(alive) < ``threshold`` and trailing-12-month margin
+    """Churn alerts: accounts in the book (not recorded as churned, or won back since) with P(alive) < ``threshold`` and trailing-12-month margin
     above the median of active accounts (the ``accounts_at_risk`` metric), most valuable first."""
     w = window_12m(ds.analysis_date)
     per = agg.execute(agg.window_by_account(ds.table("transactions"), start=w.start, end=w.end))
     acc = ds.accounts.set_index("account_id")
     margin = per.set_index("account_id")["gross_margin"].reindex(acc.index).fillna(0.0)
     median = per["gross_margin"].median() if len(per) else np.inf
-    churned = acc["churned_on"].notna() if "churned_on" in acc else pd.Series(False, index=acc.index)
+    churned = book.churned_as_of(acc, ds.analysis_date)
     p = value.frame["p_alive"].reindex(acc.index)
     flag = (~churned) & (p < threshold) & (margin > median)
     out = acc.loc[flag, ["name", "tier", "account_manager"]].assign(

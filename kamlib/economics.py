@@ -1,7 +1,8 @@
 """Retention vs acquisition economics measured on the book: flows, spend ratios, customer equity, what-ifs.
 
 Window = the 12 calendar months ending with the analysis month. An account is *at risk at window start* if
-acquired before the window and not churned before it; *retained* if at risk at start and not churned in the
+acquired before the window and not churned before it (a recorded churn ended by a win-back before the window
+does not count, :mod:`kamlib.book`); *retained* if at risk at start and not churned in the
 window. Every headline quantity that cannot be computed is returned as None with a reason, never as 0.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import aggregate as agg
+from . import book
 from .dataset import Dataset
 from .periods import window_12m
 
@@ -107,7 +109,9 @@ def book_flows(ds: Dataset, churn: ChurnDefinition | None = None, p_alive: pd.Se
     f = pd.DataFrame({"acquired_on": acc["acquired_on"], "channel": acc["acquisition_channel"],
                       "churned_on": churn_dates(ds, churn, p_alive)})
     f["new"] = f["acquired_on"].between(w.start, w.end)
-    f["at_risk_start"] = (f["acquired_on"] < w.start) & ~(f["churned_on"] < w.start)
+    # a recorded churn ended by a win-back before the window start (kamlib.book) leaves the account in the book
+    back = book.lapse(acc)[1] if churn.kind == "recorded" else pd.Series(pd.NaT, index=acc.index)
+    f["at_risk_start"] = (f["acquired_on"] < w.start) & ~((f["churned_on"] < w.start) & ~(back < w.start))
     f["churned"] = f["at_risk_start"] & f["churned_on"].between(w.start, w.end)
     f["retained"] = f["at_risk_start"] & ~f["churned"]
     if "won_back_on" in acc:

@@ -15,6 +15,10 @@ from pathlib import Path
 import numpy as np
 
 WINDOW = "the 12 calendar months ending with the analysis month"
+IN_BOOK = "in the book at the analysis date (not recorded as churned, or won back since)"
+STRATEGY_POPULATION = (f"Population: accounts {IN_BOOK} with at least one order up to it; value = window margin, "
+                       "potential = CLV (or margin growth when no CLV model is available); high = at or above the "
+                       "median (default thresholds).")
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
     Metric("margin_12m", "Gross margin (12 months)", "毛利（12个月）", "currency",
            "Sum of gross margin of the same order lines as revenue_12m.", "book"),
     Metric("accounts_at_risk", "Accounts at risk", "流失风险客户数", "accounts",
-           "Accounts not recorded as churned whose probability of being alive at the analysis date "
+           f"Accounts {IN_BOOK} whose probability of being alive at the analysis date "
            "(P(alive) of the selected CLV model) is below the alert threshold (default 0.5) and whose "
            "past 12-month margin is above the median of active accounts.", "clv"),
     Metric("customer_equity", "Customer equity", "客户资产价值", "currency",
@@ -48,7 +52,8 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
     Metric("new_accounts_12m", "New accounts (12 months)", "新增客户数（12个月）", "accounts",
            f"Accounts whose acquired_on falls in {WINDOW}.", "economics"),
     Metric("churned_accounts_12m", "Churned accounts (12 months)", "流失客户数（12个月）", "accounts",
-           f"Accounts at risk at window start (acquired before the window and not churned before it) that "
+           f"Accounts at risk at window start (acquired before the window and not churned before it; a recorded "
+           f"churn ended by a win-back before the window does not count) that "
            f"churned in {WINDOW}, under the configured churn definition.", "economics"),
     Metric("churn_rate_12m", "Churn rate (12 months)", "客户流失率（12个月）", "share 0-1",
            "churned_accounts_12m / accounts at risk at window start.", "economics"),
@@ -90,13 +95,13 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "weeks of the window the account was in the book (listed holiday weeks excluded) >= required per "
            "week x those weeks.", "segmentation"),
     Metric("strategy_support_develop", "Accounts to support & develop", "支持和有利发展客户数", "accounts",
-           "Accounts with high current value and high potential. " "Population: accounts not recorded as churned at the analysis date with at least one order up to it; value = window margin, potential = CLV (or margin growth when no CLV model is available); high = at or above the median (default thresholds).", "segmentation"),
+           "Accounts with high current value and high potential. " + STRATEGY_POPULATION, "segmentation"),
     Metric("strategy_maintain_efficiently", "Accounts to maintain efficiently", "维持且高效客户数", "accounts",
-           "Accounts with high current value and low potential. " "Population: accounts not recorded as churned at the analysis date with at least one order up to it; value = window margin, potential = CLV (or margin growth when no CLV model is available); high = at or above the median (default thresholds).", "segmentation"),
+           "Accounts with high current value and low potential. " + STRATEGY_POPULATION, "segmentation"),
     Metric("strategy_nurture_change", "Accounts to nurture & change", "培育并改变行为客户数", "accounts",
-           "Accounts with low current value and high potential. " "Population: accounts not recorded as churned at the analysis date with at least one order up to it; value = window margin, potential = CLV (or margin growth when no CLV model is available); high = at or above the median (default thresholds).", "segmentation"),
+           "Accounts with low current value and high potential. " + STRATEGY_POPULATION, "segmentation"),
     Metric("strategy_cut_cost_exit", "Accounts to cut cost or exit", "削减成本与清除客户数", "accounts",
-           "Accounts with low current value and low potential. " "Population: accounts not recorded as churned at the analysis date with at least one order up to it; value = window margin, potential = CLV (or margin growth when no CLV model is available); high = at or above the median (default thresholds).", "segmentation"),
+           "Accounts with low current value and low potential. " + STRATEGY_POPULATION, "segmentation"),
     # --- scorecards, pipeline, payments
     Metric("win_rate_existing", "Win rate, existing accounts", "老客户销售成功率", "share 0-1",
            f"Opportunities of existing accounts closed in {WINDOW}: won / (won + lost) (rule of thumb 0.5).",

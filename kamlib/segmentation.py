@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import aggregate as agg
-from . import concentration, service
+from . import book, concentration, service
 from .dataset import Dataset
 from .i18n import join_reasons, t, tv
 from .periods import window_12m
@@ -124,8 +124,8 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, value_thre
                   allocation: str = "revenue") -> Segmentation:
     """Everything segmentation needs per account, for accounts in the book at the analysis date.
 
-    Population: accounts not recorded as churned on or before the analysis date that ordered at least once
-    up to it. ``potential``: CLV per account (default use); when None, potential is the growth of window
+    Population: accounts in the book at the analysis date (not recorded as churned on or before it, or won
+    back since: :func:`kamlib.book.churned_as_of`) that ordered at least once up to it. ``potential``: CLV per account (default use); when None, potential is the growth of window
     margin over the previous 12 months (labelled ``potential_source='margin growth'``).
     """
     end = ds.analysis_date
@@ -134,8 +134,7 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, value_thre
     win = agg.execute(agg.window_by_account(tx, start=w.start, end=w.end)).set_index("account_id")
     hist = agg.execute(agg.last_order_by_account(tx, end=end)).set_index("account_id")
     acc = ds.accounts.set_index("account_id")
-    alive = acc["churned_on"].isna() | (acc["churned_on"] > end) if "churned_on" in acc else True
-    ids = acc.index[alive & acc.index.isin(hist.index)]
+    ids = acc.index[~book.churned_as_of(acc, end) & acc.index.isin(hist.index)]
     f = acc.loc[ids, ["name", "tier", "account_manager", "industry", "region", "acquisition_channel",
                       "enterprise_type"]].copy()
     f[["revenue", "gross_margin"]] = win[["revenue", "gross_margin"]].reindex(ids).fillna(0.0)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import aggregate as agg
+from . import book
 from .dataset import Dataset
 from .periods import window_12m
 
@@ -49,17 +50,18 @@ def visit_compliance(accounts: pd.DataFrame, interactions: pd.DataFrame | None, 
     whether the policy is met (visits >= required x weeks) and the share of weeks meeting it.
 
     Accounts are counted only for the weeks they were in the book all week (acquired on or before the
-    Monday, not churned before the Sunday); accounts with no counted week are left out (and said so by the
+    Monday, not churned on or before the Sunday unless won back by the Monday); accounts with no counted week are left out (and said so by the
     caller). Without an interactions table every covered account has 0 visits.
     """
     acc = accounts[accounts[tier_col].isin(list(policy.visits_per_week))].reset_index(drop=True)
     weeks = counted_weeks(start, end, policy.holidays)
     wk = weeks.to_numpy()
     acquired = pd.to_datetime(acc["acquired_on"]).to_numpy()
-    gone = (pd.to_datetime(acc["churned_on"]) if "churned_on" in acc else pd.Series(pd.NaT, index=acc.index))
-    gone = gone.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("2262-01-01"))
-    # in_book[i, j]: account i was in the book for the whole week j
-    in_book = (wk[None, :] >= acquired[:, None]) & (wk[None, :] + np.timedelta64(6, "D") < gone[:, None])
+    gone, back = (d.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("2262-01-01")) for d in book.lapse(acc))
+    # in_book[i, j]: account i was in the book for the whole week j (acquired by its Monday; its Sunday before
+    # the churn date, or its Monday on or after the win-back)
+    in_book = (wk[None, :] >= acquired[:, None]) & ((wk[None, :] + np.timedelta64(6, "D") < gone[:, None])
+                                                    | (wk[None, :] >= back[:, None]))
     visits = np.zeros(in_book.shape)
     if interactions is not None and len(interactions):
         v = interactions[interactions["kind"] == "visit"]

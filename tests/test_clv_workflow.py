@@ -85,7 +85,8 @@ def test_accounts_at_risk_follows_its_definition(ds, value):
     margin = tx.groupby("account_id")["gross_margin"].sum()
     acc = ds.accounts.set_index("account_id")
     m = margin.reindex(acc.index).fillna(0)
-    expected = acc.index[acc["churned_on"].isna() & (value.frame["p_alive"].reindex(acc.index) < 0.5)
+    in_book = acc["churned_on"].isna() | (acc["won_back_on"] > acc["churned_on"])    # won back: in the book
+    expected = acc.index[in_book & (value.frame["p_alive"].reindex(acc.index) < 0.5)
                          & (m > margin.median())]
     assert set(alerts.index) == set(expected)
     assert alerts["margin_12m"].is_monotonic_decreasing

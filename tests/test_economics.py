@@ -9,7 +9,7 @@ from kamlib.io import load_dataset
 from conftest import TODAY, tiny_accounts, write_tables
 
 
-def hand_book(tmp_path, *, costs=True, churned=("", "", "", "")):
+def hand_book(tmp_path, *, costs=True, churned=(None, "2025-07-01", "2025-06-30", None), won_back=None):
     """Analysis month 2026-06: window 2025-07-01 .. 2026-06-30.
 
     A1 acquired 2024, retained; A2 acquired 2024, churned 2025-07-01 (on the window's first day: churned in
@@ -17,7 +17,9 @@ def hand_book(tmp_path, *, costs=True, churned=("", "", "", "")):
     by referral."""
     acc = tiny_accounts(ids=("A1", "A2", "A3", "A4"),
                         acquired=("2024-01-10", "2024-02-01", "2024-03-01", "2025-09-15"))
-    acc["churned_on"] = [None, "2025-07-01", "2025-06-30", None]
+    acc["churned_on"] = list(churned)
+    if won_back is not None:
+        acc["won_back_on"] = list(won_back)
     acc["acquisition_channel"] = ["direct", "direct", "agent", "referral"]
     tx = pd.DataFrame({"account_id": ["A1", "A1", "A2", "A3", "A4"],
                        "order_date": ["2025-08-01", "2026-03-01", "2024-05-01", "2024-06-01", "2025-09-20"],
@@ -46,6 +48,19 @@ def test_flows_and_ratios_by_hand(tmp_path):
     assert "win-back" in fl.measured.reasons["winback_cost_per_recovered_account"]
     values, reasons = fl.measured.headline()
     assert set(values) >= {"cac", "churn_rate_12m"} and all(k in values for k in reasons)
+
+
+def test_win_back_before_the_window_puts_the_account_back_at_risk(tmp_path):
+    # A2 churns on the window's first day and is won back in the window: churned (and won back) in the window;
+    # A3 churned before the window and was won back before it: in the book at window start, retained
+    ds = hand_book(tmp_path, churned=(None, "2025-07-01", "2025-03-01", None),
+                   won_back=(None, "2025-09-01", "2025-05-01", None))
+    fl = ec.book_flows(ds, ec.ChurnDefinition("recorded"))
+    assert fl.accounts["at_risk_start"].tolist() == [True, True, True, False]
+    assert fl.accounts["churned"].tolist() == [False, True, False, False]
+    assert fl.accounts["retained"].tolist() == [True, False, True, False]
+    assert fl.accounts["won_back"].tolist() == [False, True, False, False]
+    assert fl.measured.values["churn_rate_12m"] == pytest.approx(1 / 3)
 
 
 def test_missing_costs_are_not_available_not_zero(tmp_path):

@@ -122,6 +122,24 @@ def test_visit_compliance_on_hand_built_log():
     assert by.loc["Li", "compliance_rate"] == pytest.approx(3 / 4)
 
 
+def test_visit_compliance_counts_won_back_accounts_from_their_return():
+    """4 full weeks from Mon 2026-01-05; one visit a week for each account."""
+    accounts = pd.DataFrame({
+        "account_id": ["W1", "W2", "C1"], "tier": ["A", "A", "A"],
+        "acquired_on": pd.to_datetime(["2025-01-01"] * 3),
+        "churned_on": pd.to_datetime(["2026-01-10", "2026-01-20", "2026-01-10"]),
+        # W1 back on Tue of week 3; W2's win-back ended an earlier lapse; C1 never came back
+        "won_back_on": pd.to_datetime(["2026-01-20", "2025-06-01", None]),
+    })
+    mondays = pd.date_range("2026-01-05", periods=4, freq="7D")
+    visits = pd.DataFrame([(a, m + pd.Timedelta(days=1)) for a in accounts["account_id"] for m in mondays],
+                          columns=["account_id", "date"]).assign(kind="visit")
+    c = service.visit_compliance(accounts, visits, "2026-01-05", "2026-02-01")
+    assert c.loc["W1", "weeks"] == 1 and c.loc["W1", "visits"] == 1       # week of 01-26 only
+    assert c.loc["W2", "weeks"] == 2                                        # weeks of 01-05 and 01-12
+    assert "C1" not in c.index                                              # no whole week in the book
+
+
 def test_service_flags():
     tiers = pd.Series({"s": "strategic", "a": "A", "c": "C", "c2": "C"})
     vpw = pd.Series({"s": 1.0, "a": 1.5, "c": 1.2, "c2": 0.1})
@@ -144,8 +162,11 @@ def test_account_frame_and_metrics_on_book(seg):
     assert sum(m[f"strategy_{k}"] for k in sg.STRATEGIES) == len(f)
     assert m["unprofitable_accounts_after_cost_to_serve"] == (f["gross_margin"] < f["cost_to_serve"]).sum()
     assert 0 <= m["service_compliance_rate"] <= 1 and s.potential_source == "margin growth"
-    assert f.index.isin(ds.accounts.loc[ds.accounts["churned_on"].isna()
-                                        | (ds.accounts["churned_on"] > ds.analysis_date), "account_id"]).all()
+    acc = ds.accounts.set_index("account_id")
+    in_book = acc["churned_on"].isna() | (acc["churned_on"] > ds.analysis_date) | (acc["won_back_on"] > acc["churned_on"])
+    ordered = ds.transactions.loc[ds.transactions["order_date"] <= ds.analysis_date, "account_id"].unique()
+    assert set(f.index) == set(acc.index[in_book & acc.index.isin(ordered)])
+    assert (acc["won_back_on"].reindex(f.index).notna()).any()          # won-back accounts are in the book
     # the cost-to-serve allocates all of the window's service costs plus visits
     w0, w1 = pd.Timestamp("2025-10-01"), pd.Timestamp("2026-09-30")
     cts = service.cost_to_serve(ds, w0, w1, visit_cost=0.0)
