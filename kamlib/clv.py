@@ -166,8 +166,9 @@ def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36
 
 
 def accounts_at_risk(ds: Dataset, value: AccountValue, threshold: float = 0.5) -> pd.DataFrame:
-    """Churn alerts: accounts in the book (not recorded as churned, or won back since) with P(alive) < ``threshold`` and trailing-12-month margin
-    above the median of active accounts (the ``accounts_at_risk`` metric), most valuable first."""
+    """Churn alerts: accounts in the book (not recorded as churned, or won back since) with P(alive) <
+    ``threshold`` and trailing-12-month margin above the median of active accounts (the ``accounts_at_risk``
+    metric), most valuable first."""
     w = window_12m(ds.analysis_date)
     per = agg.execute(agg.window_by_account(ds.table("transactions"), start=w.start, end=w.end))
     acc = ds.accounts.set_index("account_id")
