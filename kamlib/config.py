@@ -27,6 +27,7 @@ class DuckDBConfig(_Strict):
     threads: int | None = Field(None, gt=0)
     temp_directory: str | None = None    # where DuckDB spills when the memory limit is reached
     max_temp_directory_size: str | None = Field(None, pattern=SIZE)   # cap on the spilled data
+    enable_progress_bar: bool | None = None   # DuckDB's progress bar (kamlib's default: off, see engine)
 
     def environment(self) -> dict[str, str]:
         """``{KAM_DUCKDB: json}`` for the settings given ({} when none)."""

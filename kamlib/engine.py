@@ -4,7 +4,8 @@ Every DuckDB connection kamlib opens (loading files, snapshots, DuckDB-file sour
 :func:`connect`, which applies the settings in the environment variable ``KAM_DUCKDB`` (JSON, e.g.
 ``{"memory_limit": "6GB", "threads": 2}``). ``kam`` sets it from ``data.duckdb`` in ``kam.yaml``, so the
 report's notebook kernels inherit it. Without settings DuckDB's defaults apply (80% of RAM, all cores), except
-that kamlib runs at least :data:`MIN_THREADS` threads (see there).
+that kamlib runs at least :data:`MIN_THREADS` threads (see there) and keeps DuckDB's progress bar off
+(:data:`PROGRESS_BAR`).
 """
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from pathlib import Path
 import duckdb
 
 ENV = "KAM_DUCKDB"
-SETTINGS = ("memory_limit", "threads", "temp_directory", "max_temp_directory_size")
+SETTINGS = ("memory_limit", "threads", "temp_directory", "max_temp_directory_size", "enable_progress_bar")
+
+#: DuckDB's progress bar (queries over 2 s) unless the user turns it on: off, because in a notebook kernel it
+#: is a widget that papermill saves into the notebook and nbconvert renders into the report as
+#: "FloatProgress(...)" text; the report runner shows its own progress.
+PROGRESS_BAR = False
 
 #: Fewest DuckDB threads kamlib runs when the user sets none. With 2 threads or fewer DuckDB's hash aggregation
 #: grows one hash table per thread instead of radix-partitioning the groups, which is slow when nearly every
@@ -47,6 +53,7 @@ def connect(database: str | None = None, *, read_only: bool = False) -> duckdb.D
     chosen = settings()
     if "threads" not in chosen and con.execute("SELECT current_setting('threads')").fetchone()[0] < MIN_THREADS:
         chosen["threads"] = MIN_THREADS
+    chosen.setdefault("enable_progress_bar", PROGRESS_BAR)
     for key, value in chosen.items():
         try:
             con.execute(f"SET {key} = ?", [value])

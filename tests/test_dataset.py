@@ -75,11 +75,20 @@ def test_every_kam_yaml_duckdb_setting_reaches_duckdb(tmp_path, monkeypatch):
     from kamlib.config import DuckDBConfig
     assert set(DuckDBConfig.model_fields) == set(engine.SETTINGS)
     cfg = DuckDBConfig(memory_limit="1GB", threads=1, temp_directory=str(tmp_path / "spill"),
-                       max_temp_directory_size="2GB")
+                       max_temp_directory_size="2GB", enable_progress_bar=True)
     monkeypatch.setenv(engine.ENV, cfg.environment()[engine.ENV])
     con = engine.connect()
     got = [con.execute(f"SELECT current_setting('{k}')").fetchone()[0] for k in engine.SETTINGS]
-    assert got == ["953.6 MiB", 1, str(tmp_path / "spill"), "1.8 GiB"]
+    assert got == ["953.6 MiB", 1, str(tmp_path / "spill"), "1.8 GiB", True]
+
+
+def test_duckdb_progress_bar_is_off_unless_turned_on(monkeypatch):
+    # on, a query over 2 s in a notebook kernel leaves a FloatProgress widget in the saved notebook and report
+    from kamlib import engine
+    monkeypatch.delenv(engine.ENV, raising=False)
+    assert not engine.connect().execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+    monkeypatch.setenv(engine.ENV, '{"enable_progress_bar": true}')
+    assert engine.connect().execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
 
 
 def test_kam_report_passes_duckdb_settings_from_the_config(tmp_path, monkeypatch):
