@@ -6,6 +6,7 @@ complaints are more likely the longer the account is observed: rates per year ar
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from . import aggregate as agg
 
@@ -110,6 +112,42 @@ class CoxResults:
     result: object
 
 
+#: Largest |coefficient| and standard error, per standard deviation of the covariate, taken as a finite
+#: estimate (a hazard ratio of e^10 ~ 22,000 per standard deviation; a 95% interval spanning e^+-100). Beyond
+#: them the partial likelihood is still rising towards infinity (monotone likelihood: the covariate separates
+#: churned from retained accounts), where the score vanishes too.
+MAX_STANDARDISED_COEF, MAX_STANDARDISED_SE = 10.0, 50.0
+
+
+def _at_maximum(model: PHReg, res) -> bool:
+    """Finite estimates and standard errors, a zero score (gradient of the log partial likelihood) and no
+    coefficient running off to infinity (:data:`MAX_STANDARDISED_COEF`, :data:`MAX_STANDARDISED_SE`)."""
+    p = np.asarray(res.params)
+    if not (np.all(np.isfinite(p)) and np.all(np.isfinite(res.bse))):
+        return False
+    sd = model.exog.std(axis=0)
+    if np.any(np.abs(p) * sd > MAX_STANDARDISED_COEF) or np.any(np.asarray(res.bse) * sd > MAX_STANDARDISED_SE):
+        return False
+    return float(np.max(np.abs(model.score(p)))) <= 1e-6 * (1.0 + abs(model.loglike(p)))
+
+
+def fit_phreg(model: PHReg, names: list[str]):
+    """Maximum partial likelihood, checked. statsmodels fits by Newton-Raphson without step-size control, which
+    can overshoot into exp() overflow (NaN estimates, with only a RuntimeWarning) when a covariate has few
+    members; then BFGS finds the neighbourhood of the maximum and Newton-Raphson finishes from there. Raises
+    ValueError when neither reaches a finite maximum (e.g. a covariate separates churned from retained)."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)     # the result is checked below instead
+        res = model.fit()
+        if not _at_maximum(model, res):
+            start = model.fit(method="bfgs", maxiter=2000, disp=0).params
+            res = model.fit(start_params=start) if np.all(np.isfinite(start)) else res
+    if not _at_maximum(model, res):
+        raise ValueError(f"the Cox model of churn did not converge (covariates {', '.join(names)}): some "
+                         "hazard ratio is not estimable, e.g. a covariate whose accounts all churned or none did")
+    return res
+
+
 def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
     """Cox proportional-hazards regression (statsmodels PHReg, Breslow ties).
 
@@ -120,7 +158,7 @@ def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
         raise ValueError(f"only {int(dur['event'].sum())} churn events: too few for a Cox model")
     model = PHReg(dur["duration_days"].to_numpy(), x.to_numpy(float), status=dur["event"].to_numpy(),
                   ties="breslow")
-    res = model.fit()
+    res = fit_phreg(model, list(x.columns))
     z = stats.norm.ppf(1 - alpha / 2)
     beta, se = res.params, res.bse
     hr = pd.DataFrame({"coef": beta, "std_err": se, "hazard_ratio": np.exp(beta),

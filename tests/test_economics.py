@@ -163,6 +163,42 @@ def test_cox_recovers_known_hazard_ratios():
         survival.cox(dur.assign(event=0), x)
 
 
+def _cox_data(seed: int, n: int = 120):
+    """Exponential lifetimes with a rare (5%) strong-effect dummy and covariates on scales 1, 3 and 10."""
+    rng = np.random.default_rng(seed)
+    rare = (rng.random(n) < 0.05).astype(float)
+    z = rng.normal(size=(n, 3)) * [1, 3, 10]
+    t = rng.exponential(1 / np.exp(2.5 * rare + z @ [0.3, 0.1, 0.05])) * 1000
+    c = rng.uniform(0, 2000, n)
+    x = pd.DataFrame(np.column_stack([rare, z]), columns=["rare", "z1", "z3", "z10"])
+    return pd.DataFrame({"duration_days": np.minimum(t, c), "event": (t <= c).astype(int)}), x
+
+
+def test_cox_reaches_the_maximum_where_plain_newton_diverges():
+    from statsmodels.duration.hazard_regression import PHReg
+    dur, x = _cox_data(seed=1)
+    model = PHReg(dur["duration_days"].to_numpy(), x.to_numpy(), status=dur["event"].to_numpy(), ties="breslow")
+    with np.errstate(all="ignore"):
+        assert np.isnan(model.fit().params).all()          # statsmodels' own Newton-Raphson overshoots here
+    res = survival.cox(dur, x)
+    beta = np.log(res.hazard_ratios["hazard_ratio"].to_numpy())
+    assert np.isfinite(res.hazard_ratios.to_numpy()).all()
+    assert np.abs(model.score(beta)).max() < 1e-6                              # a stationary point ...
+    for _ in range(20):                                                        # ... and the maximum
+        assert model.loglike(beta) >= model.loglike(beta + np.random.default_rng(_).normal(0, 0.05, 4))
+    assert ((res.hazard_ratios["lower"] <= np.exp([2.5, 0.3, 0.1, 0.05]))
+            & (np.exp([2.5, 0.3, 0.1, 0.05]) <= res.hazard_ratios["upper"])).all()
+
+
+def test_cox_without_a_finite_maximum_raises():
+    # the dummy's five accounts are exactly the five first churns: the partial likelihood rises without bound
+    n = 40
+    dur = pd.DataFrame({"duration_days": np.arange(1.0, n + 1), "event": (np.arange(n) < 30).astype(int)})
+    x = pd.DataFrame({"d": (np.arange(n) < 5).astype(float), "z": np.random.default_rng(0).normal(size=n)})
+    with pytest.raises(ValueError, match="did not converge.*not estimable"):
+        survival.cox(dur, x)
+
+
 def test_survival_on_book(small_dir):
     ds = load_dataset(small_dir, analysis_date="2026-09-30", today=TODAY, future_rows="exclude")
     fl = ec.book_flows(ds)
@@ -171,6 +207,8 @@ def test_survival_on_book(small_dir):
     assert (lives["duration_days"] > 0).all()
     x = survival.covariates(ds, lives)
     assert {"complaints_per_year", "credit_risk_grade"} <= set(x.columns) and x.notna().all().all()
+    drivers = survival.churn_drivers(ds, fl.accounts["churned_on"])       # 6 strategic accounts, 5 churned
+    assert np.isfinite(drivers.hazard_ratios[["hazard_ratio", "lower", "upper"]].to_numpy()).all()
 
 
 def test_no_new_accounts_and_no_retained_accounts(tmp_path):

@@ -46,6 +46,18 @@ def test_report_succeeds_and_writes_everything(good_report):
     assert (folder / "02_customer_lifetime_value.presentation.html").exists()
 
 
+def test_reports_carry_no_warnings_progress_bars_or_widgets(good_report):
+    # stderr (warnings, progress bars) and widgets would be saved into the notebook and rendered into the report
+    _, folder = good_report
+    executed = sorted((folder / "executed").glob("*.ipynb"))
+    assert len(executed) == 6
+    for path in executed:
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            for out in cell.get("outputs", []):
+                assert not (out.output_type == "stream" and out.name == "stderr"), (path.name, i, out.text[:300])
+                assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), (path.name, i)
+
+
 def test_clv_notebook_metric_matches_library(good_report, small_dir):
     from kamlib import clv
     from kamlib.io import load_dataset
