@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -105,10 +106,26 @@ def open_notebook(*, data_dir: str, month: str | None = None, currency: str = "C
     ds = load_dataset(data_dir, analysis_date=month_end(month) if month else None, future_rows=future_rows,
                       today=today)
     ctx = NotebookContext(ds=ds, lang=language, currency=currency, metrics=MetricsRecorder(metrics_path))
+    show_model_warnings(language)
     if show_header:
         display(HTML(f"<p><b>{html.escape(t('analysis_month', language))}:</b> {ds.analysis_month} &nbsp; "
                      f"<b>{html.escape(t('data_fingerprint', language))}:</b> {ds.fingerprint}</p>"))
     return ctx
+
+
+def show_model_warnings(lang: str) -> None:
+    """Show kamlib's model warnings (a fit that did not converge) as a note in the notebook, where the report
+    keeps it in the reader's language, instead of as stderr text; other warnings go where they went before."""
+    from .models import ConvergenceWarning
+    previous = getattr(warnings.showwarning, "kamlib_previous", warnings.showwarning)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ConvergenceWarning):
+            display(Markdown("> " + _md_escape(t("model_warning", lang, message=str(message)))))
+        else:
+            previous(message, category, filename, lineno, file, line)
+    show.kamlib_previous = previous
+    warnings.showwarning = show
 
 
 def quality_section(ctx: NotebookContext) -> None:

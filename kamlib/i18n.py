@@ -258,6 +258,7 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Acquisition spend was {acq} ({cac} per new account); retention spend {ret} ({rpa} per retained "
               "account). Winning an account cost {ratio} times keeping one.",
         "zh": "获客费用{acq}（每个新客户{cac}）；保持费用{ret}（每个保持客户{rpa}）。获取一个客户的成本是保持的{ratio}倍。"},
+    "model_warning": {"en": "Model warning: {message}", "zh": "模型警告：{message}"},
     "not_available_because": {"en": "{metric}: not available — {reason}.", "zh": "{metric}：无法计算——{reason}。"},
     "channel": {"en": "Channel", "zh": "渠道"},
     "new_accounts": {"en": "New accounts", "zh": "新增客户"},
@@ -342,6 +343,20 @@ LABELS: dict[str, dict[str, str]] = {
         "zh": "Cox模型（{n}个客户，{events}个流失）在控制其他因素后估计各因素的影响；协变量为客户生命周期内的平均值，应理解为相关关系。"
               "比例风险检验提示：{flagged}。"},
     "none_flagged": {"en": "no covariate at the 1% level", "zh": "无显著违背（1%水平）"},
+    "cox_dropped": {"en": "Left out of the Cox model, as their hazard ratio cannot be estimated: {covariates}.",
+                    "zh": "以下因素无法估计风险比，未纳入Cox模型：{covariates}。"},
+    "cox_dropped_constant": {"en": "the same for every account", "zh": "所有客户取值相同"},
+    "cox_dropped_no_churn": {"en": "none of its {n} accounts churned", "zh": "其{n}个客户均未流失"},
+    "cox_dropped_all_churn": {"en": "every churned account is among its {n} accounts",
+                              "zh": "所有流失客户都属于其{n}个客户"},
+    "cox_unavailable": {"en": "No Cox model of churn drivers this month: {reason}.",
+                        "zh": "本月无法拟合流失驱动因素的Cox模型：{reason}。"},
+    "cox_too_few": {"en": "only {events} churn events, too few", "zh": "仅{events}个流失事件，数量不足"},
+    "cox_no_covariates": {"en": "no driver can be estimated on these accounts", "zh": "没有可估计的驱动因素"},
+    "cox_not_estimable": {"en": "the drivers separate churned from retained accounts, so the hazard ratios have "
+                                "no finite estimate", "zh": "驱动因素将流失客户与留存客户完全分开，风险比无有限估计值"},
+    "late_hr_unavailable": {"en": "(No hazard ratio for late payment: {reason}.)",
+                            "zh": "（无逾期付款的风险比：{reason}。）"},
     "conclusion_title": {"en": "What this means for the manager", "zh": "对管理者的启示"},
     "conclusion_sentence": {
         "en": "Each new account costs {cac}; keeping one costs {rpa} a year and earns {margin} of margin a year. "

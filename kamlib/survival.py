@@ -7,7 +7,7 @@ complaints are more likely the longer the account is observed: rates per year ar
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -110,6 +110,38 @@ class CoxResults:
     nobs: int
     events: int
     result: object
+    dropped: dict = field(default_factory=dict)   # covariate -> (i18n key, values) of why it was left out
+
+
+class CoxUnavailable(ValueError):
+    """The Cox model cannot be fit on these accounts; ``key`` and ``values`` word the reason in reports."""
+
+    def __init__(self, key: str, message: str, **values):
+        super().__init__(message)
+        self.key, self.values = key, values
+
+    @property
+    def reason(self) -> tuple[str, dict]:
+        return self.key, self.values
+
+
+def inestimable_covariates(dur: pd.DataFrame, x: pd.DataFrame) -> dict:
+    """Covariates whose hazard ratio has no finite estimate, found before fitting: the same value for every
+    account, or a 0/1 covariate with no churn among its accounts (hazard ratio 0) or with every churn among
+    them (infinite). Returns ``{covariate: (i18n key, values)}``."""
+    ev = dur["event"].to_numpy() == 1
+    out = {}
+    for c in x.columns:
+        v = x[c].to_numpy(float)
+        if np.all(v == v[0]):
+            out[c] = ("cox_dropped_constant", {})
+        elif np.isin(v, (0.0, 1.0)).all():
+            members = v == 1
+            if not (ev & members).any():
+                out[c] = ("cox_dropped_no_churn", {"n": int(members.sum())})
+            elif not (ev & ~members).any():
+                out[c] = ("cox_dropped_all_churn", {"n": int(members.sum())})
+    return out
 
 
 #: Largest |coefficient| and standard error, per standard deviation of the covariate, taken as a finite
@@ -143,8 +175,9 @@ def fit_phreg(model: PHReg, names: list[str]):
             start = model.fit(method="bfgs", maxiter=2000, disp=0).params
             res = model.fit(start_params=start) if np.all(np.isfinite(start)) else res
     if not _at_maximum(model, res):
-        raise ValueError(f"the Cox model of churn did not converge (covariates {', '.join(names)}): some "
-                         "hazard ratio is not estimable, e.g. a covariate whose accounts all churned or none did")
+        raise CoxUnavailable("cox_not_estimable", f"the Cox model of churn did not converge (covariates "
+                             f"{', '.join(names)}): some hazard ratio is not estimable (a covariate separates "
+                             "churned from retained accounts)")
     return res
 
 
@@ -153,9 +186,13 @@ def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
 
     The PH check correlates each covariate's Schoenfeld residuals with the rank of the event time (a
     Grambsch-Therneau style test per covariate); small p-values flag time-varying effects."""
-    x = x.loc[dur.index]
-    if dur["event"].sum() < 5:
-        raise ValueError(f"only {int(dur['event'].sum())} churn events: too few for a Cox model")
+    events = int(dur["event"].sum())
+    if events < 5:
+        raise CoxUnavailable("cox_too_few", f"only {events} churn events: too few for a Cox model", events=events)
+    dropped = inestimable_covariates(dur, x.loc[dur.index])
+    x = x.loc[dur.index].drop(columns=list(dropped))
+    if x.shape[1] == 0:
+        raise CoxUnavailable("cox_no_covariates", "no covariate left for the Cox model")
     model = PHReg(dur["duration_days"].to_numpy(), x.to_numpy(float), status=dur["event"].to_numpy(),
                   ties="breslow")
     res = fit_phreg(model, list(x.columns))
@@ -172,10 +209,29 @@ def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
         r, p = stats.pearsonr(sch[ev, j], t_rank) if np.std(sch[ev, j]) > 0 else (np.nan, np.nan)
         rows.append({"covariate": name, "rho": r, "p_value": p})
     ph = pd.DataFrame(rows).set_index("covariate")
-    return CoxResults(hr, ph, len(dur), int(dur["event"].sum()), res)
+    return CoxResults(hr, ph, len(dur), events, res, dropped)
 
 
 def churn_drivers(ds: Dataset, churned_on: pd.Series) -> CoxResults:
     """The Cox model of churn on the standard covariates of :func:`covariates`."""
     lives = durations(ds, churned_on)
     return cox(lives, covariates(ds, lives))
+
+
+def try_churn_drivers(ds: Dataset, churned_on: pd.Series) -> tuple[CoxResults | None, CoxUnavailable | None]:
+    """:func:`churn_drivers`, or (None, why) when the model cannot be fit on these accounts (for reports)."""
+    try:
+        return churn_drivers(ds, churned_on), None
+    except CoxUnavailable as e:
+        return None, e
+
+
+def hazard_ratio(drivers: CoxResults | None, why: CoxUnavailable | None,
+                 covariate: str) -> tuple[pd.Series | None, tuple[str, dict] | None]:
+    """One covariate's row of hazard ratios, or None and the reason (i18n key, values) it is not available:
+    no model (``why``), or the covariate left out of it."""
+    if drivers is None:
+        return None, why.reason
+    if covariate in drivers.hazard_ratios.index:
+        return drivers.hazard_ratios.loc[covariate], None
+    return None, drivers.dropped.get(covariate, ("cox_dropped_constant", {}))

@@ -74,3 +74,21 @@ def test_model_summary_in_both_languages():
     assert "对数似然" in zh and "标准误" in zh and "Log-likelihood" not in zh
     html = res.summary(lang="zh")._repr_html_()
     assert "估计值" in html and isinstance(res.summary().table, pd.DataFrame)
+
+
+def test_model_warnings_become_notes_in_the_reader_language(monkeypatch):
+    import warnings
+
+    from kamlib import display as kd
+    from kamlib.models import ConvergenceWarning
+    shown, elsewhere = [], []
+    monkeypatch.setattr(kd, "display", shown.append)
+    with warnings.catch_warnings():                    # restores warnings.showwarning afterwards
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda message, *args, **kw: elsewhere.append(str(message))
+        kd.show_model_warnings("en")
+        kd.show_model_warnings("zh")                   # a second notebook run: replaces, does not stack
+        warnings.warn("BG/NBD: fit did not converge", ConvergenceWarning)
+        warnings.warn("something else", UserWarning)
+    assert len(shown) == 1 and "模型警告" in shown[0].data and "BG/NBD: fit did not converge" in shown[0].data
+    assert elsewhere == ["something else"]

@@ -93,12 +93,43 @@ def _paretonbd_loglik_mpmath(r, alpha, s, beta, x, tx, T):
     ((0.5532, 10.576, 0.6062, 11.672), (0, 0, 38.86)),
     ((0.5532, 10.576, 0.6062, 11.672), (14, 35.0, 38.0)),
     ((2.0, 5.0, 5.0, 5.0), (3, 10.0, 20.0)),              # alpha == beta
+    # large s and beta (nearly the same dropout rate for everyone), where scipy's hyp2f1 returns NaN
+    ((1.654, 5.785, 193.8, 126694.4), (1, 32.714, 247.286)),
+    ((1.654, 5.785, 193.8, 126694.4), (0, 0.0, 151.714)),
+    ((1.654, 5.785, 193.8, 126694.4), (2, 121.714, 164.429)),
+    ((0.9, 3.0, 2e4, 1e7), (40, 230.0, 237.7)),
 ])
 def test_paretonbd_loglik_is_stable_and_exact(theta, row):
     d = {"frequency": np.array([row[0]], float), "recency": np.array([row[1]]), "T": np.array([row[2]])}
     ll = ParetoNBD()._loglik(np.array(theta), d)[0]
     assert np.isfinite(ll)
     assert ll == pytest.approx(_paretonbd_loglik_mpmath(*theta, *row), rel=1e-9, abs=1e-9)
+
+
+def test_log_hyp2f1_1_matches_mpmath_where_scipy_fails():
+    from kamlib.models.paretonbd import _log_hyp2f1_1
+    cases = [(194.79, 197.447, 0.9980064), (50.0, 300.0, 0.999), (1e5, 1e5 + 2.6, 0.99999), (1e5, 1e5 + 230, 0.99999),
+             (2.0, 2.5, 0.9999), (0.9, 300.9, 0.5), (1e4, 1e4 + 0.05, 0.998), (1.5, 3.0, 0.3)]
+    b, c, z = map(np.array, zip(*cases))
+    got = _log_hyp2f1_1(b, c, z)
+    mpmath.mp.dps = 30
+    want = [float(mpmath.log(mpmath.hyp2f1(1, *v))) for v in cases]
+    np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+def test_paretonbd_p_alive_for_large_s_and_beta_matches_mpmath(paretonbd):
+    r, alpha, s, beta = theta = (1.654, 5.785, 193.8, 126694.4)
+    rows = pd.DataFrame({"frequency": [1.0, 0.0, 2.0, 5.0], "recency": [32.714, 0.0, 121.714, 76.857],
+                         "T": [247.286, 151.714, 164.429, 243.714]})
+    got = paretonbd.with_params(list(theta)).p_alive(rows).to_numpy()
+    mpmath.mp.dps = 50
+    want = []
+    for x, tx, T in rows.to_numpy():
+        ll = _paretonbd_loglik_mpmath(r, alpha, s, beta, x, tx, T)
+        first = (mpmath.loggamma(r + x) + r * mpmath.log(alpha) + s * mpmath.log(beta) - mpmath.loggamma(r)
+                 - (r + x) * mpmath.log(alpha + T) - s * mpmath.log(beta + T))
+        want.append(float(mpmath.exp(first - ll)))            # P(alive) = first bracket term / whole bracket
+    np.testing.assert_allclose(got, want, rtol=1e-8)
 
 
 def test_paretonbd_predictions_finite_for_heavy_buyer(paretonbd):

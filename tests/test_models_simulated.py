@@ -157,9 +157,27 @@ def test_clv_definition_and_units():
     np.testing.assert_allclose(disc, monthly, rtol=1e-12)
     band = res.clv_interval(sim.iloc[:50], 100.0, horizon_months=12, n_draws=100)
     assert (band["lower"] <= band["clv"] * 1.0001).all() and (band["clv"] <= band["upper"] * 1.0001).all()
-    assert (band["upper"] > band["lower"]).all()
+    assert (band["upper"] > band["lower"]).all() and band.attrs["invalid_draws"] == 0
     with pytest.raises(ValueError, match="rate_period"):
         res.clv(sim, 1.0, rate_period="weekly")
+
+
+def test_clv_band_leaves_out_overflowing_draws_and_counts_them(monkeypatch):
+    # a poorly determined fit (huge standard errors) can draw parameters so extreme that the CLV overflows:
+    # such draws are left out
+    import warnings
+    rng = np.random.default_rng(8)
+    sim = simulate_bgnbd(_ages(500, rng), rng=rng, **BG_TRUE)
+    sim.attrs["time_unit"] = "W"
+    for model in (BGNBD, ParetoNBD):
+        res = model().fit(sim)
+        good = res.draw_params(19, 0)
+        monkeypatch.setattr(res, "draw_params", lambda n, seed: np.vstack([good, [1e308] * 4]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            band = res.clv_interval(sim.iloc[:20], 100.0, horizon_months=12, n_draws=20)
+        assert band.attrs["invalid_draws"] == 1, model
+        assert np.isfinite(band[["lower", "upper"]].to_numpy()).all() and np.isfinite(band.attrs["total"]["upper"])
 
 
 def test_bad_input_is_named():

@@ -14,9 +14,11 @@ T = 103.6) stay finite:
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln, hyp2f1
+from scipy.special import betaln, gammaln, hyp2f1
 
 from .base import Model
 from .bgnbd import COLUMNS, _arrays
@@ -25,9 +27,39 @@ from .transactions import TransactionResults, prepare_rfm
 
 
 def _log_hyp2f1_1(b, c, z):
-    """log 2F1(1, b; c; z) for 0 <= z < 1 and c > b > 0 (all series terms positive)."""
+    """log 2F1(1, b; c; z) for 0 <= z < 1 and c > b > 0 (all series terms positive).
+
+    scipy's ``hyp2f1`` returns NaN in part of this range (large b, c - b small, z near 1: e.g. b = 195,
+    c = 197.4, z = 0.998, met with large s and beta); those entries are computed as the expectation
+    E[1 / (1 - z U)] with U ~ Beta(b, c - b) (Euler's integral), by adaptive quadrature."""
     with np.errstate(all="ignore"):
-        return np.log(hyp2f1(1.0, b, c, z))
+        out = np.log(hyp2f1(1.0, b, c, z))
+    bad = ~np.isfinite(out)
+    if np.any(bad):
+        b_, c_, z_ = (np.broadcast_to(v, np.shape(out))[bad] for v in (b, c, z))
+        out = np.array(out, float)
+        out[bad] = [np.log(_hyp2f1_1_by_quadrature(*v)) for v in zip(b_, c_, z_)]
+    return out
+
+
+def _hyp2f1_1_by_quadrature(b: float, c: float, z: float) -> float:
+    """2F1(1, b; c; z) = E[1 / (1 - z U)], U ~ Beta(b, c - b), for 0 <= z < 1 and c > b > 0.
+
+    Integrated over w = log(1 - U), where the integrand is smooth and unimodal at every scale (the mass of
+    1 - U sits near (c - b) / (c - 1), which can be 1e-5), split at its approximate mode."""
+    from scipy import integrate
+    lb = betaln(b, c - b)
+
+    def integrand(w):
+        v = np.exp(w)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_f = (c - b) * w + (b - 1) * np.log1p(-v) - lb - np.log((1 - z) + z * v)
+        return np.exp(log_f) if np.isfinite(log_f) else 0.0
+    mode = np.log(min(max((c - b) / max(c - 1, 1e-300), 1e-300), 0.5))
+    opts = dict(limit=200, epsabs=0.0, epsrel=1e-11)
+    with warnings.catch_warnings():     # roundoff near 1e-10 relative (checked against mpmath in the tests)
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        return integrate.quad(integrand, -np.inf, mode, **opts)[0] + integrate.quad(integrand, mode, 0.0, **opts)[0]
 
 
 def _log_a(theta, x, t):

@@ -97,11 +97,16 @@ class TransactionResults(FitResults):
         draws = self.draw_params(n_draws, seed)
         spend_draws = spend.draw_params(n_draws, seed + 1) if hasattr(spend, "draw_params") else None
         sims = np.empty((n_draws, len(rfm)))
-        for i in range(n_draws):
-            s = spend.with_params(spend_draws[i]) if spend_draws is not None else spend
-            sims[i] = self.with_params(draws[i]).clv(rfm, s, **clv_kw).to_numpy()
+        # a draw far in the tail of a poorly determined fit can overflow: its CLV is left out of the quantiles
+        # (NaN) and counted in attrs["invalid_draws"]
+        with np.errstate(all="ignore"):
+            for i in range(n_draws):
+                s = spend.with_params(spend_draws[i]) if spend_draws is not None else spend
+                sims[i] = self.with_params(draws[i]).clv(rfm, s, **clv_kw).to_numpy()
+        sims[~np.isfinite(sims)] = np.nan
         lo, hi = np.nanquantile(sims, [alpha / 2, 1 - alpha / 2], axis=0)
         out = pd.DataFrame({"clv": point, "lower": lo, "upper": hi}, index=rfm.index)
+        out.attrs["invalid_draws"] = int(np.isnan(sims).any(axis=1).sum())
         # the band of the total is a quantile of the summed draws, not the sum of per-account quantiles
         out.attrs["total"] = {"clv": float(point.sum()),
                               **dict(zip(("lower", "upper"), np.nanquantile(sims.sum(axis=1), [alpha / 2, 1 - alpha / 2])))}
