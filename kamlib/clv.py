@@ -100,7 +100,8 @@ class ModelChoice:
 def compare_models(rfm_holdout: pd.DataFrame, models=("bgnbd", "paretonbd"), model: str = "auto") -> ModelChoice:
     """Fit each model on the calibration period; table of LL, AIC, BIC, holdout MAE/RMSE/aggregate error.
 
-    ``model="auto"`` picks the lowest holdout MAE; otherwise the named model is kept (still compared).
+    ``model="auto"`` picks the lowest holdout MAE among the fits that converged (among all when none did);
+    otherwise the named model is kept (still compared).
     """
     if model != "auto" and model not in TRANSACTION_MODELS:
         raise ValueError(f"model must be 'auto' or one of {sorted(TRANSACTION_MODELS)}, got {model!r}")
@@ -111,7 +112,8 @@ def compare_models(rfm_holdout: pd.DataFrame, models=("bgnbd", "paretonbd"), mod
         rows.append({"model": res.model.long_name, "key": name, "log_likelihood": res.llf, "aic": res.aic,
                      "bic": res.bic, **holdout_errors(res, rfm_holdout), "converged": res.converged})
     table = pd.DataFrame(rows).set_index("key")
-    chosen = str(table["mae"].idxmin()) if model == "auto" else model
+    candidates = table[table["converged"]] if table["converged"].any() else table
+    chosen = str(candidates["mae"].idxmin()) if model == "auto" else model
     table["chosen"] = table.index == chosen
     return ModelChoice(table, chosen, fits)
 
@@ -121,8 +123,8 @@ def margin_rates(ds: Dataset) -> pd.Series:
     accounts without positive revenue get the book's rate."""
     per = agg.execute(agg.window_by_account(ds.table("transactions"), start="1900-01-01",
                                             end=ds.analysis_date)).set_index("account_id")
-    book = per["gross_margin"].sum() / per["revenue"].sum()
-    rate = (per["gross_margin"] / per["revenue"].where(per["revenue"] > 0)).fillna(book)
+    book_rate = per["gross_margin"].sum() / per["revenue"].sum()
+    rate = (per["gross_margin"] / per["revenue"].where(per["revenue"] > 0)).fillna(book_rate)
     return rate.clip(0, 1)
 
 

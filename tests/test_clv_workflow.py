@@ -51,6 +51,20 @@ def test_model_comparison_and_auto_choice(holdout, choice):
         clv.compare_models(holdout, model="lifetimes")
 
 
+def test_auto_choice_prefers_fits_that_converged(holdout, choice, monkeypatch):
+    best = choice.chosen
+    fit = clv.TRANSACTION_MODELS[best].fit
+
+    def not_converged(self, *args, **kw):
+        res = fit(self, *args, **kw)
+        res.converged = False
+        return res
+    monkeypatch.setattr(clv.TRANSACTION_MODELS[best], "fit", not_converged)
+    other = clv.compare_models(holdout)
+    assert other.chosen != best and other.table.loc[best, "mae"] == choice.table.loc[best, "mae"]
+    assert clv.compare_models(holdout, models=(best,)).chosen == best      # none converged: lowest MAE anyway
+
+
 def test_checks_add_up(ds, holdout, choice):
     res = choice.calibration_fits["bgnbd"]
     by = clv.holdout_by_frequency(res, holdout, max_frequency=5)
