@@ -71,7 +71,8 @@ def logrank(frame: pd.DataFrame, group: str) -> dict[str, float]:
 def covariates(ds: Dataset, dur: pd.DataFrame) -> pd.DataFrame:
     """Churn-driver covariates per account over its observed life: complaints per year, share of complaints
     resolved, in-person visits per month, credit rating (ordinal, 0 = AAA), mean discount (%), share of
-    invoices paid late (when payments exist), tier dummies (reference C)."""
+    invoices paid late (when payments exist), tier dummies (reference C). Covariates the Cox model cannot
+    estimate (e.g. the same for every account) are left out, and named, by :func:`cox`."""
     acc = ds.accounts.set_index("account_id").reindex(dur.index)
     years = dur["duration_days"] / 365.25
     out = pd.DataFrame(index=dur.index)
@@ -98,7 +99,7 @@ def covariates(ds: Dataset, dur: pd.DataFrame) -> pd.DataFrame:
         out["late_payment_share"] = late.reindex(dur.index).fillna(0.0)
     for tier in ("strategic", "A", "B"):
         out[f"tier_{tier}"] = (acc["tier"] == tier).astype(float)
-    return out.loc[:, out.std() > 0]
+    return out
 
 
 @dataclass
@@ -167,7 +168,7 @@ def fit_phreg(model: PHReg, names: list[str]):
     """Maximum partial likelihood, checked. statsmodels fits by Newton-Raphson without step-size control, which
     can overshoot into exp() overflow (NaN estimates, with only a RuntimeWarning) when a covariate has few
     members; then BFGS finds the neighbourhood of the maximum and Newton-Raphson finishes from there. Raises
-    ValueError when neither reaches a finite maximum (e.g. a covariate separates churned from retained)."""
+    :class:`CoxUnavailable` when neither reaches a finite maximum (a covariate separates churned from retained)."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)     # the result is checked below instead
         res = model.fit()
@@ -189,8 +190,9 @@ def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
     events = int(dur["event"].sum())
     if events < 5:
         raise CoxUnavailable("cox_too_few", f"only {events} churn events: too few for a Cox model", events=events)
-    dropped = inestimable_covariates(dur, x.loc[dur.index])
-    x = x.loc[dur.index].drop(columns=list(dropped))
+    x = x.loc[dur.index]
+    dropped = inestimable_covariates(dur, x)
+    x = x.drop(columns=list(dropped))
     if x.shape[1] == 0:
         raise CoxUnavailable("cox_no_covariates", "no covariate left for the Cox model")
     model = PHReg(dur["duration_days"].to_numpy(), x.to_numpy(float), status=dur["event"].to_numpy(),
