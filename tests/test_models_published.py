@@ -48,6 +48,37 @@ def test_bgnbd_conditional_expectation_published(bgnbd):
     assert paper.expected_purchases(39, one).iloc[0] == pytest.approx(1.226, abs=5e-4)
 
 
+def _hyp2f1_series(a, b, c, z):
+    """2F1(a, b; c; z) by its power series in 40-digit arithmetic (mpmath's general routine is slow for
+    parameters of 1e7)."""
+    mpmath.mp.dps = 40
+    a, b, c, z = map(mpmath.mpf, (a, b, c, z))
+    total, term, n = mpmath.mpf(1), mpmath.mpf(1), 0
+    while abs(term) > mpmath.mpf(10) ** -35 * abs(total):
+        term *= (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+        total += term
+        n += 1
+    return total
+
+
+@pytest.mark.parametrize("theta", [(0.243, 4.414, 0.793, 2.426), (1.6059, 7.5984, 4.13976e5, 3.95676e7)])
+def test_bgnbd_expected_purchases_match_the_series(bgnbd, theta):
+    # the second: a fit at the boundary (a, b huge), where Euler's form underflows times overflows
+    r, alpha, a, b = theta
+    res = bgnbd.with_params(list(theta))
+    rows = pd.DataFrame({"frequency": [0.0, 5.0, 30.0], "recency": [0.0, 100.0, 230.0], "T": [50.0, 120.0, 240.0]})
+    got = res.expected_purchases_if_alive(52.0, rows)
+    want = []
+    for x, _, T in rows.to_numpy():
+        z = mpmath.mpf(52) / (alpha + T + 52)
+        inner = (1 - z) ** (r + x) * _hyp2f1_series(r + x, b + x, a + b + x - 1, z)
+        want.append(float((a + b + x - 1) / (a - 1) * (1 - inner)))
+    np.testing.assert_allclose(got, want, rtol=1e-9)
+    z = mpmath.mpf(52) / (alpha + 52)
+    new = float((a + b - 1) / (a - 1) * (1 - (1 - z) ** r * _hyp2f1_series(r, b, a + b - 1, z)))
+    assert res.expected_purchases_new(np.array([52.0]))[0] == pytest.approx(new, rel=1e-9)
+
+
 def test_paretonbd_cdnow_estimates_and_standard_errors(paretonbd):
     assert paretonbd.converged
     ref = pd.Series({"r": 0.5532, "alpha": 10.576, "s": 0.6062, "beta": 11.672})

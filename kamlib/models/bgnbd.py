@@ -21,6 +21,19 @@ def _arrays(rfm: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (rfm["frequency"].to_numpy(float), rfm["recency"].to_numpy(float), rfm["T"].to_numpy(float))
 
 
+def _inner(r, a, b, x, z):
+    """(1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) of the BG/NBD predictions, by Euler's transformation
+    (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z), finite for large x and T, and directly where that form
+    overflows (a and b very large, e.g. a fit at the boundary: (1-z)^(a-1) underflows as 2F1 overflows)."""
+    with np.errstate(all="ignore"):
+        out = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        bad = ~np.isfinite(out)
+        if np.any(bad):
+            direct = (1 - z) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+            out = np.where(bad, direct, out)
+    return out
+
+
 class BGNBDResults(TransactionResults):
     """Fitted BG/NBD with predictions."""
 
@@ -38,9 +51,7 @@ class BGNBDResults(TransactionResults):
         r, alpha, a, b = self.params.to_numpy()
         t = np.asarray(t, float)
         z = t / (alpha + t)
-        # (alpha/(alpha+t))^r 2F1(r, b; a+b-1; z) = (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z) (Euler)
-        inner = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b - 1, z)
-        return (a + b - 1) / (a - 1) * (1 - inner)
+        return (a + b - 1) / (a - 1) * (1 - _inner(r, a, b, 0.0, z))
 
     def expected_purchases_if_alive(self, t, rfm: pd.DataFrame) -> np.ndarray:
         """E[Y(t) | alive, x, t_x, T] (Fader et al. 2005, eq. 10 without the P(alive) factor), evaluated with
@@ -49,8 +60,7 @@ class BGNBDResults(TransactionResults):
         x, tx, T = _arrays(rfm)
         t = float(t)
         z = t / (alpha + T + t)
-        inner = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-        return (a + b + x - 1) / (a - 1) * (1 - inner)
+        return (a + b + x - 1) / (a - 1) * (1 - _inner(r, a, b, x, z))
 
     def simulate(self, T, rng: np.random.Generator, future: float = 0.0) -> pd.DataFrame:
         """Accounts simulated from the fitted parameters (see ``kamlib.models.simulate``)."""
