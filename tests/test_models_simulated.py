@@ -180,6 +180,19 @@ def test_clv_band_leaves_out_overflowing_draws_and_counts_them(monkeypatch):
         assert np.isfinite(band[["lower", "upper"]].to_numpy()).all() and np.isfinite(band.attrs["total"]["upper"])
 
 
+def test_draws_from_an_indefinite_covariance_use_its_positive_part():
+    import warnings
+    rng = np.random.default_rng(8)
+    sim = simulate_bgnbd(_ages(300, rng), rng=rng, **BG_TRUE)
+    res = BGNBD().fit(sim)
+    res._cov_log = np.diag([0.01, 0.02, -0.03, 0.04])          # as from a fit that did not converge
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        draws = np.log(res.draw_params(4000, 0))
+    assert np.isfinite(draws).all()
+    np.testing.assert_allclose(draws.var(axis=0), [0.01, 0.02, 0.0, 0.04], atol=0.004)
+
+
 def test_bad_input_is_named():
     rfm = pd.DataFrame({"frequency": [1, 2], "recency": [5.0, 3.0], "T": [4.0, 10.0]}, index=["A", "B"])
     with pytest.raises(ValueError, match="recency > T.*'A'"):

@@ -152,9 +152,13 @@ class FitResults:
         return -2 * self.llf + np.log(self.nobs) * self.df_model
 
     def draw_params(self, n: int, seed: int | None = 0) -> np.ndarray:
-        """``n`` parameter vectors from the asymptotic distribution (normal on the log scale)."""
+        """``n`` parameter vectors from the asymptotic distribution (normal on the log scale). The covariance of a
+        fit that did not converge may not be positive semi-definite; its negative eigenvalues are set to 0."""
         rng = np.random.default_rng(seed)
         cov = (self._cov_log + self._cov_log.T) / 2
+        eig, vec = np.linalg.eigh(cov)
+        if eig.min() < 0:
+            cov = (vec * np.clip(eig, 0.0, None)) @ vec.T
         u = rng.multivariate_normal(np.log(self.params.to_numpy()), cov, size=n, method="eigh")
         return np.exp(u)
 
