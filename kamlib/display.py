@@ -32,6 +32,11 @@ class NotebookContext:
     def heading(self, key: str, level: int = 2, **fmt) -> None:
         display(Markdown("#" * level + " " + _md_escape(self.t(key, **fmt))))
 
+    def reason(self, reason: tuple[str, dict]) -> str:
+        """A reason given as (translation key, values), e.g. why a model or covariate is not available."""
+        key, values = reason
+        return self.t(key, **values)
+
     def say(self, key: str, **fmt) -> None:
         """A narrative sentence from the translation table, filled with computed values."""
         display(Markdown(_md_escape(self.t(key, **fmt))))

@@ -50,8 +50,8 @@ def visit_compliance(accounts: pd.DataFrame, interactions: pd.DataFrame | None, 
     whether the policy is met (visits >= required x weeks) and the share of weeks meeting it.
 
     Accounts are counted only for the weeks they were in the book all week (acquired on or before the
-    Monday, not churned on or before the Sunday unless won back by the Monday); accounts with no counted week are left out (and said so by the
-    caller). Without an interactions table every covered account has 0 visits.
+    Monday, not churned on or before the Sunday unless won back by the Monday); accounts with no counted week
+    are left out (and said so by the caller). Without an interactions table every covered account has 0 visits.
     """
     acc = accounts[accounts[tier_col].isin(list(policy.visits_per_week))].reset_index(drop=True)
     weeks = counted_weeks(start, end, policy.holidays)
