@@ -12,10 +12,24 @@ def _age(period: pd.Series, cohort: pd.Series) -> pd.Series:
     return (period - cohort).map(lambda d: d.n)
 
 
-def cohort_tables(ds: Dataset, churned_on: pd.Series, freq: str = "Q") -> dict[str, pd.DataFrame]:
+def _ages(dates: pd.Series, cohort: pd.Series, freq: str) -> pd.Series:
+    """Age in periods (from the acquisition period) at each date; NaN where there is no date."""
+    p = pd.to_datetime(dates.reindex(cohort.index)).dt.to_period(freq)
+    return pd.Series([(d - c).n if pd.notna(d) else np.nan for d, c in zip(p, cohort)], index=cohort.index)
+
+
+def _count_by_age(cohort: pd.Series, age: pd.Series, rows, ages) -> pd.DataFrame:
+    """Accounts per cohort with an event at each age or earlier (cumulative)."""
+    has = age.notna()
+    return pd.crosstab(cohort[has], age[has].astype(int)).reindex(index=rows, columns=ages, fill_value=0).cumsum(axis=1)
+
+
+def cohort_tables(ds: Dataset, churned_on: pd.Series, freq: str = "Q",
+                  back_on: pd.Series | None = None) -> dict[str, pd.DataFrame]:
     """Triangles (cohort by acquisition period x age in periods) up to the analysis date:
 
-    - ``retention``: share of the cohort not churned at the end of each age period;
+    - ``retention``: share of the cohort in the book at the end of each age period: not churned, or won back
+      by then (``back_on``, the win-back ending a recorded churn — ``BookFlows.accounts["back_on"]``);
     - ``active``: share of the cohort with an order in the period;
     - ``nrr``: cohort revenue in the period / its revenue in the first period (net revenue retention);
     - ``margin_per_account``: cohort margin in the period / accounts acquired in the cohort.
@@ -27,11 +41,11 @@ def cohort_tables(ds: Dataset, churned_on: pd.Series, freq: str = "Q") -> dict[s
     cohort = acc["acquired_on"].dt.to_period(freq)
     sizes = cohort.value_counts().sort_index()
     ages = np.arange(0, (end - sizes.index.min()).n + 1)
-    churn_p = pd.to_datetime(churned_on.reindex(acc.index)).dt.to_period(freq)
-    # age (in periods) at which each account churned; retention at age k = 1 - churned by k / cohort size
-    churn_age = pd.Series([(p - c).n if pd.notna(p) else np.nan for p, c in zip(churn_p, cohort)], index=acc.index)
-    lost = pd.crosstab(cohort[churn_age.notna()], churn_age.dropna().astype(int)).reindex(
-        index=sizes.index, columns=ages, fill_value=0).cumsum(axis=1)
+    # retention at age k = 1 - (churned by the end of k and not won back by then) / cohort size
+    lost = _count_by_age(cohort, _ages(churned_on, cohort, freq), sizes.index, ages)
+    if back_on is not None:
+        back = _ages(back_on, cohort, freq).where(churned_on.reindex(cohort.index).notna())
+        lost = lost - _count_by_age(cohort, back, sizes.index, ages)
     ret = 1 - lost.div(sizes, axis=0)
     observed_age = pd.Series([(end - c).n for c in sizes.index], index=sizes.index)
     ret = ret.where(np.asarray(ages)[None, :] <= observed_age.to_numpy()[:, None])

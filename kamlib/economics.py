@@ -96,9 +96,23 @@ def _ratio(num, den, why: str):
 class BookFlows:
     """Window flows per account and the headline economics."""
 
-    accounts: pd.DataFrame          # per account: acquired_on, churned_on, channel, at_risk_start, churned, retained, new
+    accounts: pd.DataFrame          # per account: acquired_on, churned_on, back_on, channel, at_risk_start, ...
     measured: Measured
     window_margin: pd.Series
+    analysis_date: pd.Timestamp
+
+    def in_book_before(self, day) -> pd.Series:
+        """Per account: in the book just before ``day`` (:func:`in_book_before`)."""
+        return in_book_before(self.accounts, day)
+
+
+def in_book_before(accounts: pd.DataFrame, day) -> pd.Series:
+    """Acquired before ``day`` and not lapsed just before it: not churned before ``day``, or won back before it
+    (``back_on``: the win-back ending a recorded churn, :mod:`kamlib.book`; NaT under the other churn
+    definitions). These are the accounts at risk from ``day`` on."""
+    day = pd.Timestamp(day)
+    lapsed = (accounts["churned_on"] < day) & ~(accounts["back_on"] < day)
+    return (accounts["acquired_on"] < day) & ~lapsed
 
 
 def book_flows(ds: Dataset, churn: ChurnDefinition | None = None, p_alive: pd.Series | None = None) -> BookFlows:
@@ -109,9 +123,9 @@ def book_flows(ds: Dataset, churn: ChurnDefinition | None = None, p_alive: pd.Se
     f = pd.DataFrame({"acquired_on": acc["acquired_on"], "channel": acc["acquisition_channel"],
                       "churned_on": churn_dates(ds, churn, p_alive)})
     f["new"] = f["acquired_on"].between(w.start, w.end)
-    # a recorded churn ended by a win-back before the window start (kamlib.book) leaves the account in the book
-    back = book.lapse(acc)[1] if churn.kind == "recorded" else pd.Series(pd.NaT, index=acc.index)
-    f["at_risk_start"] = (f["acquired_on"] < w.start) & ~((f["churned_on"] < w.start) & ~(back < w.start))
+    # a recorded churn ended by a win-back (kamlib.book) puts the account back in the book from that day
+    f["back_on"] = book.lapse(acc)[1] if churn.kind == "recorded" else pd.Series(pd.NaT, index=acc.index)
+    f["at_risk_start"] = in_book_before(f, w.start)
     f["churned"] = f["at_risk_start"] & f["churned_on"].between(w.start, w.end)
     f["retained"] = f["at_risk_start"] & ~f["churned"]
     if "won_back_on" in acc:
@@ -149,7 +163,7 @@ def book_flows(ds: Dataset, churn: ChurnDefinition | None = None, p_alive: pd.Se
         m.set("winback_cost_per_recovered_account", *_ratio(wb, f["won_back"].sum(), "no account won back in the window"))
     else:
         m.set("winback_cost_per_recovered_account", None, "the data mark no win-backs or no win-back costs")
-    return BookFlows(f, m, margin)
+    return BookFlows(f, m, margin, ds.analysis_date)
 
 
 def unit_economics(flows: BookFlows) -> pd.DataFrame:
@@ -168,13 +182,14 @@ def unit_economics(flows: BookFlows) -> pd.DataFrame:
 
 
 def flows_by_period(flows: BookFlows, ds: Dataset, freq: str = "Q") -> pd.DataFrame:
-    """New and churned accounts, accounts in the book and retention rate per period (quarters by default)."""
+    """New and churned accounts, accounts in the book and retention rate per period (quarters by default);
+    an account won back before a period is in the book at its start again."""
     f = flows.accounts
     periods = pd.period_range(f["acquired_on"].min(), ds.analysis_date, freq=freq)
     rows = []
     for p in periods:
         s, e = p.start_time, p.end_time.normalize()
-        at_start = (f["acquired_on"] < s) & ~(f["churned_on"] < s)
+        at_start = flows.in_book_before(s)
         churned = at_start & f["churned_on"].between(s, e)
         rows.append({"period": str(p), "new_accounts": int(f["acquired_on"].between(s, e).sum()),
                      "accounts_at_start": int(at_start.sum()), "churned": int(churned.sum()),
@@ -312,7 +327,7 @@ def equity_inputs(flows: BookFlows, discount_rate: float = 0.10, years: int = 5)
     if v.get("cac") is None or v.get("churn_rate_12m") is None:
         return None
     f = flows.accounts
-    alive_now = ~f["churned_on"].notna()
+    alive_now = flows.in_book_before(flows.analysis_date + pd.Timedelta(days=1))
     margin = flows.window_margin[f["retained"]].mean() if f["retained"].any() else flows.window_margin.mean()
     return EquityInputs(accounts=float(alive_now.sum()), margin=float(margin), retention=1 - v["churn_rate_12m"],
                         discount_rate=discount_rate, new_accounts=float(v["new_accounts_12m"]), cac=float(v["cac"]),

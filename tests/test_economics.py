@@ -63,6 +63,25 @@ def test_win_back_before_the_window_puts_the_account_back_at_risk(tmp_path):
     assert fl.measured.values["churn_rate_12m"] == pytest.approx(1 / 3)
 
 
+def test_won_back_accounts_are_in_the_book_again_by_quarter_and_cohort(tmp_path):
+    # A3 (2024Q1 cohort) churned 2025-03-01 (age 4), won back 2025-05-01 (age 5); A2 churned 2025-07-01 and was
+    # won back 2025-09-01, both in 2025Q3 (age 6)
+    ds = hand_book(tmp_path, churned=(None, "2025-07-01", "2025-03-01", None),
+                   won_back=(None, "2025-09-01", "2025-05-01", None))
+    fl = ec.book_flows(ds, ec.ChurnDefinition("recorded"))
+    q = ec.flows_by_period(fl, ds)
+    assert q.loc["2025Q2", "accounts_at_start"] == 2                       # A3 lapsed on 2025-04-01
+    assert q.loc["2025Q3", ["accounts_at_start", "churned"]].tolist() == [3, 1]   # A3 back; A2 churns
+    assert q.loc["2025Q3", "retention_rate"] == pytest.approx(2 / 3)
+    assert q.loc["2025Q4", ["accounts_at_start", "churned"]].tolist() == [4, 0]   # A2 back, A4 new
+    ret = cohorts.cohort_tables(ds, fl.accounts["churned_on"], back_on=fl.accounts["back_on"])["retention"]
+    assert ret.loc["2024Q1", [3, 4, 5, 6]].tolist() == pytest.approx([1, 2 / 3, 1, 1])
+    lost_for_good = cohorts.cohort_tables(ds, fl.accounts["churned_on"])["retention"]     # without win-backs
+    assert lost_for_good.loc["2024Q1", [3, 4, 5, 6]].tolist() == pytest.approx([1, 2 / 3, 2 / 3, 1 / 3])
+    assert ec.equity_inputs(fl).accounts == 4                             # everyone is in the book today
+    assert ec.equity_inputs(ec.book_flows(hand_book(tmp_path / "b"), ec.ChurnDefinition("recorded"))).accounts == 2
+
+
 def test_missing_costs_are_not_available_not_zero(tmp_path):
     ds = hand_book(tmp_path, costs=False)
     m = ec.book_flows(ds, ec.ChurnDefinition("recorded")).measured
