@@ -22,16 +22,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from order_lines import dates, draw_lines  # noqa: E402
+
 CHUNK = 5_000_000
 END = "2025-12-31"
 
 
 def generate(path: Path, n: int, lines_per_order: float = 1, seed: int = 0) -> Path:
-    """n order lines for n/50 accounts over 4 years, written in chunks (row groups) to a Parquet folder.
-
-    ``lines_per_order=1``: every line is its own order, so nearly every line is its own purchase day (the
-    worst case for the (account, day) group-by); larger values put that many lines on an order (same
-    account and day) on average, as in real order books."""
+    """n order lines for n/50 accounts over 4 years (:func:`order_lines.draw_lines`), written in chunks (row
+    groups) to a Parquet folder."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     path.mkdir(parents=True, exist_ok=True)
@@ -39,11 +39,8 @@ def generate(path: Path, n: int, lines_per_order: float = 1, seed: int = 0) -> P
     accounts = max(n // 50, 10)
     for i, start in enumerate(range(0, n, CHUNK)):
         m = min(CHUNK, n - start)
-        orders = max(int(m / lines_per_order), 1)
-        line_order = np.sort(rng.integers(0, orders, m)) if lines_per_order > 1 else np.arange(m)
-        account, day = rng.integers(0, accounts, orders)[line_order], rng.integers(0, 1460, orders)[line_order]
-        t = pa.table({"account_id": pa.array(account).cast(pa.string()),
-                      "order_date": pa.array(np.datetime64("2022-01-01") + day.astype("timedelta64[D]")),
+        account, day, _ = draw_lines(rng, m, n_accounts=accounts, n_days=1460, lines_per_order=lines_per_order)
+        t = pa.table({"account_id": pa.array(account).cast(pa.string()), "order_date": pa.array(dates(day)),
                       "revenue": rng.gamma(2.0, 500.0, m), "gross_margin": rng.gamma(2.0, 100.0, m)})
         pq.write_table(t, path / f"part-{i:04d}.parquet")
     return path

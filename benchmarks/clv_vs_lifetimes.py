@@ -27,6 +27,8 @@ from kamlib.rfm import rfm_summary
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".lifetimes-venv"
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from order_lines import dates, draw_lines  # noqa: E402
 
 
 def lifetimes_python() -> Path:
@@ -77,19 +79,11 @@ def bench_fit(name: str, rfm: pd.DataFrame, model: str, skip_lifetimes: bool) ->
 
 
 def order_lines(n_lines: int, lines_per_order: float, seed: int = 1) -> pd.DataFrame:
-    """``n_lines`` order lines of n_lines / 50 accounts over 1,400 days.
-
-    ``lines_per_order=1`` is the worst case for the (account, day) group-by (nearly every line its own
-    purchase day); real order books put several lines on one order (same account and day)."""
+    """``n_lines`` order lines of n_lines / 50 accounts over 1,400 days (:func:`order_lines.draw_lines`)."""
     rng = np.random.default_rng(seed)
-    n_acc = max(n_lines // 50, 10)
-    n_orders = max(int(n_lines / lines_per_order), 1)
-    account = rng.integers(0, n_acc, n_orders)
-    day = rng.integers(0, 1400, n_orders)
-    order = np.sort(rng.integers(0, n_orders, n_lines)) if lines_per_order > 1 else np.arange(n_lines)
-    return pd.DataFrame({"account_id": account[order],
-                         "order_date": np.datetime64("2022-01-01") + day[order].astype("timedelta64[D]"),
-                         "revenue": rng.gamma(2.0, 500.0, n_lines)})
+    account, day, _ = draw_lines(rng, n_lines, n_accounts=max(n_lines // 50, 10), n_days=1400,
+                                 lines_per_order=lines_per_order)
+    return pd.DataFrame({"account_id": account, "order_date": dates(day), "revenue": rng.gamma(2.0, 500.0, n_lines)})
 
 
 def bench_rfm(n_lines: int, lines_per_order: float, skip_lifetimes: bool) -> dict:

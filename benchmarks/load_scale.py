@@ -24,6 +24,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from aggregate_scale import in_subprocess  # noqa: E402
+from order_lines import dates, draw_lines  # noqa: E402
 CHUNK = 5_000_000
 ANALYSIS_DATE, TODAY = "2026-08-31", "2026-11-23"
 
@@ -46,12 +47,10 @@ def generate(folder: Path, n: int, fmt: str, seed: int = 0) -> Path:
                                               ("discount", pa.float64())])) as w:
         for start in range(0, n, CHUNK):
             m = min(CHUNK, n - start)
-            orders = max(m // 5, 1)
-            account, day = rng.integers(0, len(ids), orders), rng.integers(0, 1700, orders)
-            line = np.sort(rng.integers(0, orders, m))
+            account, day, order = draw_lines(rng, m, n_accounts=len(ids), n_days=1700, lines_per_order=5)
             w.write_table(pa.table({
-                "order_id": pa.array(line + start).cast(pa.string()), "account_id": pa.array(ids[account[line]]),
-                "order_date": pa.array(np.datetime64("2022-01-01") + day[line].astype("timedelta64[D]")).cast(pa.date32()),
+                "order_id": pa.array(order + start).cast(pa.string()), "account_id": pa.array(ids[account]),
+                "order_date": pa.array(dates(day)).cast(pa.date32()),
                 "product_category": pa.array(categories[rng.integers(0, 3, m)]),
                 "revenue": rng.gamma(2.0, 500.0, m), "gross_margin": rng.gamma(2.0, 100.0, m),
                 "discount": rng.uniform(0, 0.2, m)}))

@@ -33,3 +33,17 @@ def test_clv_benchmark_runs_without_lifetimes(capsys):
     clv_vs_lifetimes.main(["--sizes", "2000", "--tx-sizes", "20000", "--models", "bgnbd", "--no-lifetimes"])
     out = capsys.readouterr().out
     assert "kamlib_parquet_s" in out and "kamlib_table_s" in out
+
+
+def test_generated_order_lines_share_account_and_day_within_an_order():
+    import numpy as np
+    from order_lines import draw_lines
+    rng = np.random.default_rng(0)
+    account, day, order = draw_lines(rng, 50_000, n_accounts=100, n_days=30, lines_per_order=5)
+    assert account.min() >= 0 and account.max() < 100 and day.min() >= 0 and day.max() < 30
+    first = np.unique(order, return_index=True)[1]
+    per_order = np.repeat(np.arange(len(first)), np.diff(np.append(first, len(order))))
+    assert (account == account[first][per_order]).all() and (day == day[first][per_order]).all()
+    assert 4.5 < len(order) / len(first) < 5.5           # ~5 lines per order (orders with no line drop out)
+    single = draw_lines(rng, 1000, n_accounts=10, n_days=1460)[2]
+    assert (single == np.arange(1000)).all()             # lines_per_order=1: every line its own order
