@@ -140,12 +140,31 @@ def test_paretonbd_loglik_is_stable_and_exact(theta, row):
 def test_log_hyp2f1_1_matches_mpmath_where_scipy_fails():
     from kamlib.models.paretonbd import _log_hyp2f1_1
     cases = [(194.79, 197.447, 0.9980064), (50.0, 300.0, 0.999), (1e5, 1e5 + 2.6, 0.99999), (1e5, 1e5 + 230, 0.99999),
-             (2.0, 2.5, 0.9999), (0.9, 300.9, 0.5), (1e4, 1e4 + 0.05, 0.998), (1.5, 3.0, 0.3)]
+             (2.0, 2.5, 0.9999), (0.9, 300.9, 0.5), (1e4, 1e4 + 0.05, 0.998), (1.5, 3.0, 0.3),
+             (132.57, 140.548, 1 - 1.494e-5),         # scipy finite but 3e-5 off in the log
+             (8.6169e6, 8.6169e6 + 4.586, 1 - 4.1e-8), (148.59, 8393.1, 0.90286)]
     b, c, z = map(np.array, zip(*cases))
     got = _log_hyp2f1_1(b, c, z)
     mpmath.mp.dps = 30
     want = [float(mpmath.log(mpmath.hyp2f1(1, *v))) for v in cases]
     np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+def test_log_hyp2f1_1_by_trapezoid_matches_mpmath_over_its_domain():
+    # random b >= 1, c - b in [0.01, 1e4], z near 1 (mpmath's hyp2f1; b <= 1e5 keeps it fast) or in [0, 0.9]
+    # (the 40-digit series; b up to 1e7)
+    from kamlib.models.paretonbd import _log_hyp2f1_1_by_trapezoid
+    rng = np.random.default_rng(7)
+    n = 60
+    near = rng.random(n) < 0.5
+    b = 10 ** rng.uniform(0, np.where(near, 5, 7))
+    d = 10 ** rng.uniform(-2, 4, n)
+    z = np.where(near, 1 - 10 ** rng.uniform(-9, -2, n), rng.uniform(0, 0.9, n))
+    got = _log_hyp2f1_1_by_trapezoid(b, b + d, z)
+    mpmath.mp.dps = 30
+    want = [float(mpmath.log(mpmath.hyp2f1(1, *v) if close else _hyp2f1_series(1, *v)))
+            for close, v in zip(near, zip(b, b + d, z))]
+    np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
 
 
 def test_paretonbd_p_alive_for_large_s_and_beta_matches_mpmath(paretonbd):
