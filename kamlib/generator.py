@@ -117,7 +117,7 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     # --- acquisition dates: an initial book plus steady acquisition that grows over time
     n_init = int(round(cfg.initial_book_share * n))
     init_days = rng.integers(0, 90, n_init)
-    later = rng.power(1.6, n - n_init) * (span_days - 120 - 90) + 90
+    later = rng.power(1.6, n - n_init) * (span_days - 90) + 90
     acq_days = np.sort(np.concatenate([init_days, later.astype(int)]))
     acquired = start + pd.to_timedelta(acq_days, unit="D")
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kamlib.generator import GeneratorConfig, generate_book
 from kamlib.models import BGNBD, ConvergenceWarning, GammaGamma, ParetoNBD, ShiftedBetaGeometric
 from kamlib.models.simulate import simulate_bgnbd, simulate_paretonbd
 from kamlib.rfm import rfm_summary
@@ -129,13 +130,15 @@ def test_compression_and_weights_give_the_same_fit():
     np.testing.assert_allclose(doubled.bse * np.sqrt(2), single.bse, rtol=1e-3)
 
 
-def test_bundled_generator_parameters_are_recovered(small_book):
-    """The generator's true purchase and spend parameters are recovered (within 3 standard errors; the test
-    book has only 150 accounts, so the 95% intervals alone would fail one seed in twenty)."""
-    truth = small_book.truth["parameters"]
-    tx = small_book.transactions
+def test_bundled_generator_parameters_are_recovered():
+    """The generator's true purchase and spend parameters are recovered (within 3 standard errors; the book
+    has only 400 accounts, so the 95% intervals alone would fail one seed in twenty; with 150 accounts the
+    Gamma-Gamma likelihood can have no interior maximum, p -> infinity, see the edge test below)."""
+    book = generate_book(GeneratorConfig(n_accounts=400, seed=7))
+    truth = book.truth["parameters"]
+    tx = book.transactions
     tx = tx[tx["revenue"] > 0]
-    rfm = rfm_summary(tx, observation_end=small_book.truth["config"]["end"], time_unit="W")
+    rfm = rfm_summary(tx, observation_end=book.truth["config"]["end"], time_unit="W")
     for model, keys in ((BGNBD, ("r", "alpha", "a", "b")), (GammaGamma, ("p", "q", "gamma"))):
         res = model().fit(rfm)
         z = (res.params - pd.Series({k: truth[k] for k in keys})) / res.bse
@@ -209,6 +212,43 @@ def test_non_convergence_warns():
     rfm = pd.DataFrame({"frequency": [0, 0, 0], "recency": [0.0, 0.0, 0.0], "T": [10.0, 20.0, 30.0]})
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         BGNBD().fit(rfm)
+
+
+def test_a_shape_parameter_running_to_the_edge_is_named(small_book):
+    # in this 150-account book the Gamma-Gamma profile likelihood rises monotonically as p -> infinity (checked
+    # from p = 1 to 1e6): there is no interior maximum, and the warning says which parameter runs away
+    tx = small_book.transactions[small_book.transactions["revenue"] > 0]
+    rfm = rfm_summary(tx, observation_end=small_book.truth["config"]["end"], time_unit="W")
+    with pytest.warns(ConvergenceWarning, match=r"p = [0-9.e+]+ heading to the edge of the parameter space"):
+        res = GammaGamma().fit(rfm)
+    assert not res.converged and res.params["p"] > 1e5
+
+
+def test_a_line_search_stop_at_the_maximum_counts_as_converged():
+    # L-BFGS-B ends this fit with a failed line search (ABNORMAL) at the maximum; Newton's criterion accepts it
+    book = generate_book(GeneratorConfig(n_accounts=300, seed=1))
+    tx = book.transactions[book.transactions["revenue"] > 0]
+    rfm = rfm_summary(tx, observation_end=book.truth["config"]["end"], time_unit="W")
+    res = BGNBD().fit(rfm)
+    assert res.converged and "Newton" in res.message
+    tight = BGNBD().fit(rfm, initial=dict(res.params))                 # a second run from the maximum
+    np.testing.assert_allclose(res.params, tight.params, rtol=1e-5)
+    assert res.llf >= tight.llf - 1e-6
+
+
+def test_newton_polish_returns_to_the_maximum():
+    from kamlib.models.base import NEWTON_DECREMENT_TOL, covariance_log, newton_polish
+    rng = np.random.default_rng(2)
+    sim = simulate_bgnbd(_ages(3000, rng), rng=rng, **BG_TRUE)
+    res = BGNBD().fit(sim)
+    d, w = res._data["d"], res._data["w"]
+    start = res.params.to_numpy() * np.array([1.02, 0.97, 1.05, 0.95])
+    cov, _ = covariance_log(res.model, d, w, start)
+    ll0 = float(w @ res.model._loglik(start, d))
+    theta, llf, _, ok, decrement = newton_polish(res.model, d, w, start, ll0, cov)
+    assert ok and decrement < NEWTON_DECREMENT_TOL and llf > ll0
+    np.testing.assert_allclose(theta, res.params, rtol=1e-4)
+    assert llf == pytest.approx(res.llf, abs=1e-6)
 
 
 @pytest.mark.slow

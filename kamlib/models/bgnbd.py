@@ -72,6 +72,7 @@ class BGNBD(Model):
     """BG/NBD model of repeat purchasing. ``BGNBD().fit(rfm)`` with columns frequency, recency, T."""
 
     param_names = ("r", "alpha", "a", "b")
+    shape_names = ("r", "a", "b")
     long_name = "BG/NBD"
     results_class = BGNBDResults
 

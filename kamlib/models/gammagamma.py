@@ -53,6 +53,7 @@ class GammaGamma(Model):
     """``GammaGamma().fit(rfm)`` uses accounts with frequency > 0 (columns frequency, monetary_value)."""
 
     param_names = ("p", "q", "gamma")
+    shape_names = ("p", "q")
     long_name = "Gamma-Gamma spend"
     results_class = GammaGammaResults
 

@@ -160,6 +160,7 @@ class ParetoNBD(Model):
     """
 
     param_names = ("r", "alpha", "s", "beta")
+    shape_names = ("r", "s")
     long_name = "Pareto/NBD"
     results_class = ParetoNBDResults
 

@@ -80,6 +80,7 @@ class ShiftedBetaGeometric(Model):
     """``ShiftedBetaGeometric().fit(survivors)``: active counts at periods 0..n of one or several cohorts."""
 
     param_names = ("alpha", "beta")
+    shape_names = ("alpha", "beta")
     long_name = "Shifted-beta-geometric"
     results_class = ShiftedBetaGeometricResults
 
