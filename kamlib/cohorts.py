@@ -6,10 +6,12 @@ import pandas as pd
 
 from . import aggregate as agg
 from .dataset import Dataset
+from .periods import last_complete_period
 
 
 def _age(period: pd.Series, cohort: pd.Series) -> pd.Series:
-    return (period - cohort).map(lambda d: d.n)
+    """Whole periods from ``cohort`` to ``period`` (both of one period frequency)."""
+    return pd.Series(period.array.asi8 - cohort.array.asi8, index=period.index)
 
 
 def _ages(dates: pd.Series, cohort: pd.Series, freq: str) -> pd.Series:
@@ -33,13 +35,19 @@ def cohort_tables(ds: Dataset, churned_on: pd.Series, freq: str = "Q",
     - ``active``: share of the cohort with an order in the period;
     - ``nrr``: cohort revenue in the period / its revenue in the first period (net revenue retention);
     - ``margin_per_account``: cohort margin in the period / accounts acquired in the cohort.
-    Cells not yet observed are NaN (not 0). Acquisitions after the analysis date are ignored.
+    Complete periods only (:func:`kamlib.periods.last_complete_period`): cohorts acquired in a period that has
+    not ended by the analysis date, and ages in such a period, are left out; cells not yet observed are NaN
+    (not 0). No complete period: empty tables.
     """
-    end = pd.Period(ds.analysis_date, freq=freq)
+    end = last_complete_period(ds.analysis_date, freq)
     acc = ds.accounts.set_index("account_id")
-    acc = acc[acc["acquired_on"] <= ds.analysis_date]
     cohort = acc["acquired_on"].dt.to_period(freq)
+    acc, cohort = acc[cohort <= end], cohort[cohort <= end]
     sizes = cohort.value_counts().sort_index()
+    if sizes.empty:
+        empty = pd.DataFrame(index=pd.Index([], name="cohort"), columns=pd.Index([], name="age"), dtype=float)
+        return {k: empty.copy() for k in ("retention", "active", "nrr", "margin_per_account")} | {
+            "sizes": pd.DataFrame({"accounts": pd.Series(dtype=int)}, index=pd.Index([], name="cohort"))}
     ages = np.arange(0, (end - sizes.index.min()).n + 1)
     # retention at age k = 1 - (churned by the end of k and not won back by then) / cohort size
     lost = _count_by_age(cohort, _ages(churned_on, cohort, freq), sizes.index, ages)
@@ -49,10 +57,10 @@ def cohort_tables(ds: Dataset, churned_on: pd.Series, freq: str = "Q",
     ret = 1 - lost.div(sizes, axis=0)
     observed_age = pd.Series([(end - c).n for c in sizes.index], index=sizes.index)
     ret = ret.where(np.asarray(ages)[None, :] <= observed_age.to_numpy()[:, None])
-    m = agg.execute(agg.monthly_by_account(ds.table("transactions"), end=ds.analysis_date))
+    m = agg.execute(agg.monthly_by_account(ds.table("transactions"), end=end.end_time.normalize()))
     m = m[m["account_id"].isin(acc.index)]
     m["period"] = m["month"].dt.to_period(freq)
-    m["cohort"] = cohort.reindex(m["account_id"]).to_numpy()
+    m["cohort"] = cohort.reindex(m["account_id"]).array
     m["age"] = _age(m["period"], m["cohort"])
     m = m[m["age"] >= 0]
     by = m.groupby(["cohort", "age"]).agg(revenue=("revenue", "sum"), gross_margin=("gross_margin", "sum"),

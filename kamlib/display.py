@@ -10,7 +10,7 @@ from IPython.display import HTML, Markdown, display
 
 from . import plots
 from .dataset import Dataset
-from .formatting import money, pct
+from .formatting import money, number_format, pct
 from .i18n import VALUES, header, t, tv
 from .io import load_dataset
 from .metrics import MetricsRecorder
@@ -44,17 +44,22 @@ class NotebookContext:
     def money(self, value) -> str:
         return money(value, self.currency, self.lang)
 
-    def table(self, df: pd.DataFrame, *, money_cols=(), pct_cols=(), int_cols=(), index: bool = True):
-        """A table with translated headers, formatted numbers and HTML-escaped text."""
+    def table(self, df: pd.DataFrame, *, money_cols=(), pct_cols=(), int_cols=(), index: bool = True,
+              blank_missing: bool = False):
+        """A table with translated headers, formatted numbers and HTML-escaped text; missing values read 'not
+        available', or stay blank with ``blank_missing`` (cells not observed yet, e.g. in a cohort triangle)."""
         out = translate_values(df, self.lang)
         fmt = {c: (lambda v: money(v, self.currency, self.lang)) for c in money_cols if c in out}
         fmt |= {c: pct for c in pct_cols if c in out}
         fmt |= {c: "{:,.0f}" for c in int_cols if c in out}
+        fmt |= {c: number_format(out[c]) for c in out.columns          # other decimals: by magnitude
+                if c not in fmt and pd.api.types.is_float_dtype(out[c])}
         fmt = {header(c, self.lang): f for c, f in fmt.items()}
         out = out.rename(columns=lambda c: header(c, self.lang))
         out.index.names = [header(n, self.lang) for n in out.index.names]
         out.columns.names = [header(n, self.lang) for n in out.columns.names]
-        styler = out.style.format(fmt, escape="html", na_rep=t("not_available", self.lang))
+        na_rep = "" if blank_missing else t("not_available", self.lang)
+        styler = out.style.format(fmt, escape="html", na_rep=na_rep)
         styler = styler.format_index(escape="html")
         if not index:
             styler = styler.hide(axis="index")

@@ -15,7 +15,7 @@ import pandas as pd
 from . import aggregate as agg
 from . import book
 from .dataset import Dataset
-from .periods import window_12m
+from .periods import last_complete_period, window_12m
 
 CHURN_KINDS = ("recorded", "inactivity", "p_alive")
 
@@ -182,10 +182,12 @@ def unit_economics(flows: BookFlows) -> pd.DataFrame:
 
 
 def flows_by_period(flows: BookFlows, ds: Dataset, freq: str = "Q") -> pd.DataFrame:
-    """New and churned accounts, accounts in the book and retention rate per period (quarters by default);
-    an account won back before a period is in the book at its start again."""
+    """New and churned accounts, accounts in the book and retention rate per complete period (quarters by
+    default; :func:`kamlib.periods.last_complete_period`); an account won back before a period is in the book
+    at its start again."""
     f = flows.accounts
-    periods = pd.period_range(f["acquired_on"].min(), ds.analysis_date, freq=freq)
+    first, last = pd.Period(f["acquired_on"].min(), freq=freq), last_complete_period(ds.analysis_date, freq)
+    periods = pd.period_range(first, last, freq=freq)
     rows = []
     for p in periods:
         s, e = p.start_time, p.end_time.normalize()
@@ -194,7 +196,8 @@ def flows_by_period(flows: BookFlows, ds: Dataset, freq: str = "Q") -> pd.DataFr
         rows.append({"period": str(p), "new_accounts": int(f["acquired_on"].between(s, e).sum()),
                      "accounts_at_start": int(at_start.sum()), "churned": int(churned.sum()),
                      "retention_rate": 1 - churned.sum() / at_start.sum() if at_start.sum() else np.nan})
-    return pd.DataFrame(rows).set_index("period")
+    columns = ["period", "new_accounts", "accounts_at_start", "churned", "retention_rate"]
+    return pd.DataFrame(rows, columns=columns).set_index("period")
 
 
 # --- customer equity and what-if ------------------------------------------------------------------------

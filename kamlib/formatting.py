@@ -28,5 +28,26 @@ def pct(value: float | None, digits: int = 1) -> str:
     return f"{100 * float(value):.{digits}f}%"
 
 
+def number_format(values) -> str:
+    """A format string that suits a column of numbers: whole numbers with thousands separators, else decimals
+    by magnitude (1,234 / 12.3 / 1.23 / 0.012), or 3 significant digits when a column spans magnitudes
+    (p-values) — one format per column, so digits line up."""
+    import numpy as np
+    v = np.asarray(values, dtype=float)
+    v = np.abs(v[np.isfinite(v)])
+    if v.size == 0 or np.all(v == np.round(v)):
+        return "{:,.0f}"
+    top, small = v.max(), v[v > 0].min() if np.any(v > 0) else 0.0
+    if top >= 1000:
+        return "{:,.0f}"
+    if 0 < small < top / 1000:                  # spans magnitudes (e.g. p-values): significant digits
+        return "{:.3g}"
+    if top >= 10:
+        return "{:,.1f}"
+    if top >= 0.1:
+        return "{:,.2f}"
+    return "{:.2g}"
+
+
 def count(value: int | float) -> str:
     return f"{int(round(value)):,}"

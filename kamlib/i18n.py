@@ -273,6 +273,12 @@ LABELS: dict[str, dict[str, str]] = {
     "period": {"en": "Period", "zh": "期间"},
     "cohorts_title": {"en": "Cohorts by acquisition quarter", "zh": "按获客季度的客户群"},
     "cohort": {"en": "Acquisition quarter", "zh": "获客季度"},
+    "cohorts_through": {"en": "Complete quarters only: cohorts and quarters of age up to {quarter} (the quarter of "
+                              "the analysis date {date} is left out until it ends).",
+                        "zh": "仅统计完整季度：客户群与客户年龄季度截至{quarter}（分析日期{date}所在季度结束后再纳入）。"},
+    "cohorts_none": {"en": "No acquisition quarter has ended by the analysis date yet; cohort tables start after "
+                           "the first complete quarter.",
+                     "zh": "截至分析日期尚无完整的获客季度；客户群分析从第一个完整季度之后开始。"},
     "age_quarters": {"en": "Quarters since acquisition", "zh": "获客后季度数"},
     "cohort_retention": {"en": "Share of cohort in the book (not churned, or won back)",
                          "zh": "仍在客户池中的占比（未流失或已挽回）"},

@@ -9,7 +9,8 @@ from kamlib.io import load_dataset
 from conftest import TODAY, tiny_accounts, write_tables
 
 
-def hand_book(tmp_path, *, costs=True, churned=(None, "2025-07-01", "2025-06-30", None), won_back=None):
+def hand_book(tmp_path, *, costs=True, churned=(None, "2025-07-01", "2025-06-30", None), won_back=None,
+              analysis_date="2026-06-30", without=()):
     """Analysis month 2026-06: window 2025-07-01 .. 2026-06-30.
 
     A1 acquired 2024, retained; A2 acquired 2024, churned 2025-07-01 (on the window's first day: churned in
@@ -30,8 +31,11 @@ def hand_book(tmp_path, *, costs=True, churned=(None, "2025-07-01", "2025-06-30"
         tables["costs"] = pd.DataFrame({"period": ["2025-06-01", "2025-07-01", "2026-06-01", "2025-12-01"],
                                         "kind": ["acquisition", "acquisition", "retention", "retention"],
                                         "amount": [999.0, 5000.0, 300.0, 100.0], "account_id": None})
+    for name in ("accounts", "transactions"):
+        tables[name] = tables[name][~tables[name]["account_id"].isin(without)]
+    tables["transactions"] = tx[tx["order_date"] <= analysis_date]
     folder = write_tables(tmp_path / "book", **tables)
-    return load_dataset(folder, analysis_date="2026-06-30", today=TODAY)
+    return load_dataset(folder, analysis_date=analysis_date, today=TODAY)
 
 
 def test_flows_and_ratios_by_hand(tmp_path):
@@ -80,6 +84,24 @@ def test_won_back_accounts_are_in_the_book_again_by_quarter_and_cohort(tmp_path)
     assert lost_for_good.loc["2024Q1", [3, 4, 5, 6]].tolist() == pytest.approx([1, 2 / 3, 2 / 3, 1 / 3])
     assert ec.equity_inputs(fl).accounts == 4                             # everyone is in the book today
     assert ec.equity_inputs(ec.book_flows(hand_book(tmp_path / "b"), ec.ChurnDefinition("recorded"))).accounts == 2
+
+
+def test_period_tables_show_complete_quarters_only(tmp_path):
+    from kamlib.periods import last_complete_period
+    assert str(last_complete_period("2026-10-31")) == "2026Q3"
+    assert str(last_complete_period("2026-09-30")) == "2026Q3" and str(last_complete_period("2026-12-31")) == "2026Q4"
+    # 2025Q3 has two months of data; A4 (acquired 2025-09-15) is not in this book yet
+    ds = hand_book(tmp_path, analysis_date="2025-08-31", without=("A4",), costs=False)
+    t = cohorts.cohort_tables(ds, ds.accounts.set_index("account_id")["churned_on"])
+    assert list(t["margin_per_account"].columns) == [0, 1, 2, 3, 4, 5]                # 2024Q1 .. 2025Q2
+    # A1's order of 2025-08-01 falls in the incomplete quarter: only A2's and A3's margins (2024Q2) count
+    assert t["margin_per_account"].loc["2024Q1"].sum() == pytest.approx((100 + 40) / 3)
+    q = ec.flows_by_period(ec.book_flows(ds, ec.ChurnDefinition("recorded")), ds)
+    assert q.index[-1] == "2025Q2"
+    young = hand_book(tmp_path / "young", analysis_date="2024-02-29", without=("A3", "A4"), costs=False,
+                      churned=(None,) * 4)
+    empty = cohorts.cohort_tables(young, young.accounts.set_index("account_id")["churned_on"])
+    assert empty["retention"].empty and empty["sizes"].empty
 
 
 def test_missing_costs_are_not_available_not_zero(tmp_path):

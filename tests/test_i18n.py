@@ -3,6 +3,8 @@ import ast
 import collections
 import string
 
+import numpy as np
+
 from kamlib import i18n
 
 from conftest import ROOT
@@ -92,3 +94,13 @@ def test_model_warnings_become_notes_in_the_reader_language(monkeypatch):
         warnings.warn("something else", UserWarning)
     assert len(shown) == 1 and "模型警告" in shown[0].data and "BG/NBD: fit did not converge" in shown[0].data
     assert elsewhere == ["something else"]
+
+
+def test_table_numbers_get_a_format_by_magnitude():
+    from kamlib.formatting import number_format
+    assert number_format([8.0, 5.0, np.nan]) == "{:,.0f}"              # whole numbers (ranks, counts)
+    assert number_format([38423.8, 12.1]) == "{:,.0f}"
+    assert number_format([63.67, 30.01]) == "{:,.1f}" and number_format([7.07, 0.9]) == "{:,.2f}"
+    assert number_format([0.02, 0.04]) == "{:.2g}"
+    assert number_format([0.5, 0.0001]) == "{:.3g}"                   # p-values keep their digits
+    assert number_format([]) == "{:,.0f}"
