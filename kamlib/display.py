@@ -61,6 +61,9 @@ class NotebookContext:
         na_rep = "" if blank_missing else t("not_available", self.lang)
         styler = out.style.format(fmt, escape="html", na_rep=na_rep)
         styler = styler.format_index(escape="html")
+        text = [c for c in out.columns if pd.api.types.is_object_dtype(out[c]) or pd.api.types.is_string_dtype(out[c])]
+        if text:                                                         # words read left-aligned
+            styler = styler.set_properties(subset=text, **{"text-align": "left"})
         if not index:
             styler = styler.hide(axis="index")
         return styler

@@ -347,7 +347,7 @@ def rules_vs_measured(measured: Measured, churn_effect_5pts: float | None, lang:
         ("rule_keep_fifth", "5x", ratio, "x"),
         ("rule_win_seven", "7x", ratio, "x"),
         ("rule_winback_tenth", "10x", wb / rc if wb is not None and rc else None, "x"),
-        ("rule_churn_profit", "+25% to +85%", churn_effect_5pts, "pct"),
+        ("rule_churn_profit", "+25% to +85%" if lang == "en" else "+25%至+85%", churn_effect_5pts, "pct"),
         ("rule_referral", "60%", v.get("referral_share_new"), "pct"),
     ]
     out = pd.DataFrame([{"claim": t(k, lang), "rule_of_thumb": rule,
