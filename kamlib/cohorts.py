@@ -17,7 +17,7 @@ def _age(period: pd.Series, cohort: pd.Series) -> pd.Series:
 def _ages(dates: pd.Series, cohort: pd.Series, freq: str) -> pd.Series:
     """Age in periods (from the acquisition period) at each date; NaN where there is no date."""
     p = pd.to_datetime(dates.reindex(cohort.index)).dt.to_period(freq)
-    return pd.Series([(d - c).n if pd.notna(d) else np.nan for d, c in zip(p, cohort)], index=cohort.index)
+    return _age(p, cohort).where(p.notna())
 
 
 def _count_by_age(cohort: pd.Series, age: pd.Series, rows, ages) -> pd.DataFrame:

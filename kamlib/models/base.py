@@ -338,15 +338,16 @@ NEWTON_DECREMENT_TOL = 1e-6      # g' H^-1 g: twice the log-likelihood a Newton 
 
 
 def newton_polish(model: Model, d, w, theta, llf: float, cov_log: np.ndarray, steps: int = 5):
-    """Newton steps in log-parameter space from ``theta`` (halved until the log-likelihood does not drop).
+    """Up to ``steps`` Newton steps in log-parameter space from ``theta`` (halved until the log-likelihood
+    does not drop).
 
-    Returns (theta, llf, cov_log, ok_hess, decrement) with the Newton decrement g' H^-1 g at the final point:
+    Returns (theta, llf, cov_log, ok_hess, decrement) with the Newton decrement g' H^-1 g at the returned point:
     below ~1e-6 the maximum is closer than 0.001 standard errors in every direction."""
     u, ok = np.log(theta), True
-    for _ in range(steps):
+    for taken in range(steps + 1):
         g = _grad_log(model, d, w, u)
         decrement = float(g @ cov_log @ g)
-        if not np.isfinite(decrement) or decrement < NEWTON_DECREMENT_TOL:
+        if not np.isfinite(decrement) or decrement < NEWTON_DECREMENT_TOL or taken == steps:
             break
         step = cov_log @ g
         for _ in range(30):
@@ -355,7 +356,7 @@ def newton_polish(model: Model, d, w, theta, llf: float, cov_log: np.ndarray, st
                 break
             step = step / 2
         else:
-            break
+            break                                  # no step keeps the likelihood: stay where we are
         u, llf = u + step, ll_new
         cov_log, ok = covariance_log(model, d, w, np.exp(u))
         if not ok:
