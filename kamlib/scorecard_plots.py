@@ -59,7 +59,7 @@ def manager_panels(margin: pd.DataFrame, card: pd.DataFrame, *, currency: str, l
     names = [m for m in card.index if m in margin.index]
     cols = 3
     rows = math.ceil(len(names) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(12, 2.6 * rows), sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(14, 2.8 * rows), sharex=True, sharey=True, squeeze=False)
     for ax, name in zip(axes.flat, names):
         ax.plot(margin.columns, margin.loc[name] / 1e6)
         c = card.loc[name]
@@ -68,7 +68,7 @@ def manager_panels(margin: pd.DataFrame, card: pd.DataFrame, *, currency: str, l
             parts.append(f"{t('compliance_rate', lang)} {c['visit_compliance']:.0%}")
         if "dso_days" in c and pd.notna(c["dso_days"]):
             parts.append(f"DSO {c['dso_days']:.0f}")
-        ax.set_title(f"{name}\n" + " · ".join(parts), fontsize=9)
+        ax.set_title(f"{name}\n" + " · ".join(parts), fontsize=8)
         ax.tick_params(axis="x", labelrotation=45, labelsize=7)
     for ax in axes.flat[len(names):]:
         ax.set_visible(False)
