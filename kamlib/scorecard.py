@@ -182,7 +182,7 @@ def manager_scorecard(ds: Dataset, *, churned_on: pd.Series, compliance: pd.Data
     """One row per account manager: accounts, portfolio margin (12 months) and its growth, retention rate,
     CLV of the portfolio, visit compliance, win rate, DSO, median complaint resolution days; each KPI's rank
     (1 = best) and a composite score = weighted mean of KPI percentile scores (weights shown, missing KPIs
-    re-weighted over the available ones). A 'team median' row follows."""
+    re-weighted over the available ones). A 'team median' row follows (no ranks)."""
     unknown = set(weights) - set(DEFAULT_WEIGHTS)
     if unknown:
         raise ValueError(f"unknown KPI weight(s) {sorted(unknown)}; allowed {sorted(DEFAULT_WEIGHTS)}")
@@ -232,6 +232,7 @@ def manager_scorecard(ds: Dataset, *, churned_on: pd.Series, compliance: pd.Data
     card = card.sort_values("rank")
     card.index.name = "account_manager"
     median = card.median(numeric_only=True).rename("team median")
+    median[[c for c in median.index if c == "rank" or c.startswith("rank_")]] = np.nan   # a median rank means nothing
     return pd.concat([card, median.to_frame().T])
 
 

@@ -124,6 +124,8 @@ def test_scorecard_on_hand_book(tmp_path):
     assert card.loc["Li", "margin_12m"] == 300 and card.loc["Wang", "win_rate"] == 0.5
     assert card.loc[["Li", "Wang"], "score"].between(0, 100).all()
     assert sorted(card.loc[["Li", "Wang"], "rank"]) == [1, 2]
+    assert card.loc["team median", "score"] == pytest.approx(card.loc[["Li", "Wang"], "score"].median())
+    assert card.loc["team median", ["rank", "rank_win_rate"]].isna().all()
     with pytest.raises(ValueError, match="unknown KPI weight"):
         sc.manager_scorecard(ds, churned_on=churned, weights={"charisma": 1.0})
 
