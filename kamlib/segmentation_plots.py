@@ -41,8 +41,9 @@ def strategy_matrix(frame: pd.DataFrame, value_threshold: float, potential_thres
     """Value (window margin) against potential, quadrants labelled, bubble area = window margin."""
     fig, ax = plt.subplots(figsize=(9, 6.5))
     size = 10 + 300 * frame["gross_margin"].clip(lower=0) / max(frame["gross_margin"].max(), 1)
-    sns.scatterplot(x=frame["gross_margin"] / 1e6, y=frame["potential"] / 1e6, hue=frame["strategy"].map(
-        lambda s: t(f"strategy_{s}", lang)), size=size, sizes=(10, 300), alpha=0.6, ax=ax, legend="brief")
+    names = frame["strategy"].map(lambda s: t(f"strategy_{s}", lang))
+    sns.scatterplot(x=frame["gross_margin"] / 1e6, y=frame["potential"] / 1e6, hue=names, size=size,
+                    sizes=(10, 300), alpha=0.6, ax=ax, legend="brief")
     ax.axvline(value_threshold / 1e6, color="0.4", lw=1)
     ax.axhline(potential_threshold / 1e6, color="0.4", lw=1)
     ax.set_xscale("symlog", linthresh=0.01)
@@ -53,8 +54,10 @@ def strategy_matrix(frame: pd.DataFrame, value_threshold: float, potential_thres
                                 "cut_cost_exit": (0.02, 0.02, "left", "bottom")}.items():
         ax.text(x, y, t(f"strategy_{key}", lang), transform=ax.transAxes, ha=ha, va=va, fontweight="bold",
                 color="0.25")
-    handles, labels = ax.get_legend_handles_labels()
-    ax.legend(handles[:5], labels[:5], loc="center left", bbox_to_anchor=(1.01, 0.5))
+    handles, labels = ax.get_legend_handles_labels()          # the strategies (not seaborn's titles or sizes)
+    keep = [i for i, label in enumerate(labels) if label in set(names)]
+    ax.legend([handles[i] for i in keep], [labels[i] for i in keep], title=t("strategy", lang),
+              loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_title(t("strategy_matrix_title", lang))
     ax.set_xlabel(t("in_millions", lang, label=t("margin_12m", lang), currency=currency) + " — symlog")
     ax.set_ylabel(t("in_millions", lang, label=potential_label, currency=currency) + " — symlog")
