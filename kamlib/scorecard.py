@@ -232,8 +232,13 @@ def manager_scorecard(ds: Dataset, *, churned_on: pd.Series, compliance: pd.Data
     card = card.sort_values("rank")
     card.index.name = "account_manager"
     median = card.median(numeric_only=True).rename("team median")
-    median[[c for c in median.index if c == "rank" or c.startswith("rank_")]] = np.nan   # a median rank means nothing
+    median[rank_columns(median.index)] = np.nan                 # a median rank means nothing
     return pd.concat([card, median.to_frame().T])
+
+
+def rank_columns(columns) -> list[str]:
+    """The scorecard's rank columns: the overall ``rank`` first, then one ``rank_<kpi>`` per KPI."""
+    return ["rank"] * ("rank" in columns) + [c for c in columns if c.startswith("rank_")]
 
 
 def attention_list(ds: Dataset, *, churned_on: pd.Series, pay_late: pd.Series | None = None,

@@ -55,7 +55,8 @@ def strategy_matrix(frame: pd.DataFrame, value_threshold: float, potential_thres
         ax.text(x, y, t(f"strategy_{key}", lang), transform=ax.transAxes, ha=ha, va=va, fontweight="bold",
                 color="0.25")
     handles, labels = ax.get_legend_handles_labels()          # the strategies (not seaborn's titles or sizes)
-    keep = [i for i, label in enumerate(labels) if label in set(names)]
+    strategies = set(names)
+    keep = [i for i, label in enumerate(labels) if label in strategies]
     ax.legend([handles[i] for i in keep], [labels[i] for i in keep], title=t("strategy", lang),
               loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_title(t("strategy_matrix_title", lang))
