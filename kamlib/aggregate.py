@@ -110,6 +110,13 @@ def last_order_by_account(tx: ibis.Table, *, end, account_col: str = "account_id
                                        last_order=t[date_col].cast("date").max())
 
 
+def first_order_date(tx: ibis.Table, *, end, date_col: str = "order_date") -> ibis.Table:
+    """The date of the book's first order line up to ``end`` (one row; null when there is none)."""
+    t = tx.mutate(_day=tx[date_col].cast("date"))
+    t = t.filter(t._day <= _date(end))
+    return t.agg(first_order=t._day.min())
+
+
 def execute(expr: ibis.Table) -> pd.DataFrame:
     """Run an expression on its backend and return pandas, with date columns as datetimes. Expressions over
     in-memory tables only (pandas input) run on kamlib's DuckDB (:func:`kamlib.engine.local_backend`)."""

@@ -14,6 +14,7 @@ from . import aggregate as agg
 from . import book
 from .dataset import Dataset
 from .models import BGNBD, GammaGamma, ParetoNBD
+from .models.base import PoorlyDetermined
 from .models.transactions import MONTH_DAYS, TransactionResults
 from .periods import window_12m
 from .rfm import rfm_summary
@@ -27,8 +28,39 @@ def calibration_end(analysis_date, holdout_months: int) -> pd.Timestamp:
     return m.end_time.normalize()
 
 
+MIN_HOLDOUT_MONTHS = 3
+
+
+@dataclass(frozen=True)
+class HoldoutPlan:
+    """The holdout period actually used for the model check.
+
+    ``months`` = the requested months, shortened to half of the order history (calendar months from the
+    first order to the analysis month, ``history_months``) so that the calibration period is at least as
+    long as the holdout; 0 (no holdout check) when that leaves fewer than ``MIN_HOLDOUT_MONTHS``.
+    """
+
+    requested: int
+    history_months: int
+    months: int
+
+    @property
+    def shortened(self) -> bool:
+        return 0 < self.months < self.requested
+
+
+def plan_holdout(ds: Dataset, holdout_months: int = 12) -> HoldoutPlan:
+    """How many months of the order history can be held out to check the purchase models."""
+    first = agg.execute(agg.first_order_date(ds.table("transactions"), end=ds.analysis_date))["first_order"]
+    history = 0 if first.isna().all() else (ds.analysis_month - pd.Period(first.min(), freq="M")).n + 1
+    months = min(int(holdout_months), history // 2)
+    return HoldoutPlan(int(holdout_months), int(history), months if months >= MIN_HOLDOUT_MONTHS else 0)
+
+
 def holdout_summary(ds: Dataset, holdout_months: int = 12, time_unit: str = "W") -> pd.DataFrame:
     """rfm_summary with a calibration period ending ``holdout_months`` before the analysis date."""
+    if holdout_months < 1:
+        raise ValueError(f"holdout_months must be at least 1, got {holdout_months}")
     return rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date,
                        calibration_end=calibration_end(ds.analysis_date, holdout_months), time_unit=time_unit)
 
@@ -101,21 +133,49 @@ def compare_models(rfm_holdout: pd.DataFrame, models=("bgnbd", "paretonbd"), mod
     """Fit each model on the calibration period; table of LL, AIC, BIC, holdout MAE/RMSE/aggregate error.
 
     ``model="auto"`` picks the lowest holdout MAE among the fits that converged (among all when none did);
-    otherwise the named model is kept (still compared).
+    otherwise the named model is kept (still compared). A frame without holdout columns (a plain
+    ``rfm_summary``, when the history is too short for a holdout, see :func:`plan_holdout`) gives a table
+    without holdout errors, and ``"auto"`` picks the lowest AIC.
     """
     if model != "auto" and model not in TRANSACTION_MODELS:
         raise ValueError(f"model must be 'auto' or one of {sorted(TRANSACTION_MODELS)}, got {model!r}")
+    has_holdout = "frequency_holdout" in rfm_holdout.columns
     fits, rows = {}, []
     for name in models:
         res = TRANSACTION_MODELS[name]().fit(rfm_holdout)
         fits[name] = res
+        errors = holdout_errors(res, rfm_holdout) if has_holdout else {}
         rows.append({"model": res.model.long_name, "key": name, "log_likelihood": res.llf, "aic": res.aic,
-                     "bic": res.bic, **holdout_errors(res, rfm_holdout), "converged": res.converged})
+                     "bic": res.bic, **errors, "converged": res.converged})
     table = pd.DataFrame(rows).set_index("key")
     candidates = table[table["converged"]] if table["converged"].any() else table
-    chosen = str(candidates["mae"].idxmin()) if model == "auto" else model
+    chosen = str(candidates["mae" if has_holdout else "aic"].idxmin()) if model == "auto" else model
     table["chosen"] = table.index == chosen
     return ModelChoice(table, chosen, fits)
+
+
+@dataclass
+class ModelCheck:
+    """The holdout check of the purchase models on a data set (:func:`model_check`)."""
+
+    plan: HoldoutPlan
+    calibration_end: pd.Timestamp | None   # None: no holdout (history too short)
+    summary: pd.DataFrame                  # rfm_summary with holdout columns, or of all history
+    choice: ModelChoice
+
+
+def model_check(ds: Dataset, holdout_months: int = 12, model: str = "auto", time_unit: str = "W") -> ModelCheck:
+    """Fit the purchase models on a calibration period and compare their holdout errors
+    (:func:`compare_models`); the holdout is shortened or left out when the history is short
+    (:func:`plan_holdout`), and then the models are compared on all history by AIC."""
+    plan = plan_holdout(ds, holdout_months)
+    if plan.months:
+        cal_end = calibration_end(ds.analysis_date, plan.months)
+        summary = holdout_summary(ds, plan.months, time_unit=time_unit)
+    else:
+        cal_end = None
+        summary = rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date, time_unit=time_unit)
+    return ModelCheck(plan, cal_end, summary, compare_models(summary, model=model))
 
 
 def margin_rates(ds: Dataset) -> pd.Series:
@@ -138,6 +198,11 @@ class AccountValue:
     horizon_months: int
     discount_rate: float
     total: dict                    # {"clv", "lower", "upper"} of the book's total CLV
+    no_band: str | None = None     # i18n key of why there are no bands
+
+    @property
+    def has_bands(self) -> bool:
+        return self.no_band is None
 
 
 def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36, discount_rate: float = 0.10,
@@ -146,16 +211,26 @@ def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36
 
     CLV is the discounted expected gross margin over ``horizon_months`` (annual ``discount_rate``): expected
     purchases x expected revenue per purchase (Gamma-Gamma) x the account's margin rate. ``n_draws`` parameter
-    draws give the 1 - ``alpha`` bands (0: point values only).
+    draws give the 1 - ``alpha`` bands (0: point values only). No bands either (``no_band`` says why) when a fit
+    did not converge, as its covariance does not describe the uncertainty, or when its estimates are too
+    poorly determined for the asymptotic distribution (:class:`~kamlib.models.base.PoorlyDetermined`).
     """
     rfm = rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date, time_unit=time_unit)
     purchases = TRANSACTION_MODELS[model]().fit(rfm)
     spend = GammaGamma(time_unit=time_unit).fit(rfm)
     margin = margin_rates(ds).reindex(rfm.index)
     kw = dict(horizon_months=horizon_months, discount_rate=discount_rate, rate_period="annual", margin_rate=margin)
-    if n_draws > 0:
-        band = purchases.clv_interval(rfm, spend, alpha=alpha, n_draws=n_draws, seed=seed, **kw)
-    else:   # point values only
+    band, no_band = None, None
+    if n_draws <= 0:
+        no_band = "clv_no_band_not_requested"
+    elif not (purchases.converged and spend.converged):
+        no_band = "clv_no_band_not_converged"
+    else:
+        try:
+            band = purchases.clv_interval(rfm, spend, alpha=alpha, n_draws=n_draws, seed=seed, **kw)
+        except PoorlyDetermined:
+            no_band = "clv_no_band_poorly_determined"
+    if band is None:   # point values only
         point = purchases.clv(rfm, spend, **kw)
         band = pd.DataFrame({"clv": point, "lower": np.nan, "upper": np.nan})
         band.attrs["total"] = {"clv": float(point.sum()), "lower": np.nan, "upper": np.nan}
@@ -164,7 +239,7 @@ def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36
         expected_purchases_12m=purchases.expected_purchases(12 * MONTH_DAYS / agg.unit_days(time_unit), rfm),
         expected_spend=spend.expected_spend(rfm), margin_rate=margin,
         clv=band["clv"], clv_lower=band["lower"], clv_upper=band["upper"])
-    return AccountValue(frame, purchases, spend, horizon_months, discount_rate, band.attrs["total"])
+    return AccountValue(frame, purchases, spend, horizon_months, discount_rate, band.attrs["total"], no_band)
 
 
 def accounts_at_risk(ds: Dataset, value: AccountValue, threshold: float = 0.5) -> pd.DataFrame:

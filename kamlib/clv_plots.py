@@ -61,13 +61,14 @@ def clv_distribution(clv: pd.Series, *, currency: str, lang: str = "en"):
 
 
 def top_clv_bands(top: pd.DataFrame, *, currency: str, lang: str = "en"):
-    """Top accounts by CLV with their 95% bands (millions of currency)."""
+    """Top accounts by CLV with their 95% bands (millions of currency; points only when there are none)."""
     fig, ax = plt.subplots(figsize=(10, 0.35 * len(top) + 1.5))
     y = np.arange(len(top))[::-1]
-    err = np.vstack([top["clv"] - top["clv_lower"], top["clv_upper"] - top["clv"]]) / 1e6
+    bands = bool(top[["clv_lower", "clv_upper"]].notna().all().all())
+    err = np.vstack([top["clv"] - top["clv_lower"], top["clv_upper"] - top["clv"]]) / 1e6 if bands else None
     ax.errorbar(top["clv"] / 1e6, y, xerr=err, fmt="o", capsize=3)
     ax.set_yticks(y, top["name"])
-    ax.set_title(t("clv_top", lang))
+    ax.set_title(t("clv_top" if bands else "clv_top_points", lang))
     ax.set_xlabel(t("in_millions", lang, label=t("clv", lang), currency=currency))
     fig.tight_layout()
     return fig

@@ -51,3 +51,10 @@ def number_format(values) -> str:
 
 def count(value: int | float) -> str:
     return f"{int(round(value)):,}"
+
+
+def months(n: int, lang: str = "en") -> str:
+    """A number of calendar months as words: "1 month", "7 months"; "7个月"."""
+    if lang == "zh":
+        return f"{n}个月"
+    return f"{n} month" if n == 1 else f"{n} months"

@@ -58,6 +58,9 @@ LABELS: dict[str, dict[str, str]] = {
     "fit_note_se": {"en": "Standard errors from the Hessian at the optimum; intervals are Wald intervals on the "
                            "log scale.",
                     "zh": "标准误由最优点处的海森矩阵得到；置信区间为对数尺度上的Wald区间。"},
+    "fit_note_no_se": {"en": "No standard error for {names}: the Hessian is not negative definite there, so the "
+                             "likelihood has no well-defined maximum in that direction.",
+                       "zh": "{names}没有标准误：该方向上海森矩阵非负定，似然函数没有明确的最大值。"},
     "fit_note_independence": {"en": "The model assumes spend is independent of frequency; a correlation far "
                                     "from 0 questions it.",
                               "zh": "模型假设客单价与购买频次相互独立；相关系数明显偏离0时应谨慎使用。"},
@@ -115,6 +118,7 @@ LABELS: dict[str, dict[str, str]] = {
     "clv_fits": {"en": "Fitted models", "zh": "模型估计结果"},
     "clv_distribution": {"en": "Distribution of account CLV", "zh": "客户终身价值分布"},
     "clv_top": {"en": "Top accounts by CLV, with 95% bands", "zh": "终身价值最高的客户（含95%区间）"},
+    "clv_top_points": {"en": "Top accounts by CLV", "zh": "终身价值最高的客户"},
     "clv_alerts": {"en": "Churn alerts: valuable accounts that may have lapsed",
                    "zh": "流失预警：可能已流失的高价值客户"},
     "clv_by_segment": {"en": "CLV by segment", "zh": "按细分的终身价值"},
@@ -127,16 +131,44 @@ LABELS: dict[str, dict[str, str]] = {
     "clv_axis": {"en": "CLV ({currency}, log scale)", "zh": "终身价值（{currency}，对数刻度）"},
     "clv_choice_sentence": {
         "en": "Both purchase models were fitted on the order history up to {cal_end} and asked to predict the "
-              "{months} months after it. The {model} model predicted each account's purchases with a mean "
+              "{months} after it. The {model} model predicted each account's purchases with a mean "
               "absolute error of {mae} purchases and the total within {agg}; it is used below.",
-        "zh": "两个购买模型均以{cal_end}之前的订单数据估计，并预测其后{months}个月的购买。{model}模型对每个客户购买次数的"
+        "zh": "两个购买模型均以{cal_end}之前的订单数据估计，并预测其后{months}的购买。{model}模型对每个客户购买次数的"
               "平均绝对误差为{mae}次，总量误差为{agg}，下文采用该模型。"},
+    "clv_holdout_shortened": {
+        "en": "The order history covers {history}, too little to hold out the {requested} asked for and still "
+              "fit on as long a period; {months} are held out instead.",
+        "zh": "订单数据仅覆盖{history}，不足以留出所设定的{requested}并保留同样长的估计期；改为留出{months}。"},
+    "clv_holdout_skipped": {
+        "en": "The order history covers only {history}, too short to hold some out and check the purchase "
+              "models' predictions. Both models were fitted on all of it; the {model} model is used below "
+              "({reason}). Treat the values below with care until more history accumulates.",
+        "zh": "订单数据仅覆盖{history}，无法留出一段时间检验购买模型的预测。两个模型均以全部数据估计，下文采用{model}模型"
+              "（{reason}）。在积累更多数据之前，请谨慎看待以下数值。"},
+    "clv_reason_aic": {"en": "lower AIC", "zh": "AIC较低"},
+    "clv_reason_configured": {"en": "as configured", "zh": "按配置指定"},
     "clv_sentence": {
         "en": "Valued over the next {horizon} months at a {rate} annual discount rate, the book's expected gross "
               "margin (CLV) is {total} (95% band {lower} to {upper} from parameter uncertainty). The top 20% "
               "of accounts by CLV hold {top_share} of it.",
         "zh": "以年贴现率{rate}计算未来{horizon}个月，客户群预期毛利（终身价值）合计{total}（参数不确定性95%区间：{lower}至"
               "{upper}）。终身价值最高的20%客户占其中{top_share}。"},
+    "clv_sentence_no_band": {
+        "en": "Valued over the next {horizon} months at a {rate} annual discount rate, the book's expected gross "
+              "margin (CLV) is {total}. No uncertainty band is given: {reason}. The top 20% of accounts by CLV "
+              "hold {top_share} of it.",
+        "zh": "以年贴现率{rate}计算未来{horizon}个月，客户群预期毛利（终身价值）合计{total}。未给出区间：{reason}。"
+              "终身价值最高的20%客户占其中{top_share}。"},
+    "clv_no_band_not_requested": {"en": "no parameter draws were requested (n_draws = 0)",
+                                  "zh": "未设定参数抽样（n_draws = 0）"},
+    "clv_no_band_not_converged": {
+        "en": "a model fit did not converge (see the model warning above), so its standard errors do not describe "
+              "the uncertainty",
+        "zh": "模型估计未收敛（见上方模型警告），其标准误不能反映不确定性"},
+    "clv_no_band_poorly_determined": {
+        "en": "the data determine some model parameters too poorly (their 95% intervals span many orders of "
+              "magnitude) for parameter bands; treat the values as rough",
+        "zh": "数据对部分模型参数的约束过弱（其95%区间跨越多个数量级），无法给出参数区间；请将数值视为粗略估计"},
     "clv_alert_sentence": {
         "en": "{n} accounts not marked as churned earned more than the median margin in the last 12 months but "
               "have a probability below {threshold} of still being active: account managers should call them.",
@@ -327,6 +359,12 @@ LABELS: dict[str, dict[str, str]] = {
     "still_active_pct": {"en": "Still active (%)", "zh": "仍活跃（%）"},
     "logrank_sentence": {"en": "Log-rank test across {group}: chi2 = {chi2} on {df} df, p = {p}.",
                          "zh": "{group}间对数秩检验：卡方={chi2}，自由度{df}，p={p}。"},
+    "logrank_untestable": {"en": "Log-rank test across {group}: not possible, {reason}.",
+                           "zh": "{group}间对数秩检验：无法进行，{reason}。"},
+    "logrank_one_group": {"en": "all accounts are in one group", "zh": "所有客户属于同一组"},
+    "logrank_no_events": {"en": "no account has churned yet", "zh": "尚无客户流失"},
+    "logrank_singular": {"en": "the groups' churn events leave its variance matrix singular",
+                         "zh": "各组流失事件使方差矩阵奇异"},
     "forest_title": {"en": "Churn drivers: hazard ratios (Cox model, 95% CI)", "zh": "流失驱动因素：风险比（Cox模型，95%置信区间）"},
     "hazard_ratio_axis": {"en": "Hazard ratio (log scale; > 1 = churns sooner)", "zh": "风险比（对数刻度；>1表示更早流失）"},
     "hazard_ratio": {"en": "Hazard ratio", "zh": "风险比"},

@@ -37,15 +37,29 @@ def durations(ds: Dataset, churned_on: pd.Series) -> pd.DataFrame:
 def kaplan_meier(frame: pd.DataFrame, group: str | None = None, alpha: float = 0.05) -> pd.DataFrame:
     """Kaplan-Meier survival with pointwise (1 - alpha) bands (log-log), per group when given.
 
-    Long format: group, time_days, survival, lower, upper, at_risk."""
+    Long format: group, time_days, survival, lower, upper, at_risk. Each curve starts at time 0 (survival 1,
+    everyone at risk) and, after its event times, ends at the longest follow-up (the last censored life), so a
+    group without churn events shows as a flat line rather than not at all."""
     parts = [(None, frame)] if group is None else list(frame.groupby(group))
     rows = []
     for g, sub in parts:
-        sf = SurvfuncRight(sub["duration_days"].to_numpy(), sub["event"].to_numpy())
-        lo, hi = _pointwise_band(sf, alpha)
-        rows.append(pd.DataFrame({"group": g, "time_days": sf.surv_times, "survival": sf.surv_prob,
-                                  "lower": lo, "upper": hi, "at_risk": sf.n_risk}))
-    return pd.concat(rows, ignore_index=True)
+        durations = sub["duration_days"].to_numpy()
+        start = pd.DataFrame({"group": [g], "time_days": [0.0], "survival": [1.0], "lower": [1.0], "upper": [1.0],
+                              "at_risk": [len(sub)]})
+        curve = start
+        if sub["event"].any():
+            sf = SurvfuncRight(durations, sub["event"].to_numpy())
+            lo, hi = _pointwise_band(sf, alpha)
+            curve = pd.concat([start, pd.DataFrame({"group": g, "time_days": sf.surv_times, "survival": sf.surv_prob,
+                                                    "lower": lo, "upper": hi, "at_risk": sf.n_risk})])
+        last = curve.iloc[-1]
+        if durations.max() > last["time_days"]:
+            end = last.to_frame().T.assign(time_days=float(durations.max()),
+                                           at_risk=int((durations >= durations.max()).sum()))
+            curve = pd.concat([curve, end])
+        rows.append(curve)
+    out = pd.concat(rows, ignore_index=True)
+    return out.astype({c: float for c in ("time_days", "survival", "lower", "upper")} | {"at_risk": int})
 
 
 def _pointwise_band(sf: SurvfuncRight, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -62,10 +76,21 @@ def _pointwise_band(sf: SurvfuncRight, alpha: float) -> tuple[np.ndarray, np.nda
     return lo, hi
 
 
-def logrank(frame: pd.DataFrame, group: str) -> dict[str, float]:
-    """Log-rank test of equal survival across the groups of ``group``."""
-    stat, p = survdiff(frame["duration_days"].to_numpy(), frame["event"].to_numpy(), frame[group].to_numpy())
-    return {"chi2": float(stat), "df": int(frame[group].nunique() - 1), "p_value": float(p)}
+def logrank(frame: pd.DataFrame, group: str) -> dict:
+    """Log-rank test of equal survival across the groups of ``group``: chi2, df, p_value and ``reason``
+    (None, or the (i18n key, values) why the test is not possible: fewer than two groups, no churn events yet,
+    or a singular variance matrix — then chi2 and p_value are NaN)."""
+    groups = int(frame[group].nunique())
+    out = {"chi2": np.nan, "df": groups - 1, "p_value": np.nan, "reason": None}
+    if groups < 2:
+        return out | {"reason": ("logrank_one_group", {})}
+    if not frame["event"].any():
+        return out | {"reason": ("logrank_no_events", {})}
+    try:
+        stat, p = survdiff(frame["duration_days"].to_numpy(), frame["event"].to_numpy(), frame[group].to_numpy())
+    except np.linalg.LinAlgError:
+        return out | {"reason": ("logrank_singular", {})}
+    return out | {"chi2": float(stat), "p_value": float(p)}
 
 
 def covariates(ds: Dataset, dur: pd.DataFrame) -> pd.DataFrame:

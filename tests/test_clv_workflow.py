@@ -1,10 +1,13 @@
 """The CLV workflow on a data set: holdout checks, model choice, per-account value and churn alerts."""
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from kamlib import clv
 from kamlib.io import load_dataset
+from kamlib.models.base import ConvergenceWarning
 from kamlib.periods import window_12m
 
 from conftest import TODAY
@@ -120,3 +123,51 @@ def test_clv_by_segment_and_top_share(ds, value):
     assert by["accounts"].sum() == len(value.frame)
     assert by["clv_share"].sum() == pytest.approx(1)
     assert clv.top_share(pd.Series([10.0, 1, 1, 1, 1])) == pytest.approx(10 / 14)
+
+
+def test_holdout_is_shortened_or_left_out_on_a_short_history(small_dir):
+    # the small book starts in 2022-01: history months counted from the first order's month
+    def plan(date):
+        return clv.plan_holdout(load_dataset(small_dir, analysis_date=date, today=TODAY, future_rows="exclude"), 12)
+    assert plan("2026-09-30") == clv.HoldoutPlan(requested=12, history_months=57, months=12)
+    short = plan("2022-09-30")                     # 9 months: half (4) held out, calibration 5 months
+    assert (short.history_months, short.months, short.shortened) == (9, 4, True)
+    assert plan("2022-05-31").months == 0          # 5 months: 2 would be held out, fewer than 3
+    with pytest.raises(ValueError, match="holdout_months must be at least 1"):
+        clv.holdout_summary(load_dataset(small_dir, analysis_date="2026-09-30", today=TODAY,
+                                         future_rows="exclude"), 0)
+
+
+def test_without_a_holdout_models_are_compared_by_aic(small_dir):
+    young = load_dataset(small_dir, analysis_date="2022-04-30", today=TODAY, future_rows="exclude")
+    with warnings.catch_warnings():                 # fits on 4 months of history may not converge
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check = clv.model_check(young, 12)
+        kept = clv.compare_models(check.summary, model="bgnbd")
+    assert check.plan.months == 0 and check.calibration_end is None
+    assert "frequency_holdout" not in check.summary and "mae" not in check.choice.table
+    t = check.choice.table
+    pool = t[t["converged"]] if t["converged"].any() else t
+    assert check.choice.chosen == pool["aic"].idxmin()
+    assert kept.chosen == "bgnbd"
+
+
+def test_no_bands_and_why(ds, monkeypatch):
+    assert clv.account_value(ds, "bgnbd", horizon_months=12, n_draws=0).no_band == "clv_no_band_not_requested"
+    fit = clv.BGNBD.fit
+
+    def not_converged(self, *args, **kw):
+        res = fit(self, *args, **kw)
+        res.converged = False
+        return res
+    with monkeypatch.context() as m:
+        m.setattr(clv.BGNBD, "fit", not_converged)
+        v = clv.account_value(ds, "bgnbd", horizon_months=12, n_draws=20)
+    assert v.no_band == "clv_no_band_not_converged" and not v.has_bands and np.isnan(v.total["lower"])
+    assert v.frame["clv_lower"].isna().all() and v.frame["clv"].gt(0).any()
+
+    def poorly_determined(self, n, seed=0):
+        raise clv.PoorlyDetermined("too uncertain")
+    monkeypatch.setattr(clv.BGNBD.results_class, "draw_params", poorly_determined)
+    v = clv.account_value(ds, "bgnbd", horizon_months=12, n_draws=20)
+    assert v.no_band == "clv_no_band_poorly_determined" and not v.has_bands

@@ -180,11 +180,21 @@ def test_cohort_triangle_by_hand(tmp_path):
 def test_kaplan_meier_by_hand():
     frame = pd.DataFrame({"duration_days": [1.0, 2, 2, 3, 4], "event": [1, 1, 0, 1, 0], "g": "x"})
     km = survival.kaplan_meier(frame)
-    # S(1) = 4/5, S(2) = 4/5 * 3/4 = 0.6, S(3) = 0.6 * 1/2 = 0.3
-    assert km["survival"].tolist()[:3] == pytest.approx([0.8, 0.6, 0.3])
+    # S(1) = 4/5, S(2) = 4/5 * 3/4 = 0.6, S(3) = 0.6 * 1/2 = 0.3; the curve starts at (0, 1) and runs flat to
+    # the longest follow-up (4, censored)
+    assert km["time_days"].tolist() == [0, 1, 2, 3, 4]
+    assert km["survival"].tolist() == pytest.approx([1, 0.8, 0.6, 0.3, 0.3])
+    assert km["at_risk"].tolist() == [5, 5, 4, 2, 1]
+    flat = survival.kaplan_meier(frame.assign(event=0))                     # no churn yet: a flat line
+    assert flat["survival"].tolist() == [1, 1] and flat["time_days"].tolist() == [0, 4]
     assert (km["lower"] <= km["survival"]).all() and (km["survival"] <= km["upper"]).all()
     two = pd.concat([frame, frame.assign(g="y", duration_days=frame["duration_days"] * 10)])
-    assert survival.logrank(two, "g")["p_value"] < 0.05
+    test = survival.logrank(two, "g")
+    assert test["p_value"] < 0.05 and test["df"] == 1 and test["reason"] is None
+    # not testable: the reason says why (a book in its first months has no churn yet)
+    assert survival.logrank(two.assign(event=0), "g")["reason"] == ("logrank_no_events", {})
+    assert np.isnan(survival.logrank(two.assign(event=0), "g")["p_value"])
+    assert survival.logrank(frame, "g")["reason"] == ("logrank_one_group", {})
 
 
 def test_cox_recovers_known_hazard_ratios():

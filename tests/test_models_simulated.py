@@ -196,6 +196,58 @@ def test_draws_from_an_indefinite_covariance_use_its_positive_part():
     np.testing.assert_allclose(draws.var(axis=0), [0.01, 0.02, 0.0, 0.04], atol=0.004)
 
 
+def test_draws_stay_in_the_fitting_box_and_a_hopeless_fit_says_so():
+    from kamlib.models.base import LOG_BOUND, PoorlyDetermined
+    rng = np.random.default_rng(8)
+    sim = simulate_bgnbd(_ages(300, rng), rng=rng, **BG_TRUE)
+    res = BGNBD().fit(sim)
+    res.params["b"] = np.exp(LOG_BOUND - 2)                                    # b 1 sd below the bound
+    res._cov_log = np.diag([0.01, 0.01, 0.01, 4.0])
+    draws = np.log(res.draw_params(4000, 0))
+    assert len(draws) == 4000 and (np.abs(draws) <= LOG_BOUND).all()
+    # truncation at 1 sd removes ~16% of the draws: below the mean 0.5 / 0.841 of the truncated normal
+    assert np.mean(draws[:, 3] < LOG_BOUND - 2) == pytest.approx(0.5 / 0.8413, abs=0.02)
+    res._cov_log = np.diag([0.01, 0.01, 0.01, 1e4])                           # sd 100 on the log scale
+    with pytest.raises(PoorlyDetermined, match="too poorly determined"):
+        res.draw_params(200, 0)
+
+
+def test_standard_errors_are_missing_not_zero_where_the_hessian_is_not_definite():
+    from kamlib.models.base import estimate_format
+    rng = np.random.default_rng(8)
+    sim = simulate_bgnbd(_ages(300, rng), rng=rng, **BG_TRUE)
+    res = BGNBD().fit(sim)
+    res._cov_log = np.diag([0.01, 0.02, -0.03, 0.04])
+    res._cov = pd.DataFrame(np.diag(res.params) @ res._cov_log @ np.diag(res.params),
+                            index=res.params.index, columns=res.params.index)
+    assert res.bse.isna().tolist() == [False, False, True, False]
+    assert res.conf_int().loc["a"].isna().all() and res.conf_int().loc["b"].notna().all()
+    assert "No standard error for a:" in str(res.summary())
+    assert [estimate_format(v) for v in (1.25, 0.0, 8.36e-8, 2.5e298)] == ["1.2500", "0.0000", "8.3600e-08",
+                                                                          "2.5000e+298"]
+
+
+def test_a_shape_parameter_at_the_edge_is_not_converged(monkeypatch):
+    # e.g. Pareto/NBD on three months of a book: nobody has dropped out yet, s runs to 0; L-BFGS-B may stop on
+    # its gradient test with a Hessian that inverts, but a degenerate limit is not a maximum
+    from kamlib.models import base
+    rng = np.random.default_rng(2)
+    T = rng.uniform(1, 4.4, 300)                                # weeks; Poisson purchases, nobody drops out
+    x = rng.poisson(rng.gamma(1.2, 1 / 3.0, T.size) * T)
+    sim = pd.DataFrame({"frequency": x, "recency": T * np.where(x > 0, rng.beta(np.maximum(x, 1), 1), 0), "T": T})
+    maximize = base.maximize_loglik
+
+    def stops_on_pgtol(*args, **kw):
+        theta, llf, res = maximize(*args, **kw)
+        res.success, res.message = True, "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL"
+        return theta, llf, res
+    monkeypatch.setattr(base, "maximize_loglik", stops_on_pgtol)
+    monkeypatch.setattr(base, "covariance_log", lambda model, d, w, theta: (np.eye(len(theta)), True))
+    with pytest.warns(ConvergenceWarning, match=r"s = .*e-0\d heading to the edge"):
+        res = ParetoNBD().fit(sim)
+    assert res.params["s"] < 1e-5 and not res.converged
+
+
 def test_bad_input_is_named():
     rfm = pd.DataFrame({"frequency": [1, 2], "recency": [5.0, 3.0], "T": [4.0, 10.0]}, index=["A", "B"])
     with pytest.raises(ValueError, match="recency > T.*'A'"):

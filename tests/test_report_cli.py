@@ -163,3 +163,20 @@ def test_reports_in_a_real_browser(good_report):
             assert page.locator("nav.kam-toc li").count() >= 2
         browser.close()
     assert errors == []
+
+
+def test_a_young_book_reports_what_it_can(small_dir, tmp_path):
+    # three months of history: no holdout is possible, fits degenerate (no dropout seen yet), nobody has churned;
+    # the report says so instead of failing (it failed on the holdout fit and on the log-rank test before)
+    run = run_report(data_dir=small_dir, month="2022-03", out_dir=tmp_path, progress=False, today=TODAY, jobs=2,
+                     notebooks=["02_customer_lifetime_value", "03_retention_vs_acquisition"])
+    assert run.ok, [(n.name, n.status, n.error) for n in run.notebooks]
+    clv_page = (tmp_path / "2022-03" / "02_customer_lifetime_value.presentation.html").read_text()
+    assert "The order history covers only 3 months, too short to hold some out" in clv_page
+    assert "No uncertainty band is given" in clv_page or "95% band" in clv_page
+    eco_page = (tmp_path / "2022-03" / "03_retention_vs_acquisition.presentation.html").read_text()
+    assert "not possible, no account has churned yet" in eco_page
+    for path in (tmp_path / "2022-03" / "executed").glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for out in cell.get("outputs", []):
+                assert not (out.output_type == "stream" and out.name == "stderr"), (path.name, out.text[:300])

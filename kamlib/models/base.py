@@ -23,8 +23,23 @@ class ConvergenceWarning(UserWarning):
     """The optimiser stopped without meeting its convergence criteria."""
 
 
+LOG_BOUND = 20.0                 # the fitter searches log parameters in [-LOG_BOUND, LOG_BOUND]
+
+
+def estimate_format(v: float) -> str:
+    """Four decimals as in statsmodels' tables; scientific notation for values that would show as 0.0000
+    or run to many digits (a parameter at the edge of its space, or its interval)."""
+    if v != 0 and np.isfinite(v) and not 1e-3 <= abs(v) < 1e7:
+        return f"{v:.4e}"
+    return f"{v:.4f}"
+
+
 class FitError(RuntimeError):
     """The likelihood could not be evaluated or maximised."""
+
+
+class PoorlyDetermined(FitError):
+    """The estimates are too uncertain for bands from the asymptotic distribution."""
 
 
 def compress(frame: pd.DataFrame, columns: list[str], weights: np.ndarray | None = None
@@ -88,7 +103,7 @@ class Summary:
             b = f"{right[i][0] + ':':<18}{right[i][1]:>20}" if i < len(right) else ""
             lines.append(f"{a}  {b}")
         lines.append("-" * width)
-        lines.append(self.table.to_string(float_format=lambda v: f"{v:.4f}"))
+        lines.append(self.table.to_string(float_format=estimate_format))
         lines.append("=" * width)
         lines += self.notes
         return "\n".join(lines)
@@ -103,7 +118,7 @@ class Summary:
                        for k, v in self.info)
         notes = "".join(f"<p><em>{html.escape(n)}</em></p>" for n in self.notes)
         return (f"<h4>{html.escape(self.title)}</h4><table>{info}</table>"
-                f"{self.table.to_html(float_format=lambda v: f'{v:.4f}')}{notes}")
+                f"{self.table.to_html(float_format=estimate_format)}{notes}")
 
 
 class FitResults:
@@ -132,15 +147,17 @@ class FitResults:
 
     @property
     def bse(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.clip(np.diag(self._cov.to_numpy()), 0, None)), index=self.params.index,
-                         name="std err")
+        """Standard errors; NaN where the inverted information has no positive variance (the Hessian is
+        not negative definite: no well-defined maximum in that direction)."""
+        return pd.Series(_sqrt_variance(np.diag(self._cov.to_numpy())), index=self.params.index, name="std err")
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Wald intervals on the log scale: exp(log theta +/- z se(log theta))."""
+        """Wald intervals on the log scale: exp(log theta +/- z se(log theta)) (NaN where ``bse`` is)."""
         z = stats.norm.ppf(1 - alpha / 2)
-        se_log = np.sqrt(np.clip(np.diag(self._cov_log), 0, None))
-        lo = self.params.to_numpy() * np.exp(-z * se_log)
-        hi = self.params.to_numpy() * np.exp(z * se_log)
+        se_log = _sqrt_variance(np.diag(self._cov_log))
+        with np.errstate(over="ignore"):           # an unidentified parameter's interval runs to 0 and inf
+            lo = self.params.to_numpy() * np.exp(-z * se_log)
+            hi = self.params.to_numpy() * np.exp(z * se_log)
         return pd.DataFrame({"lower": lo, "upper": hi}, index=self.params.index)
 
     @property
@@ -152,15 +169,26 @@ class FitResults:
         return -2 * self.llf + np.log(self.nobs) * self.df_model
 
     def draw_params(self, n: int, seed: int | None = 0) -> np.ndarray:
-        """``n`` parameter vectors from the asymptotic distribution (normal on the log scale). The covariance of a
-        fit that did not converge may not be positive semi-definite; its negative eigenvalues are set to 0."""
+        """``n`` parameter vectors from the asymptotic distribution (normal on the log scale), truncated to the
+        box the fitter searches (exp(+-LOG_BOUND)): a poorly determined parameter would otherwise give draws
+        such as s = 1e43, outside the model's numerical range. The covariance of a fit that did not converge
+        may not be positive semi-definite; its negative eigenvalues are set to 0."""
         rng = np.random.default_rng(seed)
         cov = (self._cov_log + self._cov_log.T) / 2
         eig, vec = np.linalg.eigh(cov)
         if eig.min() < 0:
             cov = (vec * np.clip(eig, 0.0, None)) @ vec.T
-        u = rng.multivariate_normal(np.log(self.params.to_numpy()), cov, size=n, method="eigh")
-        return np.exp(u)
+        mean = np.log(self.params.to_numpy())
+        kept, drawn = np.empty((0, len(mean))), 0
+        while len(kept) < n:                       # rejection sampling; each round draws what is still missing
+            size = 2 * (n - len(kept)) + 10
+            u = rng.multivariate_normal(mean, cov, size=size, method="eigh")
+            kept = np.vstack([kept, u[np.all(np.abs(u) <= LOG_BOUND, axis=1)]])[:n]
+            drawn += size
+            if len(kept) < drawn / 4:
+                raise PoorlyDetermined(f"{self.model.long_name}: most parameter draws fall outside "
+                                       f"exp(+-{LOG_BOUND:g}); the fit is too poorly determined for bands")
+        return np.exp(kept)
 
     def with_params(self, params: np.ndarray) -> "FitResults":
         """A copy of these results with other parameter values (for bootstrap predictions)."""
@@ -186,6 +214,8 @@ class FitResults:
                 (label("llf"), f"{self.llf:,.3f}"), ("AIC", f"{self.aic:,.2f}"), ("BIC", f"{self.bic:,.2f}")]
         info += [(label(key), value) for key, value in self._extra_info()]
         notes = [label("note_se")] + [label(key, **fmt) for key, fmt in self._extra_notes()]
+        if self.bse.isna().any():
+            notes.insert(1, label("note_no_se", names=", ".join(self.bse.index[self.bse.isna()])))
         return Summary(label("title", model=self.model.long_name), info, table, notes)
 
     def _extra_info(self) -> list[tuple[str, str]]:
@@ -202,6 +232,11 @@ class FitResults:
 
     def _repr_html_(self) -> str:
         return self.summary()._repr_html_()
+
+
+def _sqrt_variance(v: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.where(v > 0, np.sqrt(v), np.nan)
 
 
 class Model:
@@ -263,7 +298,7 @@ class Model:
             if ok_hess and decrement < NEWTON_DECREMENT_TOL:
                 res.success = True
                 message = f"{message}; at the maximum by Newton's criterion (decrement {decrement:.1e})"
-        converged = bool(res.success) and ok_hess
+        converged = bool(res.success) and ok_hess and not edge.any()   # a degenerate limit is no maximum
         if not converged:
             if edge.any():
                 far = ", ".join(f"{k} = {v:.3g}" for k, v, e in zip(self.param_names, theta, edge) if e)
@@ -301,11 +336,11 @@ def maximize_loglik(model: Model, d, w, theta0, *, maxiter: int, gtol: float):
     if not np.isfinite(total_loglik(model, d, w, theta0)):
         raise FitError(f"{model.long_name}: log-likelihood is not finite at the starting values {theta0}")
     opts = {"maxiter": maxiter, "gtol": gtol, "ftol": 1e-14, "maxcor": 20}
-    res = optimize.minimize(f, u0, jac=has_grad, method="L-BFGS-B", bounds=[(-20, 20)] * len(u0), options=opts)
+    box = [(-LOG_BOUND, LOG_BOUND)] * len(u0)
+    res = optimize.minimize(f, u0, jac=has_grad, method="L-BFGS-B", bounds=box, options=opts)
     if "PGTOL" not in str(res.message).upper():
         # stopped on the function tolerance, not on a small gradient: restart from there to tighten it
-        res2 = optimize.minimize(f, res.x, jac=has_grad, method="L-BFGS-B", bounds=[(-20, 20)] * len(u0),
-                                 options=opts)
+        res2 = optimize.minimize(f, res.x, jac=has_grad, method="L-BFGS-B", bounds=box, options=opts)
         if res2.fun <= res.fun:
             res2.nit += res.nit
             res = res2
@@ -313,9 +348,9 @@ def maximize_loglik(model: Model, d, w, theta0, *, maxiter: int, gtol: float):
     llf = total_loglik(model, d, w, theta)
     if not np.isfinite(llf):
         raise FitError(f"{model.long_name}: log-likelihood is not finite at the optimum")
-    if np.any(np.abs(res.x) >= 19.9):
+    if np.any(np.abs(res.x) >= LOG_BOUND - 0.1):
         res.success = False
-        res.message = "a parameter ran to the boundary of the search space (exp(+-20))"
+        res.message = f"a parameter ran to the boundary of the search space (exp(+-{LOG_BOUND:g}))"
     return theta, llf, res
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, gammaln, hyp2f1, logsumexp, polygamma
+from scipy.special import digamma, gammaln, hyp2f1, polygamma
 
 from .base import Model
 from .bgnbd import COLUMNS, _arrays
@@ -42,16 +42,38 @@ def _log_hyp2f1_1(b, c, z):
     return out
 
 
-def _log_terms(s, b, d, z):
-    """Over s = log(-log(1 - U)): log of the Beta(b, d) density of U times dU/ds (unnormalised) and log of
-    1 / (1 - zU)."""
+def _terms(s, b, d, z):
+    """Over s = log(-log(1 - U)), rows of nodes: the Beta(b, d) density of U times dU/ds, scaled so that each
+    row's largest value is 1 (0 where it underflows), and 1 / (1 - zU)."""
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         y = np.exp(s)
-        log_u = np.where(y < 1e-8, s - y / 2, np.log(-np.expm1(-y)))          # log U = log(1 - e^-y)
+        em = np.expm1(-y)                                                      # -U
+        log_u = np.where(y < 1e-8, s - y / 2, np.log(-em))
         log_p = (b - 1) * log_u - d * y + s
-        log_g = -np.log((1 - z) + z * np.exp(-y))
-    undefined = np.isnan(log_p)
-    return np.where(undefined, -np.inf, log_p), np.where(undefined, 0.0, log_g)
+        log_p = np.where(np.isnan(log_p), -np.inf, log_p)
+        p = np.exp(log_p - log_p.max(axis=1, keepdims=True))
+        g = 1.0 / ((1 - z) + z * np.exp(-y))                                 # both terms positive
+    return p, g
+
+
+def _live_range(lo, hi, b, d, z, *, n: int = 32, chunk: int = 2**20):
+    """[lo, hi] trimmed to the nodes (of ``n`` + 1) where either integrand exceeds e^-36 of its largest value,
+    widened by one node at each end (the integrands are unimodal or increasing-then-flat in s, so no mass lies
+    beyond). The moment-based range is generous (for large b most of it lies left of the mass)."""
+    lo, hi = lo.copy(), hi.copy()
+    t = np.linspace(0.0, 1.0, n + 1)
+    for k in range(0, lo.size, max(1, chunk // (n + 1))):
+        i = slice(k, k + max(1, chunk // (n + 1)))
+        width = hi[i] - lo[i]
+        p, g = _terms(lo[i, None] + width[:, None] * t, b[i, None], d[i, None], z[i, None])
+        pg = p * g
+        live = (p > np.exp(-36.0)) | (pg > pg.max(axis=1, keepdims=True) * np.exp(-36.0))
+        first = np.maximum(np.argmax(live, axis=1) - 1, 0)
+        last = np.minimum(n - np.argmax(live[:, ::-1], axis=1) + 1, n)
+        found = live.any(axis=1)
+        lo[i], hi[i] = (np.where(found, lo[i] + width * t[first], lo[i]),
+                        np.where(found, lo[i] + width * t[last], hi[i]))
+    return lo, hi
 
 
 def _log_hyp2f1_1_by_trapezoid(b, c, z, *, tol: float = 1e-10, max_nodes: int = 2**16,
@@ -62,7 +84,8 @@ def _log_hyp2f1_1_by_trapezoid(b, c, z, *, tol: float = 1e-10, max_nodes: int = 
     The expectation is the ratio of two integrals over s = log(-log(1 - U)), where the integrands are smooth
     and decay (double) exponentially at both ends, so the trapezoid rule converges geometrically; both use
     the same nodes, so discretisation error largely cancels. The range comes from the mean and sd of
-    -log(1 - U) (digamma / trigamma) and is widened while an end still carries mass; the number of nodes
+    -log(1 - U) (digamma / trigamma), trimmed to where the integrands carry mass (:func:`_live_range`) and
+    widened while an end still does; the number of nodes
     doubles until the estimates with n and n / 2 nodes agree to ``tol`` (absolute, in the log), or reaches
     ``max_nodes`` (the finest estimate is kept). Matches mpmath to ~1e-12 (tests)."""
     b, c, z = (np.ravel(v).astype(float) for v in np.broadcast_arrays(b, c, z))
@@ -72,20 +95,20 @@ def _log_hyp2f1_1_by_trapezoid(b, c, z, *, tol: float = 1e-10, max_nodes: int = 
     low = mu - 40 * sd
     lo = np.where(low > 0, np.log(np.maximum(low, 1e-300)), np.log(mu) - 5 - 40 / b)
     hi = np.log(mu + 40 * sd - np.log1p(-z) / d)
+    lo, hi = _live_range(lo, hi, b, d, z, chunk=chunk)
     out = np.full(b.shape, np.nan)
-    todo, n = np.arange(b.size), 256
+    todo, n = np.arange(b.size), 64
     while todo.size and n <= max_nodes:
         t = np.linspace(0.0, 1.0, n + 1)
         step, retry = max(1, chunk // (n + 1)), []
         for k in range(0, todo.size, step):
             i = todo[k:k + step]
-            log_p, log_g = _log_terms(lo[i, None] + (hi[i] - lo[i])[:, None] * t, b[i, None], d[i, None], z[i, None])
-            log_p = log_p - log_p.max(axis=1, keepdims=True)
-            log_pg = log_p + log_g
-            fine = logsumexp(log_pg, axis=1) - logsumexp(log_p, axis=1)
-            coarse = logsumexp(log_pg[:, ::2], axis=1) - logsumexp(log_p[:, ::2], axis=1)
-            top = log_pg.max(axis=1)
-            low_open, high_open = log_pg[:, 0] > top - 36, log_pg[:, -1] > top - 36
+            p, g = _terms(lo[i, None] + (hi[i] - lo[i])[:, None] * t, b[i, None], d[i, None], z[i, None])
+            pg = p * g
+            fine = np.log(pg.sum(axis=1) / p.sum(axis=1))
+            coarse = np.log(pg[:, ::2].sum(axis=1) / p[:, ::2].sum(axis=1))
+            edge = pg.max(axis=1) * np.exp(-36.0)
+            low_open, high_open = pg[:, 0] > edge, pg[:, -1] > edge
             ok = (np.abs(fine - coarse) <= tol) & ~low_open & ~high_open
             out[i] = fine
             width = hi[i] - lo[i]

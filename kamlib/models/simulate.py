@@ -48,7 +48,8 @@ def simulate_paretonbd(T, *, r: float, alpha: float, s: float, beta: float, rng:
     T = np.asarray(T, dtype=float)
     lam = rng.gamma(r, 1.0 / alpha, size=T.size)
     mu = rng.gamma(s, 1.0 / beta, size=T.size)
-    tau = rng.exponential(1.0 / mu)
+    with np.errstate(divide="ignore", over="ignore"):
+        tau = rng.exponential(1.0 / mu)       # mu underflows to 0 for tiny s: an account that never drops out
     horizon = np.minimum(tau, T)
     x = rng.poisson(lam * horizon)
     tx = horizon * np.where(x > 0, rng.beta(np.maximum(x, 1), 1), 0.0)   # max of x uniforms on (0, horizon)
