@@ -163,6 +163,11 @@ class ModelCheck:
     summary: pd.DataFrame                  # rfm_summary with holdout columns, or of all history
     choice: ModelChoice
 
+    @property
+    def fit_on_all_history(self) -> TransactionResults | None:
+        """The chosen model's fit when it was fitted on all history (no holdout), for :func:`account_value`."""
+        return None if self.plan.months else self.choice.calibration_fits[self.choice.chosen]
+
 
 def model_check(ds: Dataset, holdout_months: int = 12, model: str = "auto", time_unit: str = "W") -> ModelCheck:
     """Fit the purchase models on a calibration period and compare their holdout errors
@@ -206,17 +211,21 @@ class AccountValue:
 
 
 def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36, discount_rate: float = 0.10,
-                  time_unit: str = "W", n_draws: int = 200, alpha: float = 0.05, seed: int = 0) -> AccountValue:
+                  time_unit: str = "W", n_draws: int = 200, alpha: float = 0.05, seed: int = 0,
+                  fitted: TransactionResults | None = None) -> AccountValue:
     """Fit the purchase model and Gamma-Gamma on all history to the analysis date; CLV of margin with bands.
 
     CLV is the discounted expected gross margin over ``horizon_months`` (annual ``discount_rate``): expected
     purchases x expected revenue per purchase (Gamma-Gamma) x the account's margin rate. ``n_draws`` parameter
-    draws give the 1 - ``alpha`` bands (0: point values only). No bands either (``no_band`` says why) when a fit
+    draws give the 1 - ``alpha`` bands (0: point values only). ``fitted``: the purchase model already fitted
+    on the same history (:attr:`ModelCheck.fit_on_all_history`), not fitted again. No bands either (``no_band`` says why) when a fit
     did not converge, as its covariance does not describe the uncertainty, or when its estimates are too
     poorly determined for the asymptotic distribution (:class:`~kamlib.models.base.PoorlyDetermined`).
     """
     rfm = rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date, time_unit=time_unit)
-    purchases = TRANSACTION_MODELS[model]().fit(rfm)
+    if fitted is not None and (fitted.time_unit != time_unit or fitted.nobs != len(rfm)):
+        raise ValueError("fitted: not a fit of this data set's history in the same time unit")
+    purchases = fitted if fitted is not None else TRANSACTION_MODELS[model]().fit(rfm)
     spend = GammaGamma(time_unit=time_unit).fit(rfm)
     margin = margin_rates(ds).reindex(rfm.index)
     kw = dict(horizon_months=horizon_months, discount_rate=discount_rate, rate_period="annual", margin_rate=margin)

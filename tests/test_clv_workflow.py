@@ -150,6 +150,13 @@ def test_without_a_holdout_models_are_compared_by_aic(small_dir):
     pool = t[t["converged"]] if t["converged"].any() else t
     assert check.choice.chosen == pool["aic"].idxmin()
     assert kept.chosen == "bgnbd"
+    # the fit on all history is reused for the valuation, not repeated
+    fit = check.fit_on_all_history
+    assert fit is check.choice.calibration_fits[check.choice.chosen]
+    value = clv.account_value(young, check.choice.chosen, n_draws=0, fitted=fit)
+    assert value.purchases is fit
+    with pytest.raises(ValueError, match="same time unit"):
+        clv.account_value(young, check.choice.chosen, n_draws=0, fitted=fit, time_unit="D")
 
 
 def test_no_bands_and_why(ds, monkeypatch):
