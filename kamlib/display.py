@@ -41,6 +41,10 @@ class NotebookContext:
         """A narrative sentence from the translation table, filled with computed values."""
         display(Markdown(_md_escape(self.t(key, **fmt))))
 
+    def paragraph(self, text: str) -> None:
+        """Prose already translated and filled (e.g. :func:`kamlib.summary.highlight_paragraphs`)."""
+        display(Markdown(_md_escape(text)))
+
     def money(self, value) -> str:
         return money(value, self.currency, self.lang)
 

@@ -490,24 +490,46 @@ LABELS: dict[str, dict[str, str]] = {
     # executive summary
     "title_summary": {"en": "Executive summary", "zh": "管理摘要"},
     "summary_highlights": {"en": "Highlights", "zh": "要点"},
-    "summary_book": {
-        "en": "In the 12 months to {month}, {active_accounts_12m} accounts bought {revenue_12m}, earning "
-              "{margin_12m} of gross margin. Customer equity — the value of today's book plus future cohorts "
-              "net of acquisition cost — is {customer_equity}.",
-        "zh": "截至{month}的近12个月，{active_accounts_12m}个客户采购{revenue_12m}，贡献毛利{margin_12m}。客户资产价值"
-              "（现有客户价值加未来客户群扣除获客成本）为{customer_equity}。"},
-    "summary_risk": {
-        "en": "Churn was {churn_rate_12m}; {accounts_at_risk} valuable accounts may have lapsed and should be "
-              "called. The top 20% of accounts carry {top20_margin_share} of margin (rule of thumb: 80%).",
-        "zh": "客户流失率为{churn_rate_12m}；{accounts_at_risk}个高价值客户可能已流失，应尽快联系。前20%的客户贡献"
-              "{top20_margin_share}的毛利（经验值80%）。"},
-    "summary_economics": {
-        "en": "Winning an account cost {cac_to_retention_cost_ratio} keeping one (rule of thumb: 5-7x). Existing "
-              "accounts won {win_rate_existing} of their opportunities, new ones {win_rate_new} (50% / 15%). "
-              "Customers pay in {dso_days} days on average; {service_compliance_rate} of strategic and A accounts "
-              "got the visits the policy requires.",
-        "zh": "获取一个客户的成本是保持的{cac_to_retention_cost_ratio}（经验值5-7倍）。现有客户销售机会成功率{win_rate_existing}，"
-              "新客户{win_rate_new}（经验值50%/15%）。平均回款周期{dso_days}天；特级和A级客户拜访达标率{service_compliance_rate}。"},
+    # highlight clauses of the executive summary (kamlib.summary.HIGHLIGHTS); "_na": the metric is missing
+    "hl_book": {"en": "In the 12 months to {month}, {active_accounts_12m} accounts bought {revenue_12m}, earning "
+                      "{margin_12m} of gross margin.",
+                "zh": "截至{month}的近12个月，{active_accounts_12m}个客户采购{revenue_12m}，贡献毛利{margin_12m}。"},
+    "hl_book_na": {"en": "The book's 12-month totals are not available.", "zh": "近12个月客户群汇总数据不可用。"},
+    "hl_equity": {"en": "Customer equity — the value of today's book plus future cohorts net of acquisition cost — "
+                        "is {customer_equity}.",
+                  "zh": "客户资产价值（现有客户价值加未来客户群扣除获客成本）为{customer_equity}。"},
+    "hl_equity_na": {"en": "Customer equity (today's book plus future cohorts net of acquisition cost) is not "
+                           "available; the table below says why.",
+                     "zh": "客户资产价值（现有客户价值加未来客户群扣除获客成本）暂无法计算，原因见下表。"},
+    "hl_churn": {"en": "Churn was {churn_rate_12m}.", "zh": "客户流失率为{churn_rate_12m}。"},
+    "hl_churn_na": {"en": "The churn rate is not available; the table below says why.",
+                    "zh": "客户流失率暂无法计算，原因见下表。"},
+    "hl_at_risk": {"en": "{accounts_at_risk} valuable accounts may have lapsed and should be called.",
+                   "zh": "{accounts_at_risk}个高价值客户可能已流失，应尽快联系。"},
+    "hl_at_risk_none": {"en": "No valuable account looks lapsed.", "zh": "目前没有疑似流失的高价值客户。"},
+    "hl_at_risk_na": {"en": "Churn alerts are not available; the table below says why.",
+                      "zh": "流失预警暂不可用，原因见下表。"},
+    "hl_top20": {"en": "The top 20% of accounts carry {top20_margin_share} of margin (rule of thumb: 80%).",
+                 "zh": "前20%的客户贡献{top20_margin_share}的毛利（经验值80%）。"},
+    "hl_top20_na": {"en": "The margin share of the top 20% of accounts is not available.",
+                    "zh": "前20%客户的毛利占比不可用。"},
+    "hl_cac_ratio": {"en": "Winning an account cost {cac_to_retention_cost_ratio} keeping one (rule of thumb: 5-7x).",
+                     "zh": "获取一个客户的成本是保持的{cac_to_retention_cost_ratio}（经验值5-7倍）。"},
+    "hl_cac_ratio_na": {"en": "The cost of winning an account against keeping one is not available; the table below "
+                              "says why.",
+                        "zh": "获客成本与保客成本之比暂无法计算，原因见下表。"},
+    "hl_win_rates": {"en": "Existing accounts won {win_rate_existing} of their opportunities, new ones {win_rate_new} "
+                           "(50% / 15%).",
+                     "zh": "现有客户销售机会成功率{win_rate_existing}，新客户{win_rate_new}（经验值50%/15%）。"},
+    "hl_win_rates_na": {"en": "Win rates are not available; the table below says why.",
+                        "zh": "销售机会成功率暂无法计算，原因见下表。"},
+    "hl_dso": {"en": "Customers pay in {dso_days} days on average.", "zh": "平均回款周期{dso_days}天。"},
+    "hl_dso_na": {"en": "Days sales outstanding are not available; the table below says why.",
+                  "zh": "回款周期暂无法计算，原因见下表。"},
+    "hl_visits": {"en": "{service_compliance_rate} of strategic and A accounts got the visits the policy requires.",
+                  "zh": "特级和A级客户拜访达标率{service_compliance_rate}。"},
+    "hl_visits_na": {"en": "Visit-policy compliance is not available; the table below says why.",
+                     "zh": "拜访达标率暂无法计算，原因见下表。"},
     "summary_table": {"en": "All headline metrics, with last month", "zh": "全部关键指标（含上月）"},
     "summary_no_previous": {"en": "No report of the previous month was found, so there is no comparison yet.",
                             "zh": "未找到上月报告，暂无环比。"},

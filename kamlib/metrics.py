@@ -111,7 +111,8 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "(rule of thumb 0.15).", "scorecard"),
     Metric("dso_days", "Days sales outstanding", "应收账款周转天数（回款周期）", "days",
            "Receivables open at the end of the analysis month (invoices dated on or before it and unpaid at it) "
-           f"/ amount invoiced in {WINDOW} x 365.", "scorecard"),
+           f"/ amount invoiced in {WINDOW} x 365 (x the days from the first invoice in the data when invoicing "
+           "starts inside the window).", "scorecard"),
     Metric("late_payment_share", "Late-payment share", "逾期付款占比", "share 0-1",
            "Invoices due in the window paid after their due date or unpaid at the end of the analysis month, by "
            "count.", "scorecard"),

@@ -111,17 +111,20 @@ def ageing(pay: pd.DataFrame, at, by: str | None = None, accounts: pd.DataFrame 
 
 
 def dso(pay: pd.DataFrame, start, end, by: pd.Series | None = None) -> float | pd.Series:
-    """Days sales outstanding: receivables open at ``end`` / amount invoiced in [start, end] x 365
-    (per group when ``by`` maps account_id to a group)."""
+    """Days sales outstanding: receivables open at ``end`` / amount invoiced in [start, end] x 365, or x the
+    days the invoices cover when they start inside the window (a young book: three months of invoicing is not
+    a year's). Per group when ``by`` maps account_id to a group."""
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     open_amount = receivables(pay, end)
     invoiced = pay[pay["invoice_date"].between(start, end)]
+    first = pay["invoice_date"].min()
+    days = 365 if pd.isna(first) or first <= start else min(365, (end - first).days + 1)
     if by is None:
         total = invoiced["amount"].sum()
-        return float(open_amount["amount"].sum() / total * 365) if total else np.nan
+        return float(open_amount["amount"].sum() / total * days) if total else np.nan
     o = open_amount.groupby(open_amount["account_id"].map(by))["amount"].sum()
     s = invoiced.groupby(invoiced["account_id"].map(by))["amount"].sum()
-    return (o.reindex(s.index).fillna(0.0) / s.where(s > 0) * 365).rename("dso_days")
+    return (o.reindex(s.index).fillna(0.0) / s.where(s > 0) * days).rename("dso_days")
 
 
 def late_share(pay: pd.DataFrame, start, end, by: pd.Series | None = None) -> float | pd.Series:

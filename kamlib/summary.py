@@ -71,6 +71,34 @@ def highlights(current: dict) -> dict:
     return {k: current.get(k) for k in keys}
 
 
+# paragraphs of (i18n clause key, metrics it quotes); a clause whose metrics are missing is said as its "_na"
+# variant (the comparison table gives the reason)
+HIGHLIGHTS = (
+    (("hl_book", ("active_accounts_12m", "revenue_12m", "margin_12m")), ("hl_equity", ("customer_equity",))),
+    (("hl_churn", ("churn_rate_12m",)), ("hl_at_risk", ("accounts_at_risk",)), ("hl_top20", ("top20_margin_share",))),
+    (("hl_cac_ratio", ("cac_to_retention_cost_ratio",)), ("hl_win_rates", ("win_rate_existing", "win_rate_new")),
+     ("hl_dso", ("dso_days",)), ("hl_visits", ("service_compliance_rate",))),
+)
+
+
+def highlight_paragraphs(current: dict, month: str, currency: str = "CNY", lang: str = "en") -> list[str]:
+    """The summary's prose: one paragraph per group of :data:`HIGHLIGHTS`, each clause filled with its
+    formatted metrics or, when one is missing, saying so."""
+    from .i18n import t
+    text = highlight_strings(current, currency, lang)
+    paragraphs = []
+    for clauses in HIGHLIGHTS:
+        said = []
+        for key, needs in clauses:
+            if any(current.get(k) is None for k in needs):
+                key += "_na"
+            elif key == "hl_at_risk" and current["accounts_at_risk"] == 0:
+                key += "_none"
+            said.append(t(key, lang, month=month, **text))
+        paragraphs.append(("" if lang == "zh" else " ").join(said))
+    return paragraphs
+
+
 def highlight_strings(current: dict, currency: str = "CNY", lang: str = "en") -> dict[str, str]:
     """Formatted highlight values for the summary's sentences ('not available' when missing)."""
     from .i18n import t

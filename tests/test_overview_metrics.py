@@ -72,3 +72,21 @@ def test_docs_metrics_md_is_generated_from_the_glossary():
     assert text == glossary_markdown(), "docs/metrics.md is stale: run `make docs`"
     for key in GLOSSARY:
         assert f"`{key}`" in text
+
+
+def test_summary_highlights_say_what_is_missing():
+    from kamlib import summary
+    current = {"active_accounts_12m": 600, "revenue_12m": 36.6e6, "margin_12m": 7.5e6, "customer_equity": None,
+               "churn_rate_12m": None, "accounts_at_risk": 0, "top20_margin_share": 0.623,
+               "cac_to_retention_cost_ratio": 6.2, "win_rate_existing": 0.421, "win_rate_new": None,
+               "dso_days": 51.3, "service_compliance_rate": 0.456}
+    book, risk, economics = summary.highlight_paragraphs(current, "2022-03")
+    assert book == ("In the 12 months to 2022-03, 600 accounts bought CNY 36.6M, earning CNY 7.5M of gross margin. "
+                    "Customer equity (today's book plus future cohorts net of acquisition cost) is not available; "
+                    "the table below says why.")
+    assert risk.startswith("The churn rate is not available") and "No valuable account looks lapsed." in risk
+    assert "62.3% of margin" in risk
+    assert economics.startswith("Winning an account cost 6.2x keeping one") and "Win rates are not available" in economics
+    assert "not available keeping" not in economics and "51 days" in economics
+    zh = summary.highlight_paragraphs(current | {"accounts_at_risk": 3}, "2022-03", lang="zh")
+    assert "3个高价值客户可能已流失" in zh[1] and "客户流失率暂无法计算" in zh[1] and " " not in zh[1]

@@ -76,6 +76,10 @@ def test_payments_dso_ageing_late_by_hand(tmp_path):
     assert sc.late_share(pay, "2025-07-01", "2026-06-30") == pytest.approx(2 / 3)
     by_mgr = sc.dso(pay, "2025-07-01", "2026-06-30", by=ds.accounts.set_index("account_id")["account_manager"])
     assert by_mgr["Li"] == pytest.approx(600 / 1000 * 365)
+    # a young book: invoicing starts inside the window, so the invoiced amount covers fewer days than a year
+    # (I2, I3, I4 from 2026-05-01: 61 days to 2026-06-30; open I2 + I4 = 600 of 900 invoiced)
+    young = pay[pay["invoice_date"] >= "2026-04-01"]
+    assert sc.dso(young, "2025-07-01", "2026-06-30") == pytest.approx(600 / 900 * 61)
     assert sc.late_share_by_account(pay, "2026-06-30").to_dict() == {"A1": 1.0, "A2": 0.0, "A3": 1.0}
 
 
