@@ -217,10 +217,11 @@ def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36
 
     CLV is the discounted expected gross margin over ``horizon_months`` (annual ``discount_rate``): expected
     purchases x expected revenue per purchase (Gamma-Gamma) x the account's margin rate. ``n_draws`` parameter
-    draws give the 1 - ``alpha`` bands (0: point values only). ``fitted``: the purchase model already fitted
-    on the same history (:attr:`ModelCheck.fit_on_all_history`), not fitted again. No bands either (``no_band`` says why) when a fit
-    did not converge, as its covariance does not describe the uncertainty, or when its estimates are too
+    draws give the 1 - ``alpha`` bands (0: point values only). No bands either (``no_band`` says why) when a
+    fit did not converge, as its covariance does not describe the uncertainty, or when its estimates are too
     poorly determined for the asymptotic distribution (:class:`~kamlib.models.base.PoorlyDetermined`).
+    ``fitted``: the purchase model already fitted on the same history (:attr:`ModelCheck.fit_on_all_history`),
+    used instead of fitting again.
     """
     rfm = rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date, time_unit=time_unit)
     if fitted is not None and (fitted.time_unit != time_unit or fitted.nobs != len(rfm)):
