@@ -63,14 +63,6 @@ def comparison(current: dict, previous: dict | None, notes: dict, *, currency: s
     return pd.DataFrame(rows, index=pd.Index(list(GLOSSARY), name="key"))
 
 
-def highlights(current: dict) -> dict:
-    """The numbers the summary's prose quotes (None when missing)."""
-    keys = ("revenue_12m", "margin_12m", "active_accounts_12m", "customer_equity", "churn_rate_12m",
-            "accounts_at_risk", "top20_margin_share", "cac_to_retention_cost_ratio", "win_rate_existing",
-            "win_rate_new", "dso_days", "service_compliance_rate")
-    return {k: current.get(k) for k in keys}
-
-
 # paragraphs of (i18n clause key, metrics it quotes); a clause whose metrics are missing is said as its "_na"
 # variant (the comparison table gives the reason)
 HIGHLIGHTS = (
@@ -100,15 +92,13 @@ def highlight_paragraphs(current: dict, month: str, currency: str = "CNY", lang:
 
 
 def highlight_strings(current: dict, currency: str = "CNY", lang: str = "en") -> dict[str, str]:
-    """Formatted highlight values for the summary's sentences ('not available' when missing)."""
-    from .i18n import t
-    na = t("not_available", lang)
+    """Formatted values of the metrics the highlights quote (those present; a clause with a missing one is
+    said as its "_na" variant, which quotes none)."""
     out = {}
-    for k, v in highlights(current).items():
-        if k == "cac_to_retention_cost_ratio":
-            out[k] = f"{v:.1f}x" if v is not None else na
-        else:
-            out[k] = format_value(k, v, currency, lang) or na
+    for k in (k for clauses in HIGHLIGHTS for _, needs in clauses for k in needs):
+        v = current.get(k)
+        if v is not None:
+            out[k] = f"{v:.1f}x" if k == "cac_to_retention_cost_ratio" else format_value(k, v, currency, lang)
     return out
 
 

@@ -62,8 +62,9 @@ def _live_range(lo, hi, b, d, z, *, n: int = 32, chunk: int = 2**20):
     beyond). The moment-based range is generous (for large b most of it lies left of the mass)."""
     lo, hi = lo.copy(), hi.copy()
     t = np.linspace(0.0, 1.0, n + 1)
-    for k in range(0, lo.size, max(1, chunk // (n + 1))):
-        i = slice(k, k + max(1, chunk // (n + 1)))
+    step = max(1, chunk // (n + 1))
+    for k in range(0, lo.size, step):
+        i = slice(k, k + step)
         width = hi[i] - lo[i]
         p, g = _terms(lo[i, None] + width[:, None] * t, b[i, None], d[i, None], z[i, None])
         pg = p * g
