@@ -78,23 +78,27 @@ def bench_fit(name: str, rfm: pd.DataFrame, model: str, skip_lifetimes: bool) ->
     return row
 
 
-def order_lines(n_lines: int, lines_per_order: float, seed: int = 1) -> pd.DataFrame:
-    """``n_lines`` order lines of n_lines / 50 accounts over 1,400 days (:func:`order_lines.draw_lines`)."""
+def order_lines(n_lines: int, lines_per_order: float, ids: str = "int", seed: int = 1) -> pd.DataFrame:
+    """``n_lines`` order lines of n_lines / 50 accounts over 1,400 days (:func:`order_lines.draw_lines`); account
+    ids are integers (``ids="int"``, as in lifetimes' examples) or text such as ``KA0001234`` (``"text"``)."""
     rng = np.random.default_rng(seed)
     account, day, _ = draw_lines(rng, n_lines, n_accounts=max(n_lines // 50, 10), n_days=1400,
                                  lines_per_order=lines_per_order)
+    if ids == "text":
+        account = np.char.add("KA", np.char.zfill(account.astype(str), 7)).astype(object)
     return pd.DataFrame({"account_id": account, "order_date": dates(day), "revenue": rng.gamma(2.0, 500.0, n_lines)})
 
 
-def bench_rfm(n_lines: int, lines_per_order: float, skip_lifetimes: bool) -> dict:
+def bench_rfm(n_lines: int, lines_per_order: float, ids: str, skip_lifetimes: bool) -> dict:
     """rfm_summary vs lifetimes' summary_data_from_transaction_data, same outputs (frequency, recency, T and
     monetary value). kamlib is timed on the order lines as a Parquet file (read inside the query) and as a
     DuckDB table (loaded beforehand, as ``kam report`` does; lifetimes also gets its frame loaded beforehand).
-    Both sides are warmed up on a tiny input first, so one-off import and compilation costs are not counted."""
+    Both sides are warmed up on a tiny input first, so one-off import and compilation costs are not counted.
+    Integer account ids let DuckDB aggregate per account without hashing (kamlib.engine.PERFECT_HASH_BITS)."""
     import ibis
 
     from kamlib import engine
-    tx = order_lines(n_lines, lines_per_order)
+    tx = order_lines(n_lines, lines_per_order, ids)
     end = "2025-11-30"
     with tempfile.TemporaryDirectory() as tmp:
         pq = Path(tmp) / "tx.parquet"
@@ -109,7 +113,7 @@ def bench_rfm(n_lines: int, lines_per_order: float, skip_lifetimes: bool) -> dic
             seconds[source] = time.perf_counter() - t
         ours = results[0]
         pd.testing.assert_frame_equal(ours, results[1])
-        row = {"transactions": n_lines, "lines_per_order": lines_per_order,
+        row = {"transactions": n_lines, "lines_per_order": lines_per_order, "ids": ids,
                "purchase_days": int(ours["frequency"].sum() + len(ours)), "accounts": len(ours),
                "kamlib_parquet_s": round(seconds["parquet"], 3), "kamlib_table_s": round(seconds["table"], 3)}
         if not skip_lifetimes:
@@ -130,6 +134,8 @@ def main(argv=None) -> None:
     p.add_argument("--tx-sizes", type=int, nargs="*", default=[1_000_000, 10_000_000])
     p.add_argument("--lines-per-order", type=float, nargs="*", default=[1, 5],
                    help="order-line shapes for rfm_summary (1 = every line its own purchase day)")
+    p.add_argument("--ids", nargs="*", default=["int", "text"], choices=["int", "text"],
+                   help="account id types for rfm_summary")
     p.add_argument("--models", nargs="*", default=["bgnbd", "paretonbd"])
     p.add_argument("--no-lifetimes", action="store_true", help="time kamlib only")
     a = p.parse_args(argv)
@@ -139,7 +145,12 @@ def main(argv=None) -> None:
         rows += [bench_fit("simulated", data, m, a.no_lifetimes) for m in a.models]
         print(pd.DataFrame(rows).to_string(index=False), flush=True)
     fits = pd.DataFrame(rows)
-    rfm_rows = [bench_rfm(n, k, a.no_lifetimes) for n in a.tx_sizes for k in a.lines_per_order]
+    rfm_rows = []
+    for n in a.tx_sizes:
+        for k in a.lines_per_order:
+            for ids in a.ids:
+                rfm_rows.append(bench_rfm(n, k, ids, a.no_lifetimes))
+                print(rfm_rows[-1], flush=True)
     print("\nModel fits\n" + fits.to_string(index=False))
     print("\nrfm_summary\n" + pd.DataFrame(rfm_rows).to_string(index=False))
 

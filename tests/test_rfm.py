@@ -76,3 +76,25 @@ def test_bad_arguments():
         rfm_summary(tx, observation_end="2024-02-01", time_unit="fortnight")
     with pytest.raises(ValueError, match="after observation_end"):
         rfm_summary(tx, observation_end="2024-02-01", calibration_end="2024-03-01")
+
+
+def test_numeric_account_ids_are_aggregated_without_hashing():
+    # kamlib.engine.PERFECT_HASH_BITS: ids spanning 100,000 values need 17 bits, above DuckDB's default of 12,
+    # so a plain connection hashes them and kamlib's indexes an array (half the time of the per-account step)
+    import duckdb
+    import ibis
+
+    from kamlib import aggregate as agg, engine
+    tx = pd.DataFrame({"account_id": [0, 99_999, 99_999, 5], "revenue": [1.0, 2.0, 3.0, 4.0],
+                       "order_date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-09", "2024-01-03"])})
+
+    def per_account_plan(con) -> str:
+        con.register("tx_frame", tx)
+        con.execute("CREATE TABLE tx AS SELECT * FROM tx_frame")   # a table has the min/max statistics
+        sql = ibis.to_sql(agg.rfm_expr(ibis.duckdb.from_connection(con).table("tx"), end="2024-01-31"),
+                          dialect="duckdb")
+        return con.execute("EXPLAIN " + sql).fetchall()[0][1]
+    assert "Perfect Hash Group By" not in per_account_plan(duckdb.connect())
+    assert "Perfect Hash Group By" in per_account_plan(engine.connect())
+    s = rfm_summary(tx, observation_end="2024-01-31", time_unit="D")
+    assert s.loc[99_999, "frequency"] == 1 and s.loc[99_999, "monetary_value"] == 3.0
