@@ -252,6 +252,19 @@ def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36
     return AccountValue(frame, purchases, spend, horizon_months, discount_rate, band.attrs["total"], no_band)
 
 
+def value_accounts(ds: Dataset, model: str = "auto", *, holdout_months: int = 12, check: ModelCheck | None = None,
+                   **kw) -> AccountValue:
+    """:func:`account_value` with the purchase model the CLV report uses, so every report values the book with
+    the same model: ``"auto"`` runs :func:`model_check` (or takes ``check``, already run) and values with its
+    choice, reusing its fit when that was on all history; a named model is used as given. ``kw`` goes to
+    :func:`account_value` (horizon, discount rate, time unit, draws)."""
+    if check is None and model != "auto":
+        return account_value(ds, model, **kw)
+    if check is None:
+        check = model_check(ds, holdout_months, model=model, time_unit=kw.get("time_unit", "W"))
+    return account_value(ds, check.choice.chosen, fitted=check.fit_on_all_history, **kw)
+
+
 def accounts_at_risk(ds: Dataset, value: AccountValue, threshold: float = 0.5) -> pd.DataFrame:
     """Churn alerts: accounts in the book (not recorded as churned, or won back since) with P(alive) <
     ``threshold`` and trailing-12-month margin above the median of active accounts (the ``accounts_at_risk``

@@ -125,7 +125,7 @@ class KamConfig(_Strict):
             "churn": self.churn.definition, "inactivity_days": self.churn.inactivity_days,
             "p_alive_threshold": self.churn.p_alive_threshold,
             "holdout_months": c.holdout_months, "horizon_months": c.horizon_months, "discount_rate": c.discount_rate,
-            "model": c.model, "clv_model": "bgnbd" if c.model == "auto" else c.model,
+            "model": c.model, "clv_model": c.model,
             "alert_threshold": c.alert_threshold,
             "potential": s.potential, "value_threshold": s.value_threshold,
             "potential_threshold": s.potential_threshold, "abc_thresholds": list(s.abc_thresholds),

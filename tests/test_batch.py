@@ -20,6 +20,9 @@ def test_config_defaults_example_and_overrides(tmp_path):
     cfg = load_config(ROOT / "kam.example.yaml", {"language": "zh", "clv.discount_rate": 0.08, "company": None})
     assert cfg.language == "zh" and cfg.notebook_parameters()["discount_rate"] == 0.08
     assert cfg.company == "Example Industrial Supply Co."
+    # one model choice for every report that values accounts (notebook 02's "model", 03-05's "clv_model")
+    params = load_config(ROOT / "kam.example.yaml", {"clv.model": "auto"}).notebook_parameters()
+    assert params["model"] == params["clv_model"] == "auto"
 
 
 @pytest.mark.parametrize("text,message", [

@@ -178,3 +178,31 @@ def test_no_bands_and_why(ds, monkeypatch):
     monkeypatch.setattr(clv.BGNBD.results_class, "draw_params", poorly_determined)
     v = clv.account_value(ds, "bgnbd", horizon_months=12, n_draws=20)
     assert v.no_band == "clv_no_band_poorly_determined" and not v.has_bands
+
+
+def test_every_report_values_the_book_with_the_clv_reports_model(ds, monkeypatch):
+    # notebooks 03-05 call value_accounts with clv_model="auto": the same model notebook 02 chooses on the holdout
+    check = clv.model_check(ds, 12)
+    chosen = check.choice.chosen
+    auto = clv.value_accounts(ds, "auto", holdout_months=12, horizon_months=24, n_draws=0)
+    named = clv.account_value(ds, chosen, horizon_months=24, n_draws=0)
+    assert auto.purchases.model.long_name == check.choice.table.loc[chosen, "model"]
+    assert auto.total["clv"] == pytest.approx(named.total["clv"], rel=1e-9)
+    other = "bgnbd" if chosen == "paretonbd" else "paretonbd"
+    assert clv.value_accounts(ds, other, n_draws=0).purchases.model.long_name != auto.purchases.model.long_name
+    # a named model needs no model check; a check already run is not repeated
+    monkeypatch.setattr(clv, "model_check", lambda *a, **k: pytest.fail("model_check run again"))
+    assert clv.value_accounts(ds, "bgnbd", n_draws=0).purchases.model.long_name == "BG/NBD"
+    again = clv.value_accounts(ds, check=check, horizon_months=24, n_draws=0)
+    assert again.total["clv"] == pytest.approx(auto.total["clv"], rel=1e-9)
+
+
+def test_no_notebook_picks_its_own_purchase_model():
+    import json
+
+    from conftest import ROOT
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        code = "".join("".join(c["source"]) for c in json.load(open(path))["cells"] if c["cell_type"] == "code")
+        assert "clv.account_value(" not in code, f"{path.name}: value accounts with clv.value_accounts"
+        if "clv.value_accounts(" in code and "check=check" not in code:
+            assert 'clv_model = "auto"' in code, f"{path.name}: clv_model should default to auto"
