@@ -138,11 +138,21 @@ def show_model_warnings(lang: str) -> None:
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, ConvergenceWarning):
-            display(Markdown("> " + _md_escape(t("model_warning", lang, message=str(message)))))
+            display(Markdown("> " + _md_escape(model_warning_text(message, lang))))
         else:
             previous(message, category, filename, lineno, file, line)
     show.kamlib_previous = previous
     warnings.showwarning = show
+
+
+def model_warning_text(warning, lang: str) -> str:
+    """A :class:`~kamlib.models.ConvergenceWarning` as a sentence in the reader's language (the optimiser's
+    own message stays as given, in brackets); other warnings: their message behind a translated prefix."""
+    model = getattr(warning, "model", "")
+    if not model:
+        return t("model_warning", lang, message=str(warning))
+    key = "model_warning_edge" if warning.edge else "model_warning_not_converged"
+    return t(key, lang, model=model, params=warning.edge, detail=warning.detail)
 
 
 def quality_section(ctx: NotebookContext) -> None:

@@ -89,6 +89,20 @@ def declared_parameters(path: Path) -> set[str]:
             if isinstance(t, ast.Name)}
 
 
+def shared_model_choice(ds, params: dict, notebooks: list[Path]) -> dict:
+    """``{"clv_model": <chosen>}`` when notebooks value the book with ``clv_model="auto"`` (their default): the holdout check
+    (:func:`kamlib.clv.model_check`) runs once for the run instead of once per notebook, and they all use the
+    model the CLV notebook chooses (it repeats the check to show it). {} otherwise."""
+    if params.get("clv_model", "auto") != "auto" or not any("clv_model" in declared_parameters(p) for p in notebooks):
+        return {}
+    import warnings
+
+    from .clv import model_check
+    with warnings.catch_warnings():       # fit warnings are shown in the CLV notebook
+        warnings.simplefilter("ignore")
+        return {"clv_model": model_check(ds, params.get("holdout_months", 12)).choice.chosen}
+
+
 _WORKER_KERNEL = None      # the warm kernel of a pool worker process
 _WORKER_KERNEL_ERROR = ""  # why it could not start (reported by every notebook given to that worker)
 
@@ -259,6 +273,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
             shutil.rmtree(work, ignore_errors=True)
             (work / "executed").mkdir(parents=True)
             (work / "metrics").mkdir()
+            params.update(shared_model_choice(ds, params, [nb_dir / f"{n}.ipynb" for n in names]))
             if ds.con is not None:
                 ds.save(snapshot)
                 ds.con.close()

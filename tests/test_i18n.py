@@ -94,6 +94,15 @@ def test_model_warnings_become_notes_in_the_reader_language(monkeypatch):
         warnings.warn("something else", UserWarning)
     assert len(shown) == 1 and "模型警告" in shown[0].data and "BG/NBD: fit did not converge" in shown[0].data
     assert elsewhere == ["something else"]
+    # kamlib's own warnings are translated whole; only the optimiser's message stays as it came
+    fit = ConvergenceWarning("Pareto/NBD: fit did not converge (...)", model="Pareto/NBD", edge="s = 1.3e-06",
+                             detail="CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL")
+    zh = kd.model_warning_text(fit, "zh")
+    assert zh.startswith("模型警告：Pareto/NBD 拟合未收敛") and "s = 1.3e-06 趋向参数空间的边界" in zh
+    assert "heading" not in zh and "PGTOL" in zh
+    assert "s = 1.3e-06 heading to the edge" in kd.model_warning_text(fit, "en")
+    fit.edge = ""
+    assert "边界" not in kd.model_warning_text(fit, "zh") and "不可靠" in kd.model_warning_text(fit, "zh")
 
 
 def test_table_numbers_get_a_format_by_magnitude():

@@ -262,8 +262,9 @@ def test_bad_input_is_named():
 
 def test_non_convergence_warns():
     rfm = pd.DataFrame({"frequency": [0, 0, 0], "recency": [0.0, 0.0, 0.0], "T": [10.0, 20.0, 30.0]})
-    with pytest.warns(ConvergenceWarning, match="did not converge"):
+    with pytest.warns(ConvergenceWarning, match="did not converge") as rec:
         BGNBD().fit(rfm)
+    assert rec[0].message.model == "BG/NBD"
 
 
 def test_a_shape_parameter_running_to_the_edge_is_named(small_book):
@@ -271,9 +272,12 @@ def test_a_shape_parameter_running_to_the_edge_is_named(small_book):
     # from p = 1 to 1e6): there is no interior maximum, and the warning says which parameter runs away
     tx = small_book.transactions[small_book.transactions["revenue"] > 0]
     rfm = rfm_summary(tx, observation_end=small_book.truth["config"]["end"], time_unit="W")
-    with pytest.warns(ConvergenceWarning, match=r"p = [0-9.e+]+ heading to the edge of the parameter space"):
+    with pytest.warns(ConvergenceWarning, match=r"p = [0-9.e+]+ heading to the edge of the parameter space") as rec:
         res = GammaGamma().fit(rfm)
     assert not res.converged and res.params["p"] > 1e5
+    w = rec[0].message                                   # the parts a Chinese report translates
+    assert (w.model, w.edge.split(" = ")[0]) == ("Gamma-Gamma spend", "p") and float(w.edge.split(" = ")[1]) > 1e5
+    assert w.detail and "edge" not in w.detail
 
 
 def test_a_line_search_stop_at_the_maximum_counts_as_converged():

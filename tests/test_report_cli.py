@@ -67,6 +67,25 @@ def test_clv_notebook_metric_matches_library(good_report, small_dir):
     choice = clv.compare_models(clv.holdout_summary(ds, 12))
     value = clv.account_value(ds, choice.chosen, n_draws=10)
     assert metrics["accounts_at_risk"] == len(clv.accounts_at_risk(ds, value))
+    # the run checked the models once and gave the choice to the notebooks that value the book (03-05)
+    run = json.loads((folder / "run.json").read_text())
+    assert run["parameters"]["clv_model"] == choice.chosen
+    executed = nbformat.read(folder / "executed" / "03_retention_vs_acquisition.ipynb", as_version=4)
+    injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert f'clv_model = "{choice.chosen}"' in injected.source
+
+
+def test_the_run_shares_one_model_choice_only_when_auto(small_dir):
+    from kamlib import clv
+    from kamlib.io import load_dataset
+    from kamlib.report import shared_model_choice
+    ds = load_dataset(small_dir, analysis_date="2026-09-30", today=TODAY, future_rows="exclude")
+    valuing = [NOTEBOOK_DIR / "03_retention_vs_acquisition.ipynb"]
+    chosen = clv.model_check(ds, 12).choice.chosen
+    assert shared_model_choice(ds, {"clv_model": "auto", "holdout_months": 12}, valuing) == {"clv_model": chosen}
+    assert shared_model_choice(ds, {}, valuing) == {"clv_model": chosen}          # the notebooks' default
+    assert shared_model_choice(ds, {"clv_model": "bgnbd"}, valuing) == {}
+    assert shared_model_choice(ds, {}, [NOTEBOOK_DIR / "01_account_overview.ipynb"]) == {}
 
 
 def test_backfilled_month_counts_later_rows(good_report):

@@ -20,7 +20,13 @@ from scipy import optimize, stats
 
 
 class ConvergenceWarning(UserWarning):
-    """The optimiser stopped without meeting its convergence criteria."""
+    """The optimiser stopped without meeting its convergence criteria. Besides the English message it carries
+    the parts a report translates: ``model`` (long name), ``edge`` (shape parameters heading to the edge of the
+    parameter space, e.g. "s = 1.3e-06"; empty if none) and ``detail`` (the optimiser's own message)."""
+
+    def __init__(self, message: str, model: str = "", edge: str = "", detail: str = ""):
+        super().__init__(message)
+        self.model, self.edge, self.detail = model, edge, detail
 
 
 LOG_BOUND = 20.0                 # the fitter searches log parameters in [-LOG_BOUND, LOG_BOUND]
@@ -300,12 +306,14 @@ class Model:
                 message = f"{message}; at the maximum by Newton's criterion (decrement {decrement:.1e})"
         converged = bool(res.success) and ok_hess and not edge.any()   # a degenerate limit is no maximum
         if not converged:
-            if edge.any():
-                far = ", ".join(f"{k} = {v:.3g}" for k, v, e in zip(self.param_names, theta, edge) if e)
+            detail = message
+            far = ", ".join(f"{k} = {v:.3g}" for k, v, e in zip(self.param_names, theta, edge) if e)
+            if far:
                 message += (f"; {far} heading to the edge of the parameter space: the likelihood may have no "
                             "interior maximum on these data (few accounts, or little variation)")
-            warnings.warn(f"{self.long_name}: fit did not converge ({message}); estimates are unreliable",
-                          ConvergenceWarning, stacklevel=2)
+            warnings.warn(ConvergenceWarning(f"{self.long_name}: fit did not converge ({message}); estimates are "
+                                             "unreliable", model=self.long_name, edge=far, detail=detail),
+                          stacklevel=2)
         return self.results_class(self, theta, cov_log, llf, w.sum(), converged, res.nit, message,
                                   data={"d": d, "w": w})
 
