@@ -46,7 +46,8 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "past 12-month margin is above the median of active accounts.", "clv"),
     Metric("customer_equity", "Customer equity", "客户资产价值", "currency",
            "Discounted expected margin of the existing book over the horizon (sum of per-account CLV from the "
-           "CLV models, or the labelled simple model margin x r / (1 + d - r) when no model is available), "
+           "purchase model the CLV report chooses and Gamma-Gamma, equal to the CLV report's total, or the "
+           "labelled simple model margin x r / (1 + d - r) when no model is available), "
            "plus the expected discounted value of future cohorts net of acquisition cost.", "economics"),
     # --- economics
     Metric("new_accounts_12m", "New accounts (12 months)", "新增客户数（12个月）", "accounts",
