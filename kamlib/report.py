@@ -98,9 +98,13 @@ def shared_model_choice(ds, params: dict, notebooks: list[Path]) -> dict:
     import warnings
 
     from .clv import model_check
+    from .models import FitError
     with warnings.catch_warnings():       # fit warnings are shown in the CLV notebook
         warnings.simplefilter("ignore")
-        return {"clv_model": model_check(ds, params.get("holdout_months", 12)).choice.chosen}
+        try:
+            return {"clv_model": model_check(ds, params.get("holdout_months", 12)).choice.chosen}
+        except FitError:                  # each notebook then meets (and reports) the failure itself
+            return {}
 
 
 _WORKER_KERNEL = None      # the warm kernel of a pool worker process

@@ -75,9 +75,10 @@ def test_clv_notebook_metric_matches_library(good_report, small_dir):
     assert f'clv_model = "{choice.chosen}"' in injected.source
 
 
-def test_the_run_shares_one_model_choice_only_when_auto(small_dir):
+def test_the_run_shares_one_model_choice_only_when_auto(small_dir, monkeypatch):
     from kamlib import clv
     from kamlib.io import load_dataset
+    from kamlib.models import FitError
     from kamlib.report import shared_model_choice
     ds = load_dataset(small_dir, analysis_date="2026-09-30", today=TODAY, future_rows="exclude")
     valuing = [NOTEBOOK_DIR / "03_retention_vs_acquisition.ipynb"]
@@ -86,6 +87,11 @@ def test_the_run_shares_one_model_choice_only_when_auto(small_dir):
     assert shared_model_choice(ds, {}, valuing) == {"clv_model": chosen}          # the notebooks' default
     assert shared_model_choice(ds, {"clv_model": "bgnbd"}, valuing) == {}
     assert shared_model_choice(ds, {}, [NOTEBOOK_DIR / "01_account_overview.ipynb"]) == {}
+
+    def no_fit(*args, **kw):
+        raise FitError("BG/NBD: no observations to fit")
+    monkeypatch.setattr(clv, "model_check", no_fit)      # the notebooks meet and report it themselves
+    assert shared_model_choice(ds, {}, valuing) == {}
 
 
 def test_backfilled_month_counts_later_rows(good_report):
