@@ -331,7 +331,10 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Customer equity is {ce}: {existing} from the existing book ({source}) and {future} from the next "
               "{years} years of new cohorts net of acquisition cost.",
         "zh": "客户资产价值为{ce}：现有客户{existing}（{source}），未来{years}年新客户群扣除获客成本后{future}。"},
-    "source_clv": {"en": "sum of CLV over {months} months", "zh": "未来{months}个月终身价值合计"},
+    "source_clv": {"en": "sum of CLV over {months} months, {model}", "zh": "未来{months}个月终身价值合计，{model}模型"},
+    "potential_clv": {"en": "CLV over {months} months ({model})", "zh": "未来{months}个月终身价值（{model}模型）"},
+    "potential_margin_growth": {"en": "the growth of 12-month gross margin over the previous 12 months",
+                                "zh": "近12个月毛利较前12个月的增长"},
     "source_simple": {"en": "simple model margin x r / (1 + d - r)", "zh": "简化模型：毛利×r/(1+d-r)"},
     "whatif_title": {"en": "What if", "zh": "情景分析"},
     "churn_reduction_points": {"en": "Churn reduction (points)", "zh": "流失率降低（百分点）"},

@@ -126,7 +126,8 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, value_thre
 
     Population: accounts in the book at the analysis date (not recorded as churned on or before it, or won
     back since: :func:`kamlib.book.churned_as_of`) that ordered at least once up to it. ``potential``: CLV per account (default use); when None, potential is the growth of window
-    margin over the previous 12 months (labelled ``potential_source='margin growth'``).
+    margin over the previous 12 months. ``potential_source`` is the i18n key that describes the choice
+(``"potential_clv"``, ``"potential_margin_growth"``).
     """
     end = ds.analysis_date
     w = window_12m(end)
@@ -147,10 +148,10 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, value_thre
         prev_start, prev_end = w.start - pd.DateOffset(years=1), w.start - pd.Timedelta(days=1)
         prev = agg.execute(agg.window_by_account(tx, start=prev_start, end=prev_end)).set_index("account_id")
         f["potential"] = f["gross_margin"] - prev["gross_margin"].reindex(ids).fillna(0.0)
-        source = "margin growth"
+        source = "potential_margin_growth"
     else:
         f["potential"] = potential.reindex(ids).fillna(0.0)
-        source = "CLV"
+        source = "potential_clv"
     scores, edges = rfm_scores(f["recency_days"], f["orders_12m"], f["revenue"])
     f = f.join(scores)
     f["abc_class"] = concentration.abc_classes(f["gross_margin"])

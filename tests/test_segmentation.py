@@ -161,7 +161,7 @@ def test_account_frame_and_metrics_on_book(seg):
     assert m["top20_margin_share"] == pytest.approx(cc.top_share(active["gross_margin"]))
     assert sum(m[f"strategy_{k}"] for k in sg.STRATEGIES) == len(f)
     assert m["unprofitable_accounts_after_cost_to_serve"] == (f["gross_margin"] < f["cost_to_serve"]).sum()
-    assert 0 <= m["service_compliance_rate"] <= 1 and s.potential_source == "margin growth"
+    assert 0 <= m["service_compliance_rate"] <= 1 and s.potential_source == "potential_margin_growth"
     acc = ds.accounts.set_index("account_id")
     in_book = acc["churned_on"].isna() | (acc["churned_on"] > ds.analysis_date) | (acc["won_back_on"] > acc["churned_on"])
     ordered = ds.transactions.loc[ds.transactions["order_date"] <= ds.analysis_date, "account_id"].unique()
