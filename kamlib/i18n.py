@@ -292,14 +292,14 @@ LABELS: dict[str, dict[str, str]] = {
         "zh": "获客费用{acq}（每个新客户{cac}）；保持费用{ret}（每个保持客户{rpa}）。获取一个客户的成本是保持的{ratio}倍。"},
     "model_warning": {"en": "Model warning: {message}", "zh": "模型警告：{message}"},
     "model_warning_not_converged": {
-        "en": "Model warning: the {model} fit did not converge; its estimates are unreliable (optimiser: {detail}).",
-        "zh": "模型警告：{model} 拟合未收敛，估计值不可靠（优化器信息：{detail}）。"},
+        "en": "Model warning: the {model} fit did not converge, so its estimates are unreliable. Optimiser: {detail}.",
+        "zh": "模型警告：{model} 拟合未收敛，估计值不可靠。优化器信息：{detail}。"},
     "model_warning_edge": {
-        "en": "Model warning: the {model} fit did not converge; its estimates are unreliable: {params} heading to the "
-              "edge of the parameter space, so the likelihood may have no interior maximum on these data (few "
-              "accounts, or little variation) (optimiser: {detail}).",
-        "zh": "模型警告：{model} 拟合未收敛，估计值不可靠：{params} 趋向参数空间的边界，在这些数据上似然函数可能没有内部"
-              "最大值（客户较少或差异较小）（优化器信息：{detail}）。"},
+        "en": "Model warning: the {model} fit did not converge, so its estimates are unreliable; {params} heading to "
+              "the edge of the parameter space: the likelihood may have no interior maximum on these data (few "
+              "accounts, or little variation). Optimiser: {detail}.",
+        "zh": "模型警告：{model} 拟合未收敛，估计值不可靠；{params} 趋向参数空间的边界：在这些数据上似然函数可能没有内部"
+              "最大值（客户较少或差异较小）。优化器信息：{detail}。"},
     "not_available_because": {"en": "{metric}: not available — {reason}.", "zh": "{metric}：无法计算——{reason}。"},
     "channel": {"en": "Channel", "zh": "渠道"},
     "new_accounts": {"en": "New accounts", "zh": "新增客户"},

@@ -90,10 +90,11 @@ def declared_parameters(path: Path) -> set[str]:
 
 
 def shared_model_choice(ds, params: dict, notebooks: list[Path]) -> dict:
-    """``{"clv_model": <chosen>}`` when notebooks value the book with ``clv_model="auto"`` (their default): the holdout check
-    (:func:`kamlib.clv.model_check`) runs once for the run instead of once per notebook, and they all use the
-    model the CLV notebook chooses (it repeats the check to show it). {} otherwise."""
-    if params.get("clv_model", "auto") != "auto" or not any("clv_model" in declared_parameters(p) for p in notebooks):
+    """``{"clv_model": <chosen>}`` when notebooks value the book with ``clv_model="auto"`` (their default):
+    the holdout check (:func:`kamlib.clv.model_check`) runs once for the run instead of once per notebook, and
+    they all use the model the CLV notebook chooses (it repeats the check to show it). {} otherwise."""
+    valuing = any("clv_model" in declared_parameters(p) for p in notebooks)
+    if params.get("clv_model", "auto") != "auto" or not valuing:
         return {}
     import warnings
 
