@@ -280,16 +280,27 @@ def test_a_shape_parameter_running_to_the_edge_is_named(small_book):
     assert w.detail and "edge" not in w.detail
 
 
-def test_a_line_search_stop_at_the_maximum_counts_as_converged():
-    # L-BFGS-B ends this fit with a failed line search (ABNORMAL) at the maximum; Newton's criterion accepts it
-    book = generate_book(GeneratorConfig(n_accounts=300, seed=1))
-    tx = book.transactions[book.transactions["revenue"] > 0]
-    rfm = rfm_summary(tx, observation_end=book.truth["config"]["end"], time_unit="W")
-    res = BGNBD().fit(rfm)
-    assert res.converged and "Newton" in res.message
-    tight = BGNBD().fit(rfm, initial=dict(res.params))                 # a second run from the maximum
-    np.testing.assert_allclose(res.params, tight.params, rtol=1e-5)
-    assert res.llf >= tight.llf - 1e-6
+def test_a_line_search_stop_at_the_maximum_counts_as_converged(monkeypatch):
+    # L-BFGS-B often ends with a failed line search (ABNORMAL) at the maximum, where the likelihood is flat to
+    # rounding; whether a given data set triggers it depends on the machine's floating point, so the optimiser's
+    # verdict is replaced here and Newton's criterion must accept the point
+    import kamlib.models.base as base
+    rng = np.random.default_rng(11)
+    sim = simulate_bgnbd(_ages(2000, rng), rng=rng, **BG_TRUE)
+    reference = BGNBD().fit(sim)
+    real = base.maximize_loglik
+
+    def abnormal(*args, **kwargs):
+        theta, llf, res = real(*args, **kwargs)
+        res.success, res.message = False, "ABNORMAL_TERMINATION_IN_LNSRCH"
+        return theta, llf, res
+
+    monkeypatch.setattr(base, "maximize_loglik", abnormal)
+    res = BGNBD().fit(sim)
+    assert reference.converged and "Newton" not in reference.message
+    assert res.converged and res.message.startswith("ABNORMAL") and "Newton's criterion" in res.message
+    np.testing.assert_allclose(res.params, reference.params, rtol=1e-5)
+    assert res.llf >= reference.llf - 1e-6
 
 
 def test_newton_polish_returns_to_the_maximum():
