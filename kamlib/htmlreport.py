@@ -38,9 +38,18 @@ def decorate(page: str, *, company: str, title: str, month: str, fingerprint: st
     return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + block + toc, page, count=1)
 
 
+def in_language(nb: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
+    """The notebook without the cells tagged for another language (``lang-en`` / ``lang-zh``: the bilingual
+    introductions analysts see in JupyterLab; a report shows its own language only)."""
+    keep = [c for c in nb.cells
+            if not any(t.startswith("lang-") and t != f"lang-{lang}" for t in c.metadata.get("tags", []))]
+    return nbformat.from_dict({**nb, "cells": keep})
+
+
 def notebook_title(nb: nbformat.NotebookNode, lang: str = "en") -> str:
-    """The first markdown heading of a notebook ('English / 中文' titles give the part for ``lang``)."""
-    for c in nb.cells:
+    """The first markdown heading among the cells for ``lang`` ('English / 中文' titles give the part for
+    ``lang``)."""
+    for c in in_language(nb, lang).cells:
         if c.cell_type == "markdown":
             m = re.match(r"#\s+(.+)", c.source)
             if m:
@@ -51,9 +60,9 @@ def notebook_title(nb: nbformat.NotebookNode, lang: str = "en") -> str:
 
 def render_notebook(nb_path: Path, out_dir: Path, name: str, *, company: str, month: str, fingerprint: str,
                     lang: str = "en") -> tuple[str, str]:
-    """Analyst (code shown) and presentation (code and prompts hidden) HTML, self-contained."""
+    """Analyst (code shown) and presentation (code and prompts hidden) HTML in ``lang``, self-contained."""
     from nbconvert import HTMLExporter
-    nb = nbformat.read(nb_path, as_version=4)
+    nb = in_language(nbformat.read(nb_path, as_version=4), lang)
     title = notebook_title(nb, lang)
     kw = dict(company=company, title=title, month=month, fingerprint=fingerprint, lang=lang)
     full, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)

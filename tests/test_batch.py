@@ -88,6 +88,7 @@ def test_chinese_report(small_dir, tmp_path):
     for heading in ("数据质量", "客户规模", "月度销售收入与毛利", "目录", "分析月份"):
         assert heading in page
     assert "Book size" not in page and "Data quality" not in page
+    assert "客户是谁" in page and "Who the accounts are" not in page          # the introduction in Chinese only
     summary = (out / "2026-09" / "00_executive_summary.presentation.html").read_text()
     assert "要点" in summary and "全部关键指标" in summary
     if find_chromium():                      # PDF copies, with the Chinese text in a CJK font

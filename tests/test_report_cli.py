@@ -41,6 +41,8 @@ def test_report_succeeds_and_writes_everything(good_report):
     assert all(k in metrics["notes"] for k, v in metrics["metrics"].items() if v is None)
     assert all(nb[n]["status"] == "success" for n in nb)
     assert '<header class="kam-title">' in pres and '<nav class="kam-toc">' in pres
+    assert "Who the accounts are" in pres and "客户是谁" not in pres          # the introduction in English only
+    assert "<title>Account overview — 2026-09</title>" in pres
     assert '<script src="http' not in pres and '<script src="http' not in full   # no network needed to view
     assert nb["02_customer_lifetime_value"]["status"] == "success"
     assert (folder / "02_customer_lifetime_value.presentation.html").exists()
