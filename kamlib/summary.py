@@ -44,7 +44,8 @@ def format_value(key: str, value, currency: str = "CNY", lang: str = "en") -> st
 def comparison(current: dict, previous: dict | None, notes: dict, *, currency: str = "CNY",
                lang: str = "en") -> pd.DataFrame:
     """One row per glossary metric: section, label, this month, last month, change (relative for amounts and
-    counts, in points for shares) and the reason when not available."""
+    counts, in points for shares) and the reason when not available; without a previous report only this
+    month."""
     rows = []
     for key, m in GLOSSARY.items():
         cur = current.get(key)
@@ -60,7 +61,8 @@ def comparison(current: dict, previous: dict | None, notes: dict, *, currency: s
         rows.append({"section": m.issue, "metric": getattr(m, lang), "this_month": format_value(key, cur, currency, lang),
                      "last_month": format_value(key, prev, currency, lang), "change": change,
                      "reason": notes.get(key, "") if cur is None else ""})
-    return pd.DataFrame(rows, index=pd.Index(list(GLOSSARY), name="key"))
+    table = pd.DataFrame(rows, index=pd.Index(list(GLOSSARY), name="key"))
+    return table if previous is not None else table.drop(columns=["last_month", "change"])
 
 
 # paragraphs of (i18n clause key, metrics it quotes); a clause whose metrics are missing is said as its "_na"
