@@ -65,15 +65,39 @@ def holdout_summary(ds: Dataset, holdout_months: int = 12, time_unit: str = "W")
                        calibration_end=calibration_end(ds.analysis_date, holdout_months), time_unit=time_unit)
 
 
-def holdout_by_frequency(results: TransactionResults, rfm: pd.DataFrame, max_frequency: int = 7) -> pd.DataFrame:
-    """Mean actual vs conditional expected holdout purchases by calibration frequency (last bin = max+)."""
+def frequency_bins(frequency, n_bins: int = 8) -> tuple[np.ndarray, list[str]]:
+    """Lower edges and labels of at most ``n_bins`` calibration-frequency bins.
+
+    The classic chart (one bin per count, the last ``n_bins - 1``+) where no more than a quarter of the accounts
+    fall in its last bin; otherwise (key accounts that buy every week) 0 on its own and ranges holding about
+    equal numbers of repeat buyers, e.g. '1-9', '10-24', ..., '180+'.
+    """
+    f = np.asarray(frequency, dtype=np.int64)
+    top = n_bins - 1
+    if len(f) == 0 or np.mean(f >= top) <= 0.25:
+        edges = np.arange(n_bins)
+    else:
+        inner = np.quantile(f[f > 0], np.arange(1, top) / top, method="lower")
+        edges = np.unique(np.concatenate([[0, 1], inner]).astype(np.int64))
+    hi = np.append(edges[1:] - 1, -1)
+    labels = [f"{lo}+" if h < 0 else str(lo) if h == lo else f"{lo}-{h}" for lo, h in zip(edges, hi)]
+    return edges, labels
+
+
+def _bin_index(frequency, edges: np.ndarray) -> np.ndarray:
+    return np.searchsorted(edges, np.asarray(frequency, dtype=np.int64), side="right") - 1
+
+
+def holdout_by_frequency(results: TransactionResults, rfm: pd.DataFrame, n_bins: int = 8) -> pd.DataFrame:
+    """Mean actual vs conditional expected holdout purchases by calibration frequency (bins of
+    :func:`frequency_bins`)."""
+    edges, labels = frequency_bins(rfm["frequency"], n_bins)
     pred = results.expected_purchases(rfm["duration_holdout"].iloc[0], rfm)
-    key = np.minimum(rfm["frequency"], max_frequency)
-    out = pd.DataFrame({"frequency": key, "actual": rfm["frequency_holdout"], "expected": pred})
-    out = out.groupby("frequency").agg(accounts=("actual", "size"), actual=("actual", "mean"),
-                                       expected=("expected", "mean"))
-    out.index = [f"{i}+" if i == max_frequency else str(i) for i in out.index]
-    out.index.name = "calibration_frequency"
+    out = pd.DataFrame({"bin": _bin_index(rfm["frequency"], edges), "actual": rfm["frequency_holdout"],
+                        "expected": pred})
+    out = out.groupby("bin").agg(accounts=("actual", "size"), actual=("actual", "mean"),
+                                 expected=("expected", "mean"))
+    out.index = pd.Index([labels[i] for i in out.index], name="calibration_frequency")
     return out
 
 
@@ -86,15 +110,15 @@ def holdout_errors(results: TransactionResults, rfm: pd.DataFrame) -> dict[str, 
             "aggregate_error": float(pred.sum() / act.sum() - 1) if act.sum() else np.nan}
 
 
-def frequency_histogram(results: TransactionResults, rfm: pd.DataFrame, max_frequency: int = 7,
+def frequency_histogram(results: TransactionResults, rfm: pd.DataFrame, n_bins: int = 8,
                         n_sims: int = 20, seed: int = 0) -> pd.DataFrame:
-    """Accounts by calibration frequency: actual vs expected under the model (Monte Carlo with each T)."""
+    """Accounts by calibration frequency (bins of :func:`frequency_bins`): actual vs expected under the model
+    (Monte Carlo with each account's T)."""
     rng = np.random.default_rng(seed)
     sim = results.simulate(np.tile(rfm["T"].to_numpy(float), n_sims), rng)
-    bins = np.arange(max_frequency + 1)
-    actual = np.bincount(np.minimum(rfm["frequency"].to_numpy(int), max_frequency), minlength=len(bins))
-    model = np.bincount(np.minimum(sim["frequency"].to_numpy(int), max_frequency), minlength=len(bins)) / n_sims
-    labels = [f"{i}+" if i == max_frequency else str(i) for i in bins]
+    edges, labels = frequency_bins(rfm["frequency"], n_bins)
+    actual = np.bincount(_bin_index(rfm["frequency"], edges), minlength=len(edges))
+    model = np.bincount(_bin_index(sim["frequency"], edges), minlength=len(edges)) / n_sims
     return pd.DataFrame({"actual": actual, "model": model}, index=pd.Index(labels, name="frequency"))
 
 

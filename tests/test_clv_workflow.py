@@ -70,14 +70,33 @@ def test_auto_choice_prefers_fits_that_converged(holdout, choice, monkeypatch):
 
 def test_checks_add_up(ds, holdout, choice):
     res = choice.calibration_fits["bgnbd"]
-    by = clv.holdout_by_frequency(res, holdout, max_frequency=5)
-    assert by["accounts"].sum() == len(holdout) and by.index[-1] == "5+"
-    hist = clv.frequency_histogram(res, holdout, max_frequency=5)
+    edges, labels = clv.frequency_bins(holdout["frequency"], 6)
+    by = clv.holdout_by_frequency(res, holdout, n_bins=6)
+    assert by["accounts"].sum() == len(holdout) and set(by.index) <= set(labels) and labels[-1].endswith("+")
+    top = holdout["frequency"] >= edges[-1]
+    assert by.loc[labels[-1], "accounts"] == top.sum()
+    assert by.loc[labels[-1], "actual"] == pytest.approx(holdout.loc[top, "frequency_holdout"].mean())
+    hist = clv.frequency_histogram(res, holdout, n_bins=6)
+    assert list(hist.index) == labels and hist["actual"].iloc[0] == (holdout["frequency"] == 0).sum()
     assert hist["actual"].sum() == len(holdout) and hist["model"].sum() == pytest.approx(len(holdout))
     track = clv.tracking(res, ds, holdout, clv.calibration_end(ds.analysis_date, 12))
     # the actual series ends with every repeat purchase of the calibration accounts, calibration + holdout
     assert track["actual"].iloc[-1] == holdout["frequency"].sum() + holdout["frequency_holdout"].sum()
     assert track["actual"].is_monotonic_increasing and track["expected"].is_monotonic_increasing
+
+
+def test_frequency_bins_follow_the_book():
+    rng = np.random.default_rng(0)
+    edges, labels = clv.frequency_bins(rng.poisson(1.0, 2000))            # consumers: the classic chart
+    assert labels == ["0", "1", "2", "3", "4", "5", "6", "7+"] and list(edges) == list(range(8))
+    freq = rng.negative_binomial(1, 0.02, 2000)                             # key accounts: ~50 repeat days each
+    edges, labels = clv.frequency_bins(freq)
+    assert labels[0] == "0" and labels[1].startswith("1-") and labels[-1] == f"{edges[-1]}+" and len(labels) == 8
+    assert all(b > a for a, b in zip(edges, edges[1:]))                    # contiguous ranges, each label its range
+    assert all(lab == (f"{lo}-{hi - 1}" if hi - 1 > lo else str(lo)) for lab, lo, hi in zip(labels, edges, edges[1:]))
+    counts = np.bincount(np.searchsorted(edges, freq, side="right") - 1)
+    repeat = counts[1:]                                                     # about equal numbers of repeat buyers
+    assert repeat.min() > 0.5 * repeat.mean() and repeat.max() < 1.5 * repeat.mean()
 
 
 def test_account_value_and_bands(ds, value):
