@@ -64,6 +64,8 @@ LABELS: dict[str, dict[str, str]] = {
     "fit_note_independence": {"en": "The model assumes spend is independent of frequency; a correlation far "
                                     "from 0 questions it.",
                               "zh": "模型假设客单价与购买频次相互独立；相关系数明显偏离0时应谨慎使用。"},
+    "time_unit_D": {"en": "days", "zh": "天"}, "time_unit_W": {"en": "weeks", "zh": "周"},
+    "time_unit_M": {"en": "months", "zh": "月"}, "time_unit_Y": {"en": "years", "zh": "年"},
     "fit_note_time_unit": {"en": "Time unit of frequency/recency/T: {unit}.",
                            "zh": "频次/最近购买时间/观察期的时间单位：{unit}。"},
     "rank_of": {"en": "Rank: {kpi}", "zh": "排名：{kpi}"},

@@ -113,3 +113,18 @@ def test_table_numbers_get_a_format_by_magnitude():
     assert number_format([0.02, 0.04]) == "{:.2g}"
     assert number_format([0.5, 0.0001]) == "{:.3g}"                   # p-values keep their digits
     assert number_format([]) == "{:,.0f}"
+
+
+def test_model_summary_names_the_time_unit():
+    import numpy as np
+
+    from kamlib.models import BGNBD
+    from kamlib.models.simulate import simulate_bgnbd
+    rng = np.random.default_rng(0)
+    rfm = simulate_bgnbd(np.full(500, 52.0), rng=rng, r=0.8, alpha=5.0, a=0.7, b=3.0)
+    rfm.attrs["time_unit"] = "W"
+    res = BGNBD().fit(rfm)
+    en, zh = res.summary().as_text(), res.summary(lang="zh").as_text()
+    assert "Time unit of frequency/recency/T: weeks." in en and "时间单位：周。" in zh
+    res.time_unit = "fortnight"                          # a unit without a name is shown as given
+    assert "frequency/recency/T: fortnight." in res.summary().as_text()

@@ -205,21 +205,23 @@ class FitResults:
 
     def summary(self, alpha: float = 0.05, lang: str = "en") -> Summary:
         """Estimates with standard errors and Wald intervals, fit statistics and notes (``lang``: en or zh)."""
-        from ..i18n import t
+        from ..i18n import LABELS, t
 
         def label(key: str, **fmt) -> str:
             return t("fit_" + key, lang, **fmt)
 
+        unit_key = f"time_unit_{self.time_unit}"
+        unit = t(unit_key, lang) if unit_key in LABELS else self.time_unit or "-"
         ci = self.conf_int(alpha)
         table = pd.DataFrame({label("estimate"): self.params, label("std_err"): self.bse,
                               f"[{alpha / 2:.3f}": ci["lower"], f"{1 - alpha / 2:.3f}]": ci["upper"]})
         info = [(label("model"), self.model.long_name), (label("method"), label("ml")),
                 (label("observations"), f"{self.nobs:,.0f}"),
                 (label("converged"), t("yes" if self.converged else "no", lang)),
-                (label("iterations"), str(self.iterations)), (label("time_unit"), self.time_unit or "-"),
+                (label("iterations"), str(self.iterations)), (label("time_unit"), unit),
                 (label("llf"), f"{self.llf:,.3f}"), ("AIC", f"{self.aic:,.2f}"), ("BIC", f"{self.bic:,.2f}")]
         info += [(label(key), value) for key, value in self._extra_info()]
-        notes = [label("note_se")] + [label(key, **fmt) for key, fmt in self._extra_notes()]
+        notes = [label("note_se")] + [label(key, unit=unit, **fmt) for key, fmt in self._extra_notes()]
         if self.bse.isna().any():
             notes.insert(1, label("note_no_se", names=", ".join(self.bse.index[self.bse.isna()])))
         return Summary(label("title", model=self.model.long_name), info, table, notes)

@@ -121,7 +121,7 @@ class TransactionResults(FitResults):
                              "se": [stats.sem(sim["alive"].astype(float))]})
 
     def _extra_notes(self) -> list[tuple[str, dict]]:
-        return [("note_time_unit", {"unit": self.time_unit or "-"})]
+        return [("note_time_unit", {})]               # the summary fills in the unit's name
 
 
 def prepare_rfm(data: pd.DataFrame, weights, model: str):
