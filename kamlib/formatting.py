@@ -28,6 +28,11 @@ def pct(value: float | None, digits: int = 1) -> str:
     return f"{100 * float(value):.{digits}f}%"
 
 
+def p_value(p: float) -> str:
+    """A p-value as reported in prose: 'p = 0.010', and 'p < 0.001' below 0.001 (never 'p = 0')."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def number_format(values) -> str:
     """A format string that suits a column of numbers: whole numbers with thousands separators, else decimals
     by magnitude (1,234 / 12.3 / 1.23 / 0.012), or 3 significant digits when a column spans magnitudes

@@ -128,3 +128,11 @@ def test_model_summary_names_the_time_unit():
     assert "Time unit of frequency/recency/T: weeks." in en and "时间单位：周。" in zh
     res.time_unit = "fortnight"                          # a unit without a name is shown as given
     assert "frequency/recency/T: fortnight." in res.summary().as_text()
+
+
+def test_p_values_in_prose_are_never_zero():
+    from kamlib.formatting import p_value
+    assert p_value(1.2e-30) == "p < 0.001" and p_value(0.0) == "p < 0.001"
+    assert p_value(0.0104) == "p = 0.010" and p_value(0.245) == "p = 0.245" and p_value(0.001) == "p = 0.001"
+    assert i18n.t("logrank_sentence", "zh", group="客户级别", chi2="140.4", df=3, p=p_value(1e-30)) == \
+        "客户级别间对数秩检验：卡方=140.4，自由度3，p < 0.001。"
