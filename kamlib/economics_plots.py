@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from .i18n import t, tv
+from .plots import plain_log_ticks
 
 
 def cohort_heatmap(table: pd.DataFrame, *, title_key: str, lang: str = "en", fmt: str = ".0%"):
@@ -46,9 +46,7 @@ def forest(hr: pd.DataFrame, *, lang: str = "en"):
                 fmt="o", capsize=3)
     ax.axvline(1, color="0.5", ls=":")
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(mticker.LogLocator(base=10, subs=(1, 2, 5)))    # 0.5, 1, 2, 5, 10, not 10^0
-    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+    plain_log_ticks(ax.xaxis, subs=(1, 2, 5))
     ax.set_yticks(y, [t(f"cov_{c}", lang) for c in hr.index])
     ax.set_title(t("forest_title", lang))
     ax.set_xlabel(t("hazard_ratio_axis", lang))

@@ -38,6 +38,15 @@ def use_style(lang: str = "en") -> None:
         matplotlib.rcParams["axes.unicode_minus"] = False
 
 
+def plain_log_ticks(axis, subs: tuple = (1.0,)) -> None:
+    """Tick labels of a log or symlog axis as plain numbers (0.5, 1, 2, 10) instead of powers (10^0), at
+    ``subs`` times each power of ten; no minor labels."""
+    if axis.get_scale() == "log":
+        axis.set_major_locator(mticker.LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(mticker.NullFormatter())
+
+
 def money_axis(ax, axis: str = "y", scale: float = 1e6) -> None:
     fmt = mticker.FuncFormatter(lambda v, _: f"{v / scale:,.1f}")
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)

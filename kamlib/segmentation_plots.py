@@ -7,6 +7,7 @@ import seaborn as sns
 
 from . import concentration
 from .i18n import t
+from .plots import plain_log_ticks
 
 
 def lorenz_and_whale(frame: pd.DataFrame, *, lang: str = "en"):
@@ -48,6 +49,13 @@ def strategy_matrix(frame: pd.DataFrame, value_threshold: float, potential_thres
     ax.axhline(potential_threshold / 1e6, color="0.4", lw=1)
     ax.set_xscale("symlog", linthresh=0.01)
     ax.set_yscale("symlog", linthresh=0.01)
+    plain_log_ticks(ax.xaxis)
+    plain_log_ticks(ax.yaxis)
+    # room for the largest bubbles; no negative half where no account has a negative value (start just below 0)
+    for values, get_lim, set_lim in ((frame["gross_margin"] / 1e6, ax.get_xlim, ax.set_xlim),
+                                     (frame["potential"] / 1e6, ax.get_ylim, ax.set_ylim)):
+        low, high = get_lim()
+        set_lim(-0.003 if values.min() >= 0 else low, max(high, 2 * values.max()))
     for key, (x, y, ha, va) in {"support_develop": (0.98, 0.98, "right", "top"),
                                 "maintain_efficiently": (0.98, 0.02, "right", "bottom"),
                                 "nurture_change": (0.02, 0.98, "left", "top"),

@@ -18,3 +18,18 @@ def test_hazard_ratio_axis_reads_as_plain_ratios():
     assert {"0.5", "1", "2", "5"} <= set(shown) and not any("^" in s for s in shown)
     assert ax.get_title() and ax.get_xlabel() and [lab.get_text() for lab in ax.get_yticklabels()][0] != ""
     plt.close(fig)
+
+
+def test_strategy_matrix_has_no_empty_negative_half():
+    from kamlib import segmentation_plots
+    frame = pd.DataFrame({"gross_margin": [-2e4, 5e4, 3e5, 2e6], "potential": [0.0, 8e4, 5e5, 3e6],
+                          "strategy": ["cut_cost_exit", "nurture_change", "maintain_efficiently", "support_develop"]})
+    fig = segmentation_plots.strategy_matrix(frame, 1e5, 2e5, currency="CNY", potential_label="CLV")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    assert -0.01 < ax.get_ylim()[0] < 0                # potential is never negative: the axis starts near 0
+    assert ax.get_xlim()[0] < -0.02                    # a loss-making account keeps the negative side
+    assert ax.get_xlim()[1] >= 4 and ax.get_ylim()[1] >= 6     # room above the largest account's bubble
+    labels = [lab.get_text() for lab in ax.get_yticklabels()]
+    assert "0" in labels and "1" in labels and not any("^" in s for s in labels)
+    plt.close(fig)
