@@ -238,10 +238,15 @@ LABELS: dict[str, dict[str, str]] = {
     "suggested_tier": {"en": "Suggested tier", "zh": "建议级别"},
     "tier_sentence": {
         "en": "Tiers suggested from 12-month margin: {up} accounts merit an upgrade, {down} a downgrade. Visit "
-              "policy ({policy}) is met by {rate} of strategic and A accounts; {under} accounts are under-served "
+              "policy ({policy}) is met by {rate} of {tiers} accounts; {under} accounts are under-served "
               "for their value and {over} low-value accounts are over-served.",
-        "zh": "按近12个月毛利建议分级：{up}个客户应升级，{down}个应降级。拜访政策（{policy}）的达标率为{rate}（特级和A级客户）；"
+        "zh": "按近12个月毛利建议分级：{up}个客户应升级，{down}个应降级。拜访政策（{policy}）的达标率为{rate}（{tiers}客户）；"
               "{under}个客户相对其价值服务不足，{over}个低价值客户服务过度。"},
+    "tier_name_strategic": {"en": "strategic", "zh": "特级"}, "tier_name_A": {"en": "A", "zh": "A级"},
+    "tier_name_B": {"en": "B", "zh": "B级"}, "tier_name_C": {"en": "C", "zh": "C级"},
+    "visit_rule": {"en": "{tier}: {n:g}+ visits a week", "zh": "{tier}客户每周至少拜访{n:g}次"},
+    "list_separator": {"en": ", ", "zh": "，"},
+    "list_and": {"en": " and ", "zh": "和"},
     "compliance_title": {"en": "Visit-policy compliance by account manager", "zh": "各客户经理拜访政策达标率"},
     "compliance_rate_pct": {"en": "Compliant strategic/A accounts (%)", "zh": "达标的特级/A级客户（%）"},
     "compliance_rate": {"en": "Compliance rate", "zh": "达标率"},
@@ -656,6 +661,15 @@ def tv(value, lang: str = "en"):
         if m:
             return text[lang].format(*m.groups())
     return value
+
+
+def visit_policy_text(visits_per_week: dict, lang: str = "en") -> tuple[str, str]:
+    """A visit policy ({tier: visits per week}) in words, and the tiers it covers ('strategic and A')."""
+    def name(tier) -> str:
+        return t(f"tier_name_{tier}", lang) if f"tier_name_{tier}" in LABELS else str(tv(tier, lang))
+    rules = t("list_separator", lang).join(t("visit_rule", lang, tier=name(k), n=v)
+                                           for k, v in visits_per_week.items())
+    return rules, t("list_and", lang).join(name(k) for k in visits_per_week)
 
 
 def join_reasons(reasons: pd.DataFrame, lang: str = "en") -> pd.Series:

@@ -136,3 +136,10 @@ def test_p_values_in_prose_are_never_zero():
     assert p_value(0.0104) == "p = 0.010" and p_value(0.245) == "p = 0.245" and p_value(0.001) == "p = 0.001"
     assert i18n.t("logrank_sentence", "zh", group="客户级别", chi2="140.4", df=3, p=p_value(1e-30)) == \
         "客户级别间对数秩检验：卡方=140.4，自由度3，p < 0.001。"
+
+
+def test_visit_policy_in_words():
+    policy = {"strategic": 2.0, "A": 1.0}
+    assert i18n.visit_policy_text(policy, "en") == ("strategic: 2+ visits a week, A: 1+ visits a week",
+                                                    "strategic and A")
+    assert i18n.visit_policy_text(policy, "zh") == ("特级客户每周至少拜访2次，A级客户每周至少拜访1次", "特级和A级")
