@@ -28,6 +28,11 @@ def pct(value: float | None, digits: int = 1) -> str:
     return f"{100 * float(value):.{digits}f}%"
 
 
+def times(value: float, lang: str = "en") -> str:
+    """A ratio as a multiple: 4.3 -> '4.3x' (zh: '4.3倍')."""
+    return f"{value:.1f}倍" if lang == "zh" else f"{value:.1f}x"
+
+
 def p_value(p: float) -> str:
     """A p-value as reported in prose: 'p = 0.010', and 'p < 0.001' below 0.001 (never 'p = 0')."""
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

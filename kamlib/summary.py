@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .formatting import count, money, pct
+from .formatting import count, money, pct, times
 from .metrics import GLOSSARY, merge_metric_files
 
 SECTIONS = ("book", "clv", "economics", "segmentation", "scorecard")
@@ -100,7 +100,7 @@ def highlight_strings(current: dict, currency: str = "CNY", lang: str = "en") ->
     for k in (k for clauses in HIGHLIGHTS for _, needs in clauses for k in needs):
         v = current.get(k)
         if v is not None:
-            out[k] = f"{v:.1f}x" if k == "cac_to_retention_cost_ratio" else format_value(k, v, currency, lang)
+            out[k] = times(v, lang) if k == "cac_to_retention_cost_ratio" else format_value(k, v, currency, lang)
     return out
 
 

@@ -90,3 +90,4 @@ def test_summary_highlights_say_what_is_missing():
     assert "not available keeping" not in economics and "51 days" in economics
     zh = summary.highlight_paragraphs(current | {"accounts_at_risk": 3}, "2022-03", lang="zh")
     assert "3个高价值客户可能已流失" in zh[1] and "客户流失率暂无法计算" in zh[1] and " " not in zh[1]
+    assert "获取一个客户的成本是保持的6.2倍" in zh[2]
