@@ -227,6 +227,18 @@ def test_standard_errors_are_missing_not_zero_where_the_hessian_is_not_definite(
                                                                           "2.5000e+298"]
 
 
+def _optimiser_says(monkeypatch, success: bool, message: str):
+    """Let the optimiser run, then replace its verdict (what scipy reports can differ between machines)."""
+    from kamlib.models import base
+    maximize = base.maximize_loglik
+
+    def verdict(*args, **kw):
+        theta, llf, res = maximize(*args, **kw)
+        res.success, res.message = success, message
+        return theta, llf, res
+    monkeypatch.setattr(base, "maximize_loglik", verdict)
+
+
 def test_a_shape_parameter_at_the_edge_is_not_converged(monkeypatch):
     # e.g. Pareto/NBD on three months of a book: nobody has dropped out yet, s runs to 0; L-BFGS-B may stop on
     # its gradient test with a Hessian that inverts, but a degenerate limit is not a maximum
@@ -235,13 +247,7 @@ def test_a_shape_parameter_at_the_edge_is_not_converged(monkeypatch):
     T = rng.uniform(1, 4.4, 300)                                # weeks; Poisson purchases, nobody drops out
     x = rng.poisson(rng.gamma(1.2, 1 / 3.0, T.size) * T)
     sim = pd.DataFrame({"frequency": x, "recency": T * np.where(x > 0, rng.beta(np.maximum(x, 1), 1), 0), "T": T})
-    maximize = base.maximize_loglik
-
-    def stops_on_pgtol(*args, **kw):
-        theta, llf, res = maximize(*args, **kw)
-        res.success, res.message = True, "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL"
-        return theta, llf, res
-    monkeypatch.setattr(base, "maximize_loglik", stops_on_pgtol)
+    _optimiser_says(monkeypatch, True, "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL")
     monkeypatch.setattr(base, "covariance_log", lambda model, d, w, theta: (np.eye(len(theta)), True))
     with pytest.warns(ConvergenceWarning, match=r"s = .*e-0\d heading to the edge"):
         res = ParetoNBD().fit(sim)
@@ -284,18 +290,10 @@ def test_a_line_search_stop_at_the_maximum_counts_as_converged(monkeypatch):
     # L-BFGS-B often ends with a failed line search (ABNORMAL) at the maximum, where the likelihood is flat to
     # rounding; whether a given data set triggers it depends on the machine's floating point, so the optimiser's
     # verdict is replaced here and Newton's criterion must accept the point
-    import kamlib.models.base as base
     rng = np.random.default_rng(11)
     sim = simulate_bgnbd(_ages(2000, rng), rng=rng, **BG_TRUE)
     reference = BGNBD().fit(sim)
-    real = base.maximize_loglik
-
-    def abnormal(*args, **kwargs):
-        theta, llf, res = real(*args, **kwargs)
-        res.success, res.message = False, "ABNORMAL_TERMINATION_IN_LNSRCH"
-        return theta, llf, res
-
-    monkeypatch.setattr(base, "maximize_loglik", abnormal)
+    _optimiser_says(monkeypatch, False, "ABNORMAL_TERMINATION_IN_LNSRCH")
     res = BGNBD().fit(sim)
     assert reference.converged and "Newton" not in reference.message
     assert res.converged and res.message.startswith("ABNORMAL") and "Newton's criterion" in res.message
