@@ -15,6 +15,7 @@ import pandas as pd
 from . import aggregate as agg
 from . import book
 from .dataset import Dataset
+from .formatting import times
 from .periods import last_complete_period, window_12m
 
 CHURN_KINDS = ("recorded", "inactivity", "p_alive")
@@ -351,7 +352,7 @@ def rules_vs_measured(measured: Measured, churn_effect_5pts: float | None, lang:
         ("rule_referral", "60%", v.get("referral_share_new"), "pct"),
     ]
     out = pd.DataFrame([{"claim": t(k, lang), "rule_of_thumb": rule,
-                         "measured": (None if val is None else (f"{val:.1f}x" if kind == "x" else f"{val:+.0%}"
+                         "measured": (None if val is None else (times(val) if kind == "x" else f"{val:+.0%}"
                                                                  if k == "rule_churn_profit" else f"{val:.0%}"))}
                         for k, rule, val, kind in rows])
     return out.set_index("claim")

@@ -14,6 +14,7 @@ from scipy import stats
 
 from . import aggregate as agg
 from .dataset import Dataset
+from .formatting import times
 from .i18n import join_reasons, t
 from .periods import window_12m
 
@@ -328,5 +329,5 @@ def claims_table(measured, rates: pd.DataFrame | None, retention_cost: float | N
         rows.append({"claim": t(key, lang), "rule_of_thumb": rule, "measured": value})
     wb = measured.values.get("winback_cost_per_recovered_account")
     rows.append({"claim": t("rule_winback_tenth", lang), "rule_of_thumb": "10x",
-                 "measured": f"{wb / retention_cost:.1f}x" if wb is not None and retention_cost else None})
+                 "measured": times(wb / retention_cost) if wb is not None and retention_cost else None})
     return pd.DataFrame(rows).set_index("claim")
