@@ -38,7 +38,7 @@ bench: $(STAMP) $(SAMPLE)
 	$(BIN)/python benchmarks/run.py
 
 docs: $(STAMP)
-	$(BIN)/python -m kamlib.metrics > docs/metrics.md
+	$(BIN)/python -m kamlib.analysis.metrics > docs/metrics.md
 
 # Debian packages some tests need (headless browser, CJK font, PostgreSQL server, Java for Spark); .ci/run
 # calls this. Without them those tests skip with a message naming the package.

@@ -60,8 +60,8 @@ def run_duckdb(path: str, source: str = "parquet") -> dict:
     from its snapshot)."""
     import ibis
 
-    from kamlib import aggregate as agg, engine
-    from kamlib.rfm import rfm_summary
+    from kamlib.data import aggregate as agg, engine
+    from kamlib.analysis.rfm import rfm_summary
     con = engine.connect()     # kamlib's connection: the settings in KAM_DUCKDB (see measure)
     backend = ibis.duckdb.from_connection(con)
     out = {}
@@ -135,7 +135,7 @@ def in_subprocess(module: str, function: str, *args, env: dict | None = None) ->
 
 def measure(engine: str, path: Path, threads: int | None = None) -> dict:
     """Run one engine in a subprocess; returns its timings and peak memory. DuckDB runs with a 6 GB memory
-    limit and ``threads`` threads (None: kamlib's default, see kamlib.engine.MIN_THREADS)."""
+    limit and ``threads`` threads (None: kamlib's default, see kamlib.data.engine.MIN_THREADS)."""
     from kamlib.config import DuckDBConfig
     env = os.environ | DuckDBConfig(memory_limit="6GB", threads=threads).environment()
     return in_subprocess("aggregate_scale", f"run_{engine}", str(path), env=env)

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kamlib.report import run_report
+from kamlib.report.runner import run_report
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from kamlib.models import BGNBD, ParetoNBD
 from kamlib.models.simulate import simulate_bgnbd
-from kamlib.rfm import rfm_summary
+from kamlib.analysis.rfm import rfm_summary
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".lifetimes-venv"
@@ -94,10 +94,10 @@ def bench_rfm(n_lines: int, lines_per_order: float, ids: str, skip_lifetimes: bo
     monetary value). kamlib is timed on the order lines as a Parquet file (read inside the query) and as a
     DuckDB table (loaded beforehand, as ``kam report`` does; lifetimes also gets its frame loaded beforehand).
     Both sides are warmed up on a tiny input first, so one-off import and compilation costs are not counted.
-    Integer account ids let DuckDB aggregate per account without hashing (kamlib.engine.PERFECT_HASH_BITS)."""
+    Integer account ids let DuckDB aggregate per account without hashing (kamlib.data.engine.PERFECT_HASH_BITS)."""
     import ibis
 
-    from kamlib import engine
+    from kamlib.data import engine
     tx = order_lines(n_lines, lines_per_order, ids)
     end = "2025-11-30"
     with tempfile.TemporaryDirectory() as tmp:

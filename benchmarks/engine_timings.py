@@ -22,8 +22,8 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 from aggregate_scale import END, generate  # noqa: E402
 
-from kamlib import aggregate as agg  # noqa: E402
-from kamlib.rfm import rfm_summary  # noqa: E402
+from kamlib.data import aggregate as agg  # noqa: E402
+from kamlib.analysis.rfm import rfm_summary  # noqa: E402
 
 
 def time_queries(tx) -> dict:
@@ -82,7 +82,7 @@ def spark(path: Path) -> dict:
 def duckdb_run(path: Path) -> dict:
     import ibis
 
-    from kamlib import engine
+    from kamlib.data import engine
     tx = ibis.duckdb.from_connection(engine.connect()).read_parquet(f"{path}/*.parquet")
     return {"engine": "duckdb", "load_s": 0.0, **time_queries(tx)}
 

@@ -61,7 +61,7 @@ def generate(folder: Path, n: int, fmt: str, seed: int = 0) -> Path:
 
 
 def run_load(source: str, database: str | None) -> dict:
-    from kamlib.io import load_dataset
+    from kamlib.data.loading import load_dataset
     t = time.perf_counter()
     ds = load_dataset(source, analysis_date=ANALYSIS_DATE, today=TODAY, database=database)
     return {"load_s": round(time.perf_counter() - t, 1), "lines": ds.quality.rows_read["transactions"]}

@@ -10,15 +10,15 @@ DEFAULT_SAMPLE = Path("data/sample")
 
 
 def _cmd_sample(args) -> int:
-    from .generator import GeneratorConfig, generate_book
+    from .data.generator import GeneratorConfig, generate_book
     out = generate_book(GeneratorConfig(n_accounts=args.accounts, seed=args.seed)).write(args.out)
     print(f"sample written to {out}")
     return 0
 
 
 def _cmd_validate(args) -> int:
-    from .io import load_dataset
-    from .periods import month_end
+    from .data.loading import load_dataset
+    from .data.periods import month_end
     ds = load_dataset(args.data, analysis_date=month_end(args.month) if args.month else None,
                       future_rows="exclude")
     print(f"{args.data}: valid; analysis date {ds.analysis_date.date()}; fingerprint {ds.fingerprint}")
@@ -39,8 +39,8 @@ def months_between(first: str, last: str) -> list[str]:
 
 def _cmd_report(args) -> int:
     from .config import load_config
-    from .io import load_dataset
-    from .report import run_report
+    from .data.loading import load_dataset
+    from .report.runner import run_report
     cfg = load_config(args.config, overrides={"language": args.language, "currency": args.currency,
                                               "data.source": args.data, "report.out": args.out,
                                               "report.jobs": args.jobs, "company": args.company,
@@ -75,7 +75,7 @@ def _cmd_report(args) -> int:
 def _cmd_lab(args) -> int:
     """Open JupyterLab on the notebooks with this environment's kernel (kamlib installed)."""
     import subprocess
-    nb_dir = Path(__file__).resolve().parent.parent / "notebooks"
+    from .report.runner import NOTEBOOK_DIR as nb_dir
     return subprocess.call([sys.executable, "-m", "jupyterlab", f"--notebook-dir={nb_dir}", *args.extra])
 
 
@@ -116,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .config import ConfigError
-    from .pdf import PdfUnavailable
-    from .schema import DataValidationError
+    from .report.pdf import PdfUnavailable
+    from .data.schema import DataValidationError
     try:
         return args.func(args)
     except DataValidationError as e:

@@ -33,7 +33,7 @@ class DuckDBConfig(_Strict):
         """``{KAM_DUCKDB: json}`` for the settings given ({} when none)."""
         import json
 
-        from .engine import ENV
+        from .data.engine import ENV
         values = self.model_dump(exclude_none=True)
         return {ENV: json.dumps(values)} if values else {}
 

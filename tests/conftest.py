@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kamlib.generator import GeneratorConfig, generate_book
+from kamlib.data.generator import GeneratorConfig, generate_book
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = "2026-11-23"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kamlib import schema
+from kamlib.data import schema
 
 SQL_TYPES = {"id": "TEXT", "text": "TEXT", "date": "DATE", "number": "DOUBLE PRECISION"}
 

@@ -8,8 +8,8 @@ import pytest
 
 from kamlib.cli import main, months_between
 from kamlib.config import ConfigError, load_config
-from kamlib.pdf import find_chromium
-from kamlib.plots import cjk_font
+from kamlib.report.pdf import find_chromium
+from kamlib.figures.style import cjk_font
 
 from conftest import ROOT, TODAY
 
@@ -100,7 +100,7 @@ def test_chinese_report(small_dir, tmp_path):
 
 
 def test_pdf_without_chromium_stops_with_a_message(small_dir, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("kamlib.pdf.find_chromium", lambda: None)
+    monkeypatch.setattr("kamlib.report.pdf.find_chromium", lambda: None)
     assert main(["report", "--data", str(small_dir), "--month", "2026-09", "--out", str(tmp_path / "r"),
                  "--quiet", "--pdf", "--notebooks", "01_account_overview"]) == 2
     assert "PDF output needs Chromium" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from kamlib import book
+from kamlib.analysis import book
 
 
 def test_churned_as_of_respects_win_back_after_the_churn_only():

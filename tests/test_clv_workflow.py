@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamlib import clv
-from kamlib.io import load_dataset
+from kamlib.analysis import clv
+from kamlib.data.loading import load_dataset
 from kamlib.models.base import ConvergenceWarning
-from kamlib.periods import window_12m
+from kamlib.data.periods import window_12m
 
 from conftest import TODAY
 

@@ -51,7 +51,7 @@ def test_failed_load_releases_the_database_file(tmp_path):
 
 
 def test_duckdb_settings_reach_every_connection(tmp_path, monkeypatch):
-    from kamlib.engine import ENV
+    from kamlib.data.engine import ENV
     folder, snap = book(tmp_path), tmp_path / "snap.duckdb"
     monkeypatch.setenv(ENV, '{"memory_limit": "1GB", "threads": 1}')
 
@@ -71,7 +71,7 @@ def test_duckdb_settings_reach_every_connection(tmp_path, monkeypatch):
 
 
 def test_every_kam_yaml_duckdb_setting_reaches_duckdb(tmp_path, monkeypatch):
-    from kamlib import engine
+    from kamlib.data import engine
     from kamlib.config import DuckDBConfig
     assert set(DuckDBConfig.model_fields) == set(engine.SETTINGS)
     cfg = DuckDBConfig(memory_limit="1GB", threads=1, temp_directory=str(tmp_path / "spill"),
@@ -84,7 +84,7 @@ def test_every_kam_yaml_duckdb_setting_reaches_duckdb(tmp_path, monkeypatch):
 
 def test_duckdb_progress_bar_is_off_unless_turned_on(monkeypatch):
     # on, a query over 2 s in a notebook kernel leaves a FloatProgress widget in the saved notebook and report
-    from kamlib import engine
+    from kamlib.data import engine
     monkeypatch.delenv(engine.ENV, raising=False)
     assert not engine.connect().execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
     monkeypatch.setenv(engine.ENV, '{"enable_progress_bar": true}')
@@ -93,14 +93,14 @@ def test_duckdb_progress_bar_is_off_unless_turned_on(monkeypatch):
 
 def test_kam_report_passes_duckdb_settings_from_the_config(tmp_path, monkeypatch):
     from kamlib.cli import main
-    from kamlib.engine import ENV
+    from kamlib.data.engine import ENV
     seen = {}
 
     def fake_run_report(**kw):
         import os
         seen["env"] = os.environ.get(ENV)
         raise SystemExit(0)
-    monkeypatch.setattr("kamlib.report.run_report", fake_run_report)
+    monkeypatch.setattr("kamlib.report.runner.run_report", fake_run_report)
     monkeypatch.delenv(ENV, raising=False)
     cfg = tmp_path / "kam.yaml"
     cfg.write_text("data:\n  duckdb:\n    memory_limit: 6GB\n    threads: 2\n")
@@ -111,7 +111,7 @@ def test_kam_report_passes_duckdb_settings_from_the_config(tmp_path, monkeypatch
 
 def test_kamlib_runs_duckdb_with_at_least_three_threads_unless_told(monkeypatch):
     # DuckDB <= 2 threads: unpartitioned hash aggregation, slow for the (account, day) group-by (engine.MIN_THREADS)
-    from kamlib import engine
+    from kamlib.data import engine
     monkeypatch.delenv(engine.ENV, raising=False)
     def threads(con):
         return con.execute("SELECT current_setting('threads')").fetchone()[0]
@@ -121,7 +121,7 @@ def test_kamlib_runs_duckdb_with_at_least_three_threads_unless_told(monkeypatch)
 
 
 def test_in_memory_expressions_run_on_kamlibs_duckdb_with_its_settings(monkeypatch):
-    from kamlib import engine
+    from kamlib.data import engine
     monkeypatch.setattr(engine, "_LOCAL", None)
     monkeypatch.setenv(engine.ENV, '{"threads": 1, "memory_limit": "1GB"}')
     tx = pd.DataFrame({"account_id": ["a", "a", "b"], "revenue": [1.0, 2.0, 3.0],

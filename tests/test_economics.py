@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamlib import cohorts, economics as ec, survival
-from kamlib.io import load_dataset
+from kamlib.analysis import cohorts, economics as ec, survival
+from kamlib.data.loading import load_dataset
 
 from conftest import TODAY, tiny_accounts, write_tables
 
@@ -87,7 +87,7 @@ def test_won_back_accounts_are_in_the_book_again_by_quarter_and_cohort(tmp_path)
 
 
 def test_period_tables_show_complete_quarters_only(tmp_path):
-    from kamlib.periods import last_complete_period
+    from kamlib.data.periods import last_complete_period
     assert str(last_complete_period("2026-10-31")) == "2026Q3"
     assert str(last_complete_period("2026-09-30")) == "2026Q3" and str(last_complete_period("2026-12-31")) == "2026Q4"
     # 2025Q3 has two months of data; A4 (acquired 2025-09-15) is not in this book yet

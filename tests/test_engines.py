@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamlib import aggregate as agg
-from kamlib import overview
-from kamlib.io import load_dataset
-from kamlib.rfm import rfm_summary
-from kamlib.schema import DataValidationError
+from kamlib.data import aggregate as agg
+from kamlib.analysis import overview
+from kamlib.data.loading import load_dataset
+from kamlib.analysis.rfm import rfm_summary
+from kamlib.data.schema import DataValidationError
 
 from conftest import TODAY
 from engines import PostgresServer, pg_bin
@@ -110,7 +110,7 @@ def spark(tmp_path_factory):
 def test_spark_gives_the_same_numbers(spark, small_dir, duck):
     import ibis
 
-    from kamlib.sources import load_from_backend
+    from kamlib.data.sources import load_from_backend
     for name in ("accounts", "transactions", "costs", "interactions", "opportunities", "payments"):
         df = pd.read_csv(small_dir / f"{name}.csv")
         for c in df.columns:

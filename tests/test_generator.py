@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from kamlib import load_dataset
-from kamlib.generator import GeneratorConfig, generate_book
+from kamlib.data.generator import GeneratorConfig, generate_book
 from kamlib.models.simulate import simulate_bgnbd
-from kamlib.schema import TABLES
+from kamlib.data.schema import TABLES
 from conftest import TODAY
 
 

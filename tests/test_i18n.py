@@ -5,13 +5,13 @@ import string
 
 import numpy as np
 
-from kamlib import i18n
+from kamlib.text import i18n
 
 from conftest import ROOT
 
 
 def test_no_duplicate_keys_and_both_languages():
-    tree = ast.parse((ROOT / "kamlib" / "i18n.py").read_text())
+    tree = ast.parse((ROOT / "kamlib" / "text" / "i18n.py").read_text())
     table = next(n for n in ast.walk(tree) if isinstance(n, ast.Dict) and len(n.keys) > 50)
     keys = [k.value for k in table.keys]
     assert [k for k, c in collections.Counter(keys).items() if c > 1] == []
@@ -22,8 +22,9 @@ def test_no_duplicate_keys_and_both_languages():
 
 
 def test_values_cover_every_code_the_data_model_and_analyses_emit():
-    from kamlib import schema, segmentation
-    from kamlib.scorecard import AGEING_BUCKETS, STAGE_ORDER
+    from kamlib.data import schema
+    from kamlib.analysis import segmentation
+    from kamlib.analysis.scorecard import AGEING_BUCKETS, STAGE_ORDER
     codes = (set(schema.ENTERPRISE_TYPES) | set(schema.ACQUISITION_CHANNELS) | {"strategic"}
              | set(segmentation.STRATEGIES) | {name for name, *_ in segmentation.RFM_SEGMENTS}
              | {"under-served", "over-served", "upgrade", "downgrade", "keep"} | set(STAGE_ORDER)
@@ -51,7 +52,7 @@ def test_value_and_header_translation():
 def test_tables_show_values_in_the_report_language():
     import pandas as pd
 
-    from kamlib.display import translate_values
+    from kamlib.report.notebook import translate_values
     df = pd.DataFrame({"name": ["private", "Acme <b>"], "tier": ["strategic", "B"], "flag": [True, False],
                        "margin": [1.0, 2.0]}, index=pd.Index(["support_develop", "team median"], name="strategy"))
     out = translate_values(df, "zh")
@@ -81,7 +82,7 @@ def test_model_summary_in_both_languages():
 def test_model_warnings_become_notes_in_the_reader_language(monkeypatch):
     import warnings
 
-    from kamlib import display as kd
+    from kamlib.report import notebook as kd
     from kamlib.models import ConvergenceWarning
     shown, elsewhere = [], []
     monkeypatch.setattr(kd, "display", shown.append)
@@ -106,7 +107,7 @@ def test_model_warnings_become_notes_in_the_reader_language(monkeypatch):
 
 
 def test_table_numbers_get_a_format_by_magnitude():
-    from kamlib.formatting import number_format
+    from kamlib.text.formatting import number_format
     assert number_format([8.0, 5.0, np.nan]) == "{:,.0f}"              # whole numbers (ranks, counts)
     assert number_format([38423.8, 12.1]) == "{:,.0f}"
     assert number_format([63.67, 30.01]) == "{:,.1f}" and number_format([7.07, 0.9]) == "{:,.2f}"
@@ -131,7 +132,7 @@ def test_model_summary_names_the_time_unit():
 
 
 def test_p_values_in_prose_are_never_zero():
-    from kamlib.formatting import p_value
+    from kamlib.text.formatting import p_value
     assert p_value(1.2e-30) == "p < 0.001" and p_value(0.0) == "p < 0.001"
     assert p_value(0.0104) == "p = 0.010" and p_value(0.245) == "p = 0.245" and p_value(0.001) == "p = 0.001"
     assert i18n.t("logrank_sentence", "zh", group="客户级别", chi2="140.4", df=3, p=p_value(1e-30)) == \

@@ -8,7 +8,7 @@ import papermill as pm
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from kamlib.kernels import WarmKernel
+from kamlib.report.kernels import WarmKernel
 
 # everything a notebook could leave behind, printed as JSON by the probe notebook
 PROBE = """
@@ -85,7 +85,7 @@ def test_kernels_talk_over_unix_sockets_and_remove_them(monkeypatch):
 
 
 def test_a_runtime_directory_too_long_for_sockets_falls_back_to_tcp(monkeypatch, tmp_path):
-    from kamlib.kernels import _local_sockets
+    from kamlib.report.kernels import _local_sockets
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / ("x" * 100)))
     assert _local_sockets() == {}
     with tempfile.TemporaryDirectory(prefix="rt") as runtime:
@@ -106,7 +106,7 @@ def _outputs(nb) -> list:
 
 
 def test_a_report_notebook_after_another_matches_a_fresh_kernel(small_dir, tmp_path):
-    from kamlib.report import NOTEBOOK_DIR
+    from kamlib.report.runner import NOTEBOOK_DIR
     params = {"data_dir": str(small_dir), "month": "2026-09"}
     nb = str(NOTEBOOK_DIR / "01_account_overview.ipynb")
     fresh = pm.execute_notebook(nb, str(tmp_path / "fresh.ipynb"), parameters=params, cwd=str(NOTEBOOK_DIR),

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamlib.generator import GeneratorConfig, generate_book
+from kamlib.data.generator import GeneratorConfig, generate_book
 from kamlib.models import BGNBD, ConvergenceWarning, GammaGamma, ParetoNBD, ShiftedBetaGeometric
 from kamlib.models.simulate import simulate_bgnbd, simulate_paretonbd
-from kamlib.rfm import rfm_summary
+from kamlib.analysis.rfm import rfm_summary
 
 BG_TRUE = {"r": 0.8, "alpha": 5.0, "a": 0.7, "b": 3.0}
 PN_TRUE = {"r": 0.6, "alpha": 9.0, "s": 0.8, "beta": 15.0}

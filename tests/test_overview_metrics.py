@@ -4,9 +4,10 @@ import json
 import pandas as pd
 import pytest
 
-from kamlib import load_dataset, overview
-from kamlib.metrics import GLOSSARY, MetricsRecorder, glossary_markdown, merge_metric_files
-from kamlib.periods import window_12m
+from kamlib import load_dataset
+from kamlib.analysis import overview
+from kamlib.analysis.metrics import GLOSSARY, MetricsRecorder, glossary_markdown, merge_metric_files
+from kamlib.data.periods import window_12m
 from conftest import ROOT, TODAY, tiny_accounts, write_tables
 
 
@@ -75,7 +76,7 @@ def test_docs_metrics_md_is_generated_from_the_glossary():
 
 
 def test_summary_highlights_say_what_is_missing():
-    from kamlib import summary
+    from kamlib.analysis import summary
     current = {"active_accounts_12m": 600, "revenue_12m": 36.6e6, "margin_12m": 7.5e6, "customer_equity": None,
                "churn_rate_12m": None, "accounts_at_risk": 0, "top20_margin_share": 0.623,
                "cac_to_retention_cost_ratio": 6.2, "win_rate_existing": 0.421, "win_rate_new": None,

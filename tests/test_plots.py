@@ -4,7 +4,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from kamlib import economics_plots  # noqa: E402
+from kamlib.figures import economics as economics_plots  # noqa: E402
 
 
 def test_hazard_ratio_axis_reads_as_plain_ratios():
@@ -21,7 +21,7 @@ def test_hazard_ratio_axis_reads_as_plain_ratios():
 
 
 def test_strategy_matrix_has_no_empty_negative_half():
-    from kamlib import segmentation_plots
+    from kamlib.figures import segmentation as segmentation_plots
     frame = pd.DataFrame({"gross_margin": [-2e4, 5e4, 3e5, 2e6], "potential": [0.0, 8e4, 5e5, 3e6],
                           "strategy": ["cut_cost_exit", "nurture_change", "maintain_efficiently", "support_develop"]})
     fig = segmentation_plots.strategy_matrix(frame, 1e5, 2e5, currency="CNY", potential_label="CLV")

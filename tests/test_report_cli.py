@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from kamlib.cli import main
-from kamlib.report import NOTEBOOK_DIR, run_report
+from kamlib.report.runner import NOTEBOOK_DIR, run_report
 from conftest import TODAY
 
 
@@ -36,7 +36,7 @@ def test_report_succeeds_and_writes_everything(good_report):
     assert 'href="00_executive_summary.presentation.html"' in index
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["month"] == "2026-09"
-    from kamlib.metrics import GLOSSARY
+    from kamlib.analysis.metrics import GLOSSARY
     assert set(metrics["metrics"]) == set(GLOSSARY)                        # every headline metric recorded
     assert all(k in metrics["notes"] for k, v in metrics["metrics"].items() if v is None)
     assert all(nb[n]["status"] == "success" for n in nb)
@@ -61,8 +61,8 @@ def test_reports_carry_no_warnings_progress_bars_or_widgets(good_report):
 
 
 def test_clv_notebook_metric_matches_library(good_report, small_dir):
-    from kamlib import clv
-    from kamlib.io import load_dataset
+    from kamlib.analysis import clv
+    from kamlib.data.loading import load_dataset
     _, folder = good_report
     metrics = json.loads((folder / "metrics.json").read_text())["metrics"]
     ds = load_dataset(small_dir, analysis_date="2026-09-30", today=TODAY, future_rows="exclude")
@@ -78,10 +78,10 @@ def test_clv_notebook_metric_matches_library(good_report, small_dir):
 
 
 def test_the_run_shares_one_model_choice_only_when_auto(small_dir, monkeypatch):
-    from kamlib import clv
-    from kamlib.io import load_dataset
+    from kamlib.analysis import clv
+    from kamlib.data.loading import load_dataset
     from kamlib.models import FitError
-    from kamlib.report import shared_model_choice
+    from kamlib.report.runner import shared_model_choice
     ds = load_dataset(small_dir, analysis_date="2026-09-30", today=TODAY, future_rows="exclude")
     valuing = [NOTEBOOK_DIR / "03_retention_vs_acquisition.ipynb"]
     chosen = clv.model_check(ds, 12).choice.chosen
@@ -131,7 +131,7 @@ def test_cli_exits_nonzero_on_failure(small_dir, tmp_path, monkeypatch):
     nb_dir.mkdir()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1/0")])
     nbformat.write(nb, nb_dir / "01_account_overview.ipynb")
-    monkeypatch.setattr("kamlib.report.NOTEBOOK_DIR", nb_dir)
+    monkeypatch.setattr("kamlib.report.runner.NOTEBOOK_DIR", nb_dir)
     assert main(["report", "--data", str(small_dir), "--month", "2026-09", "--out", str(tmp_path / "r"),
                  "--quiet", "--jobs", "1", "--notebooks", "01_account_overview"]) == 1
 
@@ -140,7 +140,7 @@ def test_cli_exits_nonzero_on_failure(small_dir, tmp_path, monkeypatch):
 def test_a_kernel_that_cannot_start_fails_the_run(small_dir, tmp_path, monkeypatch, jobs):
     def broken(self, *args, **kwargs):
         raise OSError("no kernel here")
-    monkeypatch.setattr("kamlib.kernels.WarmKernel.__init__", broken)
+    monkeypatch.setattr("kamlib.report.kernels.WarmKernel.__init__", broken)
     run = run_report(data_dir=small_dir, month="2026-09", out_dir=tmp_path, progress=False, today=TODAY, jobs=jobs,
                      notebooks=("01_account_overview", "03_retention_vs_acquisition"))
     assert not run.ok and [n.status for n in run.notebooks] == ["failed", "failed"]

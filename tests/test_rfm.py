@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamlib.rfm import rfm_summary
+from kamlib.analysis.rfm import rfm_summary
 from conftest import ROOT
 
 
@@ -79,12 +79,12 @@ def test_bad_arguments():
 
 
 def test_numeric_account_ids_are_aggregated_without_hashing():
-    # kamlib.engine.PERFECT_HASH_BITS: ids spanning 100,000 values need 17 bits, above DuckDB's default of 12,
+    # kamlib.data.engine.PERFECT_HASH_BITS: ids spanning 100,000 values need 17 bits, above DuckDB's default of 12,
     # so a plain connection hashes them and kamlib's indexes an array (half the time of the per-account step)
     import duckdb
     import ibis
 
-    from kamlib import aggregate as agg, engine
+    from kamlib.data import aggregate as agg, engine
     tx = pd.DataFrame({"account_id": [0, 99_999, 99_999, 5], "revenue": [1.0, 2.0, 3.0, 4.0],
                        "order_date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-09", "2024-01-03"])})
 

@@ -3,10 +3,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamlib import economics as ec
-from kamlib import scorecard as sc
-from kamlib.io import load_dataset
-from kamlib.schema import DataValidationError
+from kamlib.analysis import economics as ec
+from kamlib.analysis import scorecard as sc
+from kamlib.data.loading import load_dataset
+from kamlib.data.schema import DataValidationError
 
 from conftest import TODAY, tiny_accounts, write_tables
 

@@ -3,10 +3,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamlib import concentration as cc
-from kamlib import segmentation as sg
-from kamlib import service
-from kamlib.io import load_dataset
+from kamlib.analysis import concentration as cc
+from kamlib.analysis import segmentation as sg
+from kamlib.analysis import service
+from kamlib.data.loading import load_dataset
 
 from conftest import TODAY
 

@@ -205,7 +205,7 @@ class FitResults:
 
     def summary(self, alpha: float = 0.05, lang: str = "en") -> Summary:
         """Estimates with standard errors and Wald intervals, fit statistics and notes (``lang``: en or zh)."""
-        from ..i18n import LABELS, t
+        from ..text.i18n import LABELS, t
 
         def label(key: str, **fmt) -> str:
             return t("fit_" + key, lang, **fmt)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..aggregate import UNIT_DAYS
+from ..data.aggregate import UNIT_DAYS
 from .base import FitResults, compress, require_columns
 
 RFM_COLUMNS = ["frequency", "recency", "T"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from .economics import EquityInputs, customer_equity
+from ..analysis.economics import EquityInputs, customer_equity
 
 
 def live() -> bool:
@@ -20,8 +20,8 @@ def what_if_sliders(inputs: EquityInputs, *, currency: str = "CNY", lang: str = 
         return None
     import ipywidgets as w
 
-    from .formatting import money
-    from .i18n import t
+    from ..text.formatting import money
+    from ..text.i18n import t
     base = customer_equity(inputs)["customer_equity"]
     out = w.HTML()
 

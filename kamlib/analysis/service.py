@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import aggregate as agg
+from ..data import aggregate as agg
 from . import book
-from .dataset import Dataset
-from .periods import window_12m
+from ..data.dataset import Dataset
+from ..data.periods import window_12m
 
 TIERS = ("strategic", "A", "B", "C")
 DEFAULT_POLICY = {"strategic": 2.0, "A": 1.0}            # in-person visits per week

@@ -25,10 +25,11 @@ from jupyter_core.utils import run_sync
 
 # imported once per kernel; every notebook needs most of them
 WARM_MODULES = ("numpy", "pandas", "matplotlib.pyplot", "seaborn", "scipy.stats", "scipy.optimize", "ibis",
-                "duckdb", "IPython.display", "kamlib.display", "kamlib.plots", "kamlib.overview", "kamlib.clv",
-                "kamlib.clv_plots", "kamlib.economics", "kamlib.economics_plots", "kamlib.segmentation",
-                "kamlib.segmentation_plots", "kamlib.scorecard", "kamlib.scorecard_plots", "kamlib.summary",
-                "kamlib.widgets")
+                "duckdb", "IPython.display", "kamlib.report.notebook", "kamlib.report.widgets",
+                "kamlib.analysis.overview", "kamlib.analysis.clv", "kamlib.analysis.economics",
+                "kamlib.analysis.segmentation", "kamlib.analysis.scorecard", "kamlib.analysis.summary",
+                "kamlib.figures.style", "kamlib.figures.clv", "kamlib.figures.economics",
+                "kamlib.figures.segmentation", "kamlib.figures.scorecard")
 _SETUP_TIMEOUT_S = 300
 _MAX_SOCKET_PATH = 100   # Unix socket paths: 108 bytes on Linux, 104 on macOS
 _KERNEL_RC = ("backend", "interactive")
@@ -114,7 +115,7 @@ class WarmKernel:
         self._control = self.manager.blocking_client()
         self._control.start_channels()
         self._control.wait_for_ready(timeout=_SETUP_TIMEOUT_S)
-        self._run("__import__('kamlib.kernels').kernels.warm_up()")
+        self._run("__import__('kamlib.report.kernels').report.kernels.warm_up()")
 
     def _run(self, code: str) -> None:
         reply = self._control.execute_interactive(code, store_history=False, timeout=_SETUP_TIMEOUT_S,
@@ -132,7 +133,7 @@ class WarmKernel:
         if not self.is_alive():
             self.shutdown()
             self._start()
-        self._run("__import__('kamlib.kernels').kernels.clean_slate()")
+        self._run("__import__('kamlib.report.kernels').report.kernels.clean_slate()")
         return self.manager
 
     def done(self) -> None:

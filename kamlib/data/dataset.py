@@ -18,7 +18,7 @@ class Dataset:
 
     Files are read into a local DuckDB connection (``con``); database sources stay where they are and are
     reached through Ibis expressions (``exprs``: validated, mapped and filtered views of the source tables).
-    Either way ``table(name)`` gives the Ibis expression used by :mod:`kamlib.aggregate`, so aggregations
+    Either way ``table(name)`` gives the Ibis expression used by :mod:`kamlib.data.aggregate`, so aggregations
     run in the engine; the small tables are available as pandas frames.
     """
 

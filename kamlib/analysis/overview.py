@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import aggregate as agg
-from .dataset import Dataset
-from .periods import window_12m
+from ..data import aggregate as agg
+from ..data.dataset import Dataset
+from ..data.periods import window_12m
 
 
 def window_accounts(ds: Dataset, analysis_date=None) -> pd.DataFrame:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import aggregate as agg
+from ..data import aggregate as agg
 from . import book, concentration, service
-from .dataset import Dataset
-from .i18n import join_reasons, t, tv
-from .periods import window_12m
+from ..data.dataset import Dataset
+from ..text.i18n import join_reasons, t, tv
+from ..data.periods import window_12m
 
 STRATEGIES = ("support_develop", "maintain_efficiently", "nurture_change", "cut_cost_exit")
 ACTIONS = {

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import aggregate as agg
-from .dataset import Dataset
-from .formatting import times
-from .i18n import join_reasons, t
-from .periods import window_12m
+from ..data import aggregate as agg
+from ..data.dataset import Dataset
+from ..text.formatting import times
+from ..text.i18n import join_reasons, t
+from ..data.periods import window_12m
 
 if TYPE_CHECKING:
     from .economics import Measured

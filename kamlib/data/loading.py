@@ -188,10 +188,10 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
     error. Raises :class:`DataValidationError` naming file, column and rows.
 
     ``source`` may also be a database URL (``postgresql://user@host/db``), a DuckDB file, or a JSON source
-    spec ({"source", "tables", "columns"}); then the tables stay in the database (:mod:`kamlib.sources`).
+    spec ({"source", "tables", "columns"}); then the tables stay in the database (:mod:`kamlib.data.sources`).
     ``tables`` / ``columns`` map your table and column names to the model's (files: table = file name).
     ``database``: build the data set of a folder in this DuckDB file (replaced) instead of in memory, so
-    large files stay within DuckDB's memory limit (:mod:`kamlib.engine`; working copies spill beyond it).
+    large files stay within DuckDB's memory limit (:mod:`kamlib.data.engine`; working copies spill beyond it).
     """
     from . import sources
     if isinstance(source, (str, Path)) and str(source).endswith(".json") and Path(source).is_file():

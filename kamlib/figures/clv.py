@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .i18n import t
+from ..text.i18n import t
 
 
 def tracking(track: pd.DataFrame, cal_end, *, lang: str = "en"):

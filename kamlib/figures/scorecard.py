@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .i18n import t, tv
+from ..text.i18n import t, tv
 
 
 def win_rates(rates: pd.DataFrame, *, lang: str = "en"):

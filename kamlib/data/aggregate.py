@@ -119,7 +119,7 @@ def first_order_date(tx: ibis.Table, *, end, date_col: str = "order_date") -> ib
 
 def execute(expr: ibis.Table) -> pd.DataFrame:
     """Run an expression on its backend and return pandas, with date columns as datetimes. Expressions over
-    in-memory tables only (pandas input) run on kamlib's DuckDB (:func:`kamlib.engine.local_backend`)."""
+    in-memory tables only (pandas input) run on kamlib's DuckDB (:func:`kamlib.data.engine.local_backend`)."""
     try:
         backend = expr._find_backend()
     except IbisError:

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from . import plots
-from .dataset import Dataset
-from .formatting import money, number_format, pct
-from .i18n import VALUES, header, t, tv
-from .io import load_dataset
-from .metrics import MetricsRecorder
-from .periods import month_end
+from ..figures import style as plots
+from ..data.dataset import Dataset
+from ..text.formatting import money, number_format, pct
+from ..text.i18n import VALUES, header, t, tv
+from ..data.loading import load_dataset
+from ..analysis.metrics import MetricsRecorder
+from ..data.periods import month_end
 
 
 @dataclass
@@ -42,7 +42,7 @@ class NotebookContext:
         display(Markdown(_md_escape(self.t(key, **fmt))))
 
     def paragraph(self, text: str) -> None:
-        """Prose already translated and filled (e.g. :func:`kamlib.summary.highlight_paragraphs`)."""
+        """Prose already translated and filled (e.g. :func:`kamlib.analysis.summary.highlight_paragraphs`)."""
         display(Markdown(_md_escape(text)))
 
     def money(self, value) -> str:
@@ -133,7 +133,7 @@ def open_notebook(*, data_dir: str, month: str | None = None, currency: str = "C
 def show_model_warnings(lang: str) -> None:
     """Show kamlib's model warnings (a fit that did not converge) as a note in the notebook, where the report
     keeps it in the reader's language, instead of as stderr text; other warnings go where they went before."""
-    from .models import ConvergenceWarning
+    from ..models import ConvergenceWarning
     previous = getattr(warnings.showwarning, "kamlib_previous", warnings.showwarning)
 
     def show(message, category, filename, lineno, file=None, line=None):
@@ -172,7 +172,7 @@ def quality_section(ctx: NotebookContext) -> None:
 
 def not_available(ctx: NotebookContext, reasons: dict) -> None:
     """Say, for each metric that could not be computed, why ('not available', never a silent zero)."""
-    from .metrics import GLOSSARY
+    from ..analysis.metrics import GLOSSARY
     for key, reason in reasons.items():
         name = getattr(GLOSSARY[key], ctx.lang) if key in GLOSSARY else key
         ctx.say("not_available_because", metric=name, reason=reason)

@@ -21,10 +21,10 @@ import nbformat
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .htmlreport import render_index, render_notebook
-from .metrics import merge_metric_files
+from .html import render_index, render_notebook
+from ..analysis.metrics import merge_metric_files
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 DEFAULT_NOTEBOOKS = ("01_account_overview", "02_customer_lifetime_value", "03_retention_vs_acquisition",
                      "04_segmentation_strategy", "05_account_manager_scorecard", "00_executive_summary")
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ("00_executive_summary",)   # run last: they read the others' metrics
@@ -91,15 +91,15 @@ def declared_parameters(path: Path) -> set[str]:
 
 def shared_model_choice(ds, params: dict, notebooks: list[Path]) -> dict:
     """``{"clv_model": <chosen>}`` when notebooks value the book with ``clv_model="auto"`` (their default):
-    the holdout check (:func:`kamlib.clv.model_check`) runs once for the run instead of once per notebook, and
+    the holdout check (:func:`kamlib.analysis.clv.model_check`) runs once for the run instead of once per notebook, and
     they all use the model the CLV notebook chooses (it repeats the check to show it). {} otherwise."""
     valuing = any("clv_model" in declared_parameters(p) for p in notebooks)
     if params.get("clv_model", "auto") != "auto" or not valuing:
         return {}
     import warnings
 
-    from .clv import model_check
-    from .models import FitError
+    from ..analysis.clv import model_check
+    from ..models import FitError
     with warnings.catch_warnings():       # fit warnings are shown in the CLV notebook
         warnings.simplefilter("ignore")
         try:
@@ -241,9 +241,9 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
 
     The executive summary compares with ``<out_dir>/<previous month>/metrics.json`` when it exists. With
     ``pdf`` the presentation versions are also printed to PDF (needs Chromium; checked before anything runs)."""
-    from .engine import remove_database
-    from .io import load_dataset
-    from .periods import month_end
+    from ..data.engine import remove_database
+    from ..data.loading import load_dataset
+    from ..data.periods import month_end
     if pdf:
         from .pdf import require_chromium
         require_chromium()
@@ -251,7 +251,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     out_root.mkdir(parents=True, exist_ok=True)
     nb_dir = Path(notebook_dir or NOTEBOOK_DIR).resolve()
     names = tuple(notebooks or DEFAULT_NOTEBOOKS)
-    from .sources import is_database_url
+    from ..data.sources import is_database_url
     source = str(data_dir) if is_database_url(str(data_dir)) else str(Path(data_dir).resolve())
     params = {"data_dir": source, "month": month, **(parameters or {})}
     if today:
@@ -284,7 +284,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                 ds.con.close()
                 params["data_dir"] = str(snapshot)
             else:
-                from .sources import write_source_spec
+                from ..data.sources import write_source_spec
                 params["data_dir"] = str(write_source_spec(work / "source.json", str(data_dir), tables, columns))
             run.notebooks = runner.run(first, work, params, progress)
             if last:
@@ -296,7 +296,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     metrics, notes = merge_metric_files(sorted((work / "metrics").glob("*.json")))
     (work / "metrics.json").write_text(json.dumps({"month": month, "metrics": metrics, "notes": notes},
                                                   indent=2, ensure_ascii=False))
-    from .io import _safe_label
+    from ..data.loading import _safe_label
     run.parameters = {k: v for k, v in params.items() if not k.startswith("_")} | {"data_dir": _safe_label(source)}
     (work / "run.json").write_text(json.dumps(run.to_json(), indent=2, default=str))
     (work / "index.html").write_text(render_index(run, metrics, notes, company=company,

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import aggregate as agg
+from ..data import aggregate as agg
 from . import book
-from .dataset import Dataset
-from .models import BGNBD, GammaGamma, ParetoNBD
-from .models.base import PoorlyDetermined
-from .models.transactions import MONTH_DAYS, TransactionResults
-from .periods import window_12m
+from ..data.dataset import Dataset
+from ..models import BGNBD, GammaGamma, ParetoNBD
+from ..models.base import PoorlyDetermined
+from ..models.transactions import MONTH_DAYS, TransactionResults
+from ..data.periods import window_12m
 from .rfm import rfm_summary
 
 TRANSACTION_MODELS = {"bgnbd": BGNBD, "paretonbd": ParetoNBD}

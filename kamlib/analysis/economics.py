@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from . import aggregate as agg
+from ..data import aggregate as agg
 from . import book
-from .dataset import Dataset
-from .formatting import times
-from .periods import last_complete_period, window_12m
+from ..data.dataset import Dataset
+from ..text.formatting import times
+from ..data.periods import last_complete_period, window_12m
 
 CHURN_KINDS = ("recorded", "inactivity", "p_alive")
 
@@ -36,7 +36,7 @@ class ChurnDefinition:
             raise ValueError(f"churn definition must be one of {CHURN_KINDS}, got {self.kind!r}")
 
     def label(self, lang: str = "en") -> str:
-        from .i18n import t
+        from ..text.i18n import t
         return t(f"churn_{self.kind}", lang, days=self.days, threshold=f"{self.threshold:g}")
 
 
@@ -340,7 +340,7 @@ def equity_inputs(flows: BookFlows, discount_rate: float = 0.10, years: int = 5)
 
 def rules_vs_measured(measured: Measured, churn_effect_5pts: float | None, lang: str = "en") -> pd.DataFrame:
     """Each rule of thumb of the domain brief beside this book's measured value ('not available' = None)."""
-    from .i18n import t
+    from ..text.i18n import t
     v = measured.values
     ratio = v.get("cac_to_retention_cost_ratio")
     wb, rc = v.get("winback_cost_per_recovered_account"), v.get("retention_cost_per_account")

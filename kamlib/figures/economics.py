@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .i18n import t, tv
-from .plots import plain_log_ticks
+from ..text.i18n import t, tv
+from .style import plain_log_ticks
 
 
 def cohort_heatmap(table: pd.DataFrame, *, title_key: str, lang: str = "en", fmt: str = ".0%"):

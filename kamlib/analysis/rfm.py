@@ -4,7 +4,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from . import aggregate as agg
+from ..data import aggregate as agg
 
 
 def rfm_summary(transactions: ibis.Table | pd.DataFrame, *, observation_end, calibration_end=None,

@@ -5,9 +5,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from . import concentration
-from .i18n import t
-from .plots import plain_log_ticks
+from ..analysis import concentration
+from ..text.i18n import t
+from .style import plain_log_ticks
 
 
 def lorenz_and_whale(frame: pd.DataFrame, *, lang: str = "en"):

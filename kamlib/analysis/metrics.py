@@ -1,6 +1,6 @@
 """Headline metrics: their exact definitions (the glossary) and the one helper that records them.
 
-``GLOSSARY`` is the single source of ``docs/metrics.md`` (``python -m kamlib.metrics > docs/metrics.md``);
+``GLOSSARY`` is the single source of ``docs/metrics.md`` (``python -m kamlib.analysis.metrics > docs/metrics.md``);
 a test keeps the two identical. Notebooks record every headline number with :class:`MetricsRecorder`, which
 the report runner collects into ``reports/<month>/metrics.json``. A metric that cannot be computed is
 recorded as ``None`` *with a reason*; a silent zero is never written.
@@ -159,7 +159,7 @@ class MetricsRecorder:
 
     def record(self, key: str, value, *, reason: str | None = None, strict: bool = True):
         if strict and key not in GLOSSARY:
-            raise KeyError(f"unknown metric '{key}': add its definition to kamlib.metrics.GLOSSARY first")
+            raise KeyError(f"unknown metric '{key}': add its definition to kamlib.analysis.metrics.GLOSSARY first")
         value = _clean(value)
         if value is None and not reason:
             raise ValueError(f"metric '{key}' is None: give the reason it is not available")
@@ -195,7 +195,7 @@ def merge_metric_files(paths: list[Path]) -> tuple[dict, dict]:
 def glossary_markdown() -> str:
     """The text of docs/metrics.md."""
     lines = ["# Headline metrics — glossary / 指标说明", "",
-             "Generated from `kamlib.metrics.GLOSSARY` (`python -m kamlib.metrics > docs/metrics.md`); a test "
+             "Generated from `kamlib.analysis.metrics.GLOSSARY` (`python -m kamlib.analysis.metrics > docs/metrics.md`); a test "
              "keeps this file and the code identical.", "",
              f"*Window* means {WINDOW}. Money is in the configured currency. A metric that cannot be computed "
              "is recorded as `null` with the reason in `notes` and shown as 'not available' — never as zero.", ""]

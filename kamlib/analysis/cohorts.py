@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import aggregate as agg
-from .dataset import Dataset
-from .periods import last_complete_period
+from ..data import aggregate as agg
+from ..data.dataset import Dataset
+from ..data.periods import last_complete_period
 
 
 def _age(period: pd.Series, cohort: pd.Series) -> pd.Series:

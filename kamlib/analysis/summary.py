@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .formatting import count, money, pct, times
+from ..text.formatting import count, money, pct, times
 from .metrics import GLOSSARY, merge_metric_files
 
 SECTIONS = ("book", "clv", "economics", "segmentation", "scorecard")
@@ -78,7 +78,7 @@ HIGHLIGHTS = (
 def highlight_paragraphs(current: dict, month: str, currency: str = "CNY", lang: str = "en") -> list[str]:
     """The summary's prose: one paragraph per group of :data:`HIGHLIGHTS`, each clause filled with its
     formatted metrics or, when one is missing, saying so."""
-    from .i18n import t
+    from ..text.i18n import t
     text = highlight_strings(current, currency, lang)
     paragraphs = []
     for clauses in HIGHLIGHTS:

@@ -16,9 +16,9 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from . import aggregate as agg
+from ..data import aggregate as agg
 
-from .dataset import Dataset
+from ..data.dataset import Dataset
 
 CREDIT_ORDER = {"AAA": 0, "AA": 1, "A": 2, "BBB": 3, "BB": 4, "B": 5, "CCC": 6, "CC": 7, "C": 8, "D": 9}
 

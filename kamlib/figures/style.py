@@ -7,7 +7,7 @@ import matplotlib.ticker as mticker
 import pandas as pd
 import seaborn as sns
 
-from .i18n import t, tv
+from ..text.i18n import t, tv
 
 PALETTE = "deep"
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
