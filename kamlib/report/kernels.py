@@ -28,7 +28,7 @@ WARM_MODULES = ("numpy", "pandas", "matplotlib.pyplot", "seaborn", "scipy.stats"
                 "duckdb", "IPython.display", "kamlib.report.notebook", "kamlib.report.widgets",
                 "kamlib.analysis.overview", "kamlib.analysis.clv", "kamlib.analysis.economics",
                 "kamlib.analysis.segmentation", "kamlib.analysis.scorecard", "kamlib.analysis.summary",
-                "kamlib.figures.style", "kamlib.figures.clv", "kamlib.figures.economics",
+                "kamlib.figures.style", "kamlib.figures.overview", "kamlib.figures.clv", "kamlib.figures.economics",
                 "kamlib.figures.segmentation", "kamlib.figures.scorecard")
 _SETUP_TIMEOUT_S = 300
 _MAX_SOCKET_PATH = 100   # Unix socket paths: 108 bytes on Linux, 104 on macOS
