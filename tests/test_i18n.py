@@ -1,24 +1,57 @@
-"""The translation table: every label in both languages, no key defined twice, templates consistent."""
-import ast
+"""Translations as data: every key in every language file, no key given twice, templates consistent."""
 import collections
 import string
 
 import numpy as np
+import yaml
 
 from kamlib.text import i18n
 
-from conftest import ROOT
 
 
-def test_no_duplicate_keys_and_both_languages():
-    tree = ast.parse((ROOT / "kamlib" / "text" / "i18n.py").read_text())
-    table = next(n for n in ast.walk(tree) if isinstance(n, ast.Dict) and len(n.keys) > 50)
-    keys = [k.value for k in table.keys]
-    assert [k for k, c in collections.Counter(keys).items() if c > 1] == []
-    for key, labels in i18n.LABELS.items():
-        assert set(labels) == {"en", "zh"} and all(labels.values()), key
-        fields = [{f for _, f, _, _ in string.Formatter().parse(labels[lang]) if f} for lang in ("en", "zh")]
-        assert fields[0] == fields[1], f"{key}: placeholders differ between en and zh"
+class _NoDuplicates(yaml.SafeLoader):
+    """A YAML loader that fails on a key given twice (the plain loader keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
+        twice = [k for k, c in collections.Counter(keys).items() if c > 1]
+        assert twice == [], f"line {node.start_mark.line + 1}: keys given twice: {twice}"
+        return super().construct_mapping(node, deep=deep)
+
+
+def _placeholders(template: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+
+
+def test_every_locale_file_has_every_key_and_the_same_placeholders():
+    files = sorted(i18n.LOCALE_DIR.glob("*.yaml"))
+    assert {f.stem for f in files} == set(i18n.LANGUAGES) >= {"en", "zh"}
+    data = {f.stem: yaml.load(f.read_text(encoding="utf-8"), Loader=_NoDuplicates) for f in files}
+    for section in ("labels", "values", "value_patterns"):
+        keys = set(data["en"][section])
+        for lang, table in data.items():
+            assert set(table[section]) == keys, f"{lang}.yaml {section}: missing {keys - set(table[section])}, " \
+                                                 f"extra {set(table[section]) - keys}"
+            for key, text in table[section].items():
+                assert isinstance(text, str) and text, f"{lang}.yaml {section}.{key}: empty"
+                assert _placeholders(text) == _placeholders(data["en"][section][key]), \
+                    f"{lang}.yaml {section}.{key}: placeholders differ from en.yaml"
+
+
+def test_a_placeholder_mismatch_is_caught():
+    assert _placeholders("up {pct}") != _placeholders("增长{percent}")
+    assert _placeholders("{0} days") == _placeholders("{0}天")
+
+
+def test_adding_a_language_is_adding_a_file(tmp_path, monkeypatch):
+    for f in i18n.LOCALE_DIR.glob("*.yaml"):
+        (tmp_path / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "fr.yaml").write_text((i18n.LOCALE_DIR / "en.yaml").read_text(encoding="utf-8")
+                                      .replace('month: "Month"', 'month: "Mois"'), encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    languages, labels, values, _, cldr = i18n._load_locales()
+    assert languages == ("en", "fr", "zh") and labels["month"]["fr"] == "Mois"
+    assert values["strategic"]["fr"] == "strategic" and cldr["fr"] == "en"
 
 
 def test_values_cover_every_code_the_data_model_and_analyses_emit():

@@ -1,31 +1,44 @@
-"""Number formatting for narrative sentences and tables (so prose is built from computed values)."""
+"""Numbers, money, percentages and durations in the report language (so prose is built from computed values).
+
+Locale rules come from Babel (CLDR): compact forms (CN¥12.3M; ¥1234.6万, ¥3.4亿), currency symbols, grouping,
+percent signs, unit words. The report language's CLDR locale is named in its locale file
+(``locales/<lang>.yaml``: ``cldr_locale``). House style, where it differs from CLDR, is kept here only:
+missing values read as "n/a" / "无", multiples as "4.3x" / "4.3倍", p-values never as "p = 0".
+"""
 from __future__ import annotations
 
 import math
 
+from babel.numbers import format_compact_currency, format_decimal, format_percent
+from babel.units import format_unit
+
+from .i18n import CLDR_LOCALES
+
+MISSING = {"en": "n/a", "zh": "无"}   # house style for a value that is missing
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _locale(lang: str) -> str:
+    return CLDR_LOCALES[lang]
+
 
 def money(value: float | None, currency: str = "CNY", lang: str = "en") -> str:
-    """``money(12_345_678, 'CNY')`` -> 'CNY 12.3M' (zh: '1234.6万 CNY')."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a" if lang == "en" else "无"
-    v = float(value)
-    if lang == "zh":
-        if abs(v) >= 1e8:
-            return f"{v / 1e8:,.2f}亿{currency}"
-        if abs(v) >= 1e4:
-            return f"{v / 1e4:,.1f}万{currency}"
-        return f"{v:,.0f}{currency}"
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"{currency} {v / div:,.1f}{suffix}"
-    return f"{currency} {v:,.0f}"
+    """An amount in compact form with the currency's symbol: ``money(12_345_678, 'CNY')`` -> 'CN¥12.3M'
+    (zh: '¥1234.6万'; 3.4e8 -> '¥3.4亿')."""
+    if _missing(value):
+        return MISSING.get(lang, "n/a")
+    return format_compact_currency(float(value), currency, locale=_locale(lang), fraction_digits=1)
 
 
-def pct(value: float | None, digits: int = 1) -> str:
+def pct(value: float | None, digits: int = 1, lang: str = "en") -> str:
     """0.1234 -> '12.3%'."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{100 * float(value):.{digits}f}%"
+    if _missing(value):
+        return MISSING.get(lang, "n/a")
+    pattern = "#,##0." + "0" * digits + "%" if digits else "#,##0%"
+    return format_percent(float(value), pattern, locale=_locale(lang))
 
 
 def times(value: float, lang: str = "en") -> str:
@@ -59,12 +72,14 @@ def number_format(values) -> str:
     return "{:.2g}"
 
 
-def count(value: int | float) -> str:
-    return f"{int(round(value)):,}"
+def count(value: int | float, lang: str = "en") -> str:
+    """A whole number with the locale's grouping: 12345 -> '12,345'."""
+    return format_decimal(int(round(value)), locale=_locale(lang))
 
 
 def months(n: int, lang: str = "en") -> str:
     """A number of calendar months as words: "1 month", "7 months"; "7个月"."""
-    if lang == "zh":
-        return f"{n}个月"
-    return f"{n} month" if n == 1 else f"{n} months"
+    text = format_unit(n, "duration-month", length="long", locale=_locale(lang))
+    if "duration-month" in text:   # Babel's zh data has no long form; the short one ('7个月') is the full word
+        text = format_unit(n, "duration-month", length="short", locale=_locale(lang))
+    return text
