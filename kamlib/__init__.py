@@ -1,9 +1,63 @@
-"""kamlib: key-account analytics — validated data, CLV models, segmentation, economics, reports."""
-from .data.dataset import Dataset
-from .data.loading import load_dataset
-from .analysis.metrics import MetricsRecorder
-from .analysis.rfm import rfm_summary
-from .data.schema import DataQuality, DataValidationError
+"""kamlib: key-account analytics — validated data, CLV models, segmentation, economics, reports.
+
+``import kamlib as kam`` is the one public face::
+
+    ds = kam.load_dataset("data/sample", analysis_date="2026-10-31")
+    rfm = kam.rfm_summary(ds.transactions, observation_end="2026-10-31")
+    bg = kam.BGNBD().fit(rfm)
+    kam.concentration.concentration_metrics(...)
+
+The package is laid out as the floors of the data flow, each importing only from the floors below it:
+
+- ``text``      translations (one data file per language) and locale formats
+- ``data``      reading and validation, the DuckDB engine, the Ibis aggregation layer, ``Dataset``, the sample
+- ``models``    purchase, spend and retention models over one fitting core (results objects)
+- ``analysis``  rfm, clv, economics, cohorts, survival, concentration, segmentation, service, scorecard,
+                overview, summary and the headline-metric glossary: pure, no notebooks
+- ``figures``   one module per report over one shared style
+- ``report``    the papermill runner, warm kernels, HTML / PDF, the notebook context, widgets
+- ``cli``, ``config``  the ``kam`` command and ``kam.yaml``
+
+Modules are imported on first use, so ``import kamlib`` stays fast.
+"""
+from __future__ import annotations
+
+from importlib import import_module
 
 __version__ = "0.1.0"
-__all__ = ["Dataset", "DataQuality", "DataValidationError", "MetricsRecorder", "load_dataset", "rfm_summary", "__version__"]
+
+# public name -> module defining it (imported on first access)
+_NAMES = {
+    "Dataset": "kamlib.data.dataset",
+    "DataQuality": "kamlib.data.schema",
+    "DataValidationError": "kamlib.data.schema",
+    "load_dataset": "kamlib.data.loading",
+    "rfm_summary": "kamlib.analysis.rfm",
+    "MetricsRecorder": "kamlib.analysis.metrics",
+    "BGNBD": "kamlib.models",
+    "ParetoNBD": "kamlib.models",
+    "GammaGamma": "kamlib.models",
+    "ShiftedBetaGeometric": "kamlib.models",
+}
+ANALYSES = ("rfm", "clv", "economics", "cohorts", "survival", "concentration", "segmentation", "service",
+            "scorecard", "overview", "summary", "metrics")
+_MODULES = {**{name: f"kamlib.analysis.{name}" for name in ANALYSES},
+            **{name: f"kamlib.{name}" for name in ("models", "text", "data", "analysis", "figures", "report",
+                                                    "cli", "config")}}
+
+__all__ = ["__version__", *_NAMES, *_MODULES]
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        value = getattr(import_module(_NAMES[name]), name)
+    elif name in _MODULES:
+        value = import_module(_MODULES[name])
+    else:
+        raise AttributeError(f"module 'kamlib' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -22,7 +22,7 @@ SIZE = r"(?i)^\s*\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)\s*$"   # a DuckDB
 
 
 class DuckDBConfig(_Strict):
-    """Settings of every DuckDB connection kamlib opens (see :mod:`kamlib.engine`); None = DuckDB's default."""
+    """Settings of every DuckDB connection kamlib opens (see :mod:`kamlib.data.engine`); None = DuckDB's default."""
     memory_limit: str | None = Field(None, pattern=SIZE)
     threads: int | None = Field(None, gt=0)
     temp_directory: str | None = None    # where DuckDB spills when the memory limit is reached

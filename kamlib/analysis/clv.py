@@ -14,6 +14,7 @@ from ..data import aggregate as agg
 from . import book
 from ..data.dataset import Dataset
 from ..models import BGNBD, GammaGamma, ParetoNBD
+from ..models.arguments import fraction, non_negative
 from ..models.base import PoorlyDetermined
 from ..models.transactions import MONTH_DAYS, TransactionResults
 from ..data.periods import window_12m
@@ -247,6 +248,9 @@ def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36
     ``fitted``: the purchase model already fitted on the same history (:attr:`ModelCheck.fit_on_all_history`),
     used instead of fitting again.
     """
+    non_negative("horizon_months", horizon_months, integer=True)
+    fraction("discount_rate", discount_rate)
+    fraction("alpha", alpha)
     rfm = rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date, time_unit=time_unit)
     if fitted is not None and (fitted.time_unit != time_unit or fitted.nobs != len(rfm)):
         raise ValueError("fitted: not a fit of this data set's history in the same time unit")

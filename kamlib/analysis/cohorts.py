@@ -35,7 +35,7 @@ def cohort_tables(ds: Dataset, churned_on: pd.Series, freq: str = "Q",
     - ``active``: share of the cohort with an order in the period;
     - ``nrr``: cohort revenue in the period / its revenue in the first period (net revenue retention);
     - ``margin_per_account``: cohort margin in the period / accounts acquired in the cohort.
-    Complete periods only (:func:`kamlib.periods.last_complete_period`): cohorts acquired in a period that has
+    Complete periods only (:func:`kamlib.data.periods.last_complete_period`): cohorts acquired in a period that has
     not ended by the analysis date, and ages in such a period, are left out; cells not yet observed are NaN
     (not 0). No complete period: empty tables.
     """

@@ -2,7 +2,7 @@
 
 Window = the 12 calendar months ending with the analysis month. An account is *at risk at window start* if
 acquired before the window and not churned before it (a recorded churn ended by a win-back before the window
-does not count, :mod:`kamlib.book`); *retained* if at risk at start and not churned in the
+does not count, :mod:`kamlib.analysis.book`); *retained* if at risk at start and not churned in the
 window. Every headline quantity that cannot be computed is returned as None with a reason, never as 0.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from . import book
 from ..data.dataset import Dataset
 from ..text.formatting import times
 from ..data.periods import last_complete_period, window_12m
+from ..models.arguments import fraction, non_negative
 
 CHURN_KINDS = ("recorded", "inactivity", "p_alive")
 
@@ -62,7 +63,7 @@ def churn_dates(ds: Dataset, definition: ChurnDefinition, p_alive: pd.Series | N
             d = last_order.fillna(acc["acquired_on"]) + pd.Timedelta(days=definition.days)
         else:
             if p_alive is None:
-                raise ValueError("churn definition 'p_alive' needs P(alive) per account (kamlib.clv.account_value)")
+                raise ValueError("churn definition 'p_alive' needs P(alive) per account (kamlib.analysis.clv.account_value)")
             lapsed = p_alive.reindex(acc.index) < definition.threshold
             d = last_order.fillna(acc["acquired_on"]).where(lapsed)
     d = pd.to_datetime(d)
@@ -109,7 +110,7 @@ class BookFlows:
 
 def in_book_before(accounts: pd.DataFrame, day) -> pd.Series:
     """Acquired before ``day`` and not lapsed just before it: not churned before ``day``, or won back before it
-    (``back_on``: the win-back ending a recorded churn, :mod:`kamlib.book`; NaT under the other churn
+    (``back_on``: the win-back ending a recorded churn, :mod:`kamlib.analysis.book`; NaT under the other churn
     definitions). These are the accounts at risk from ``day`` on."""
     day = pd.Timestamp(day)
     lapsed = (accounts["churned_on"] < day) & ~(accounts["back_on"] < day)
@@ -124,7 +125,7 @@ def book_flows(ds: Dataset, churn: ChurnDefinition | None = None, p_alive: pd.Se
     f = pd.DataFrame({"acquired_on": acc["acquired_on"], "channel": acc["acquisition_channel"],
                       "churned_on": churn_dates(ds, churn, p_alive)})
     f["new"] = f["acquired_on"].between(w.start, w.end)
-    # a recorded churn ended by a win-back (kamlib.book) puts the account back in the book from that day
+    # a recorded churn ended by a win-back (kamlib.analysis.book) puts the account back in the book from that day
     f["back_on"] = book.lapse(acc)[1] if churn.kind == "recorded" else pd.Series(pd.NaT, index=acc.index)
     f["at_risk_start"] = in_book_before(f, w.start)
     f["churned"] = f["at_risk_start"] & f["churned_on"].between(w.start, w.end)
@@ -184,7 +185,7 @@ def unit_economics(flows: BookFlows) -> pd.DataFrame:
 
 def flows_by_period(flows: BookFlows, ds: Dataset, freq: str = "Q") -> pd.DataFrame:
     """New and churned accounts, accounts in the book and retention rate per complete period (quarters by
-    default; :func:`kamlib.periods.last_complete_period`); an account won back before a period is in the book
+    default; :func:`kamlib.data.periods.last_complete_period`); an account won back before a period is in the book
     at its start again."""
     f = flows.accounts
     first, last = pd.Period(f["acquired_on"].min(), freq=freq), last_complete_period(ds.analysis_date, freq)
@@ -215,6 +216,11 @@ class EquityInputs:
     cac: float                 # acquisition cost per new account
     retention_cost: float = 0.0   # retention spend per retained account per year
     years: int = 5             # future cohorts counted
+
+    def __post_init__(self):
+        fraction("retention", self.retention)
+        fraction("discount_rate", self.discount_rate)
+        non_negative("years", self.years, integer=True)
 
 
 def account_value(margin: float, r: float, d: float, retention_cost: float = 0.0, new: bool = False) -> float:

@@ -125,7 +125,7 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, value_thre
     """Everything segmentation needs per account, for accounts in the book at the analysis date.
 
     Population: accounts in the book at the analysis date (not recorded as churned on or before it, or won
-    back since: :func:`kamlib.book.churned_as_of`) that ordered at least once up to it. ``potential``: CLV per
+    back since: :func:`kamlib.analysis.book.churned_as_of`) that ordered at least once up to it. ``potential``: CLV per
     account (default use); when None, potential is the growth of window margin over the previous 12 months.
     ``potential_source`` is the i18n key that describes the choice (``"potential_clv"``,
     ``"potential_margin_growth"``).

@@ -14,6 +14,7 @@ from .dataset import Dataset
 from .schema import DataQuality, DataValidationError, TableSpec
 
 FutureRows = Literal["error", "exclude"]
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"   # the bundled sample (`kam sample`)
 _EXTENSIONS = (".parquet", ".csv", ".csv.gz")
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, hyp2f1
 
+from .arguments import fraction, non_negative
 from .base import FitResults, Model
 
 
@@ -66,12 +67,15 @@ class ShiftedBetaGeometricResults(FitResults):
 
         with n = renewals; multiply by the margin per period for the residual value. ``discount_rate`` is per
         contract period."""
+        fraction("discount_rate", discount_rate)
+        non_negative("renewals", renewals, integer=True)
         a, b = self.params.to_numpy()
         n = float(renewals)
         return float((b + n) / (a + b + n) * hyp2f1(1.0, b + n + 1, a + b + n + 1, 1 / (1 + discount_rate)))
 
     def del_(self, discount_rate: float) -> float:
         """Discounted expected lifetime of a new contract, payments at periods 0, 1, ... (first undiscounted)."""
+        fraction("discount_rate", discount_rate)
         a, b = self.params.to_numpy()
         return float(hyp2f1(1.0, b, a + b, 1 / (1 + discount_rate)))
 

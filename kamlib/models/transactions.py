@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from ..data.aggregate import UNIT_DAYS
+from .arguments import fraction, non_negative
 from .base import FitResults, compress, require_columns
 
 RFM_COLUMNS = ["frequency", "recency", "T"]
@@ -22,6 +23,7 @@ MONTH_DAYS = 365.25 / 12
 
 def monthly_discount_rate(discount_rate: float, rate_period: str = "annual") -> float:
     """Per-month rate equivalent to ``discount_rate`` given per year (``"annual"``) or per month."""
+    fraction("discount_rate", discount_rate)
     if rate_period == "annual":
         return (1 + discount_rate) ** (1 / 12) - 1
     if rate_period == "month":
@@ -40,6 +42,7 @@ class TransactionResults(FitResults):
 
     def expected_purchases(self, t, rfm: pd.DataFrame) -> pd.Series:
         """E[Y(t) | x, t_x, T]: expected repeat purchases of each account in the next ``t`` time units."""
+        non_negative("t", t)
         ey = self.expected_purchases_if_alive(t, rfm) * self.p_alive(rfm).to_numpy()
         return pd.Series(ey, index=rfm.index, name="expected_purchases")
 
@@ -75,6 +78,8 @@ class TransactionResults(FitResults):
         or a number. ``margin_rate``: number or Series (1.0 values revenue; a margin rate values margin).
         ``discount_rate`` is per year (``rate_period="annual"``) or per month (``"month"``).
         """
+        non_negative("horizon_months", horizon_months, integer=True)
+        fraction("margin_rate", margin_rate, allow_negative=True)
         d_month = monthly_discount_rate(discount_rate, rate_period)
         value = self._spend(spend, rfm) * _aligned(margin_rate, rfm)
         total = np.zeros(len(rfm))

@@ -12,7 +12,7 @@ from ..figures import style as plots
 from ..data.dataset import Dataset
 from ..text.formatting import money, number_format, pct
 from ..text.i18n import VALUES, header, t, tv
-from ..data.loading import load_dataset
+from ..data.loading import SAMPLE_DIR, load_dataset
 from ..analysis.metrics import MetricsRecorder
 from ..data.periods import month_end
 
@@ -115,12 +115,13 @@ def _md_escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def open_notebook(*, data_dir: str, month: str | None = None, currency: str = "CNY", language: str = "en",
+def open_notebook(*, data_dir: str = "", month: str | None = None, currency: str = "CNY", language: str = "en",
                   metrics_path: str | None = None, future_rows: str = "exclude", today: str | None = None,
                   show_header: bool = True) -> NotebookContext:
-    """Load and validate the data, set the plot style, and return the notebook's context."""
+    """Load and validate the data, set the plot style, and return the notebook's context. An empty
+    ``data_dir`` is the project's bundled sample, wherever the notebook runs."""
     plots.use_style(language)
-    ds = load_dataset(data_dir, analysis_date=month_end(month) if month else None, future_rows=future_rows,
+    ds = load_dataset(data_dir or SAMPLE_DIR, analysis_date=month_end(month) if month else None, future_rows=future_rows,
                       today=today)
     ctx = NotebookContext(ds=ds, lang=language, currency=currency, metrics=MetricsRecorder(metrics_path))
     show_model_warnings(language)
