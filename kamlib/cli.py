@@ -45,6 +45,8 @@ def _cmd_report(args) -> int:
                                               "data.source": args.data, "report.out": args.out,
                                               "report.jobs": args.jobs, "company": args.company,
                                               "report.pdf": True if args.pdf else None})
+    for note in cfg.notes:
+        print(f"warning: {note}", file=sys.stderr)
     os.environ.update(cfg.data.duckdb.environment())   # DuckDB settings, inherited by the notebook kernels
     data = cfg.data.source
     if args.from_ or args.to:

@@ -110,6 +110,7 @@ class KamConfig(_Strict):
     service_policy: ServicePolicyConfig = Field(default_factory=ServicePolicyConfig)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    notes: list[str] = Field(default_factory=list, exclude=True)   # warnings found while reading the file
 
     @model_validator(mode="after")
     def _currency(self):
@@ -164,6 +165,7 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
             raise ConfigError(f"{p}: not valid YAML: {e}") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{p}: expected a mapping of keys to values at the top level")
+    notes = _interpolate_environment(raw, p.name)
     for key, value in (overrides or {}).items():
         if value is None:
             continue
@@ -173,7 +175,36 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
             node = node.setdefault(k, {})
         node[last] = value
     try:
-        return KamConfig.model_validate(raw)
+        cfg = KamConfig.model_validate(raw)
     except ValidationError as e:
         msgs = "; ".join(_describe(err) for err in e.errors())
         raise ConfigError(f"{p.name}: {msgs}") from None
+    cfg.notes.extend(notes)
+    return cfg
+
+
+def _interpolate_environment(raw: dict, file: str) -> list[str]:
+    """Replace ``${VAR}`` in every string of ``raw`` (in place) by the environment's value; returns warnings
+    (a password written into ``data.source`` itself)."""
+    from .data.credentials import ENV_REFERENCE, interpolate, url_password
+    notes = []
+    source = (raw.get("data") or {}).get("source") if isinstance(raw.get("data"), dict) else None
+    if isinstance(source, str) and url_password(source) and not ENV_REFERENCE.search(source):
+        notes.append(f"{file}: data.source holds a database password. Move it out of the file: write "
+                     "'postgresql://user:${KAM_DB_PASSWORD}@host/db' and set KAM_DB_PASSWORD in the environment, "
+                     "or leave the password out and use PGPASSWORD, ~/.pgpass or PGSERVICE (see README, 'Beyond "
+                     "one machine').")
+
+    def walk(node, path):
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for k, v in list(items):
+            where = f"{file}: {path}{k}"
+            if isinstance(v, str) and ENV_REFERENCE.search(v):
+                try:
+                    node[k] = interpolate(v, where=where)
+                except KeyError as e:
+                    raise ConfigError(e.args[0]) from None
+            elif isinstance(v, (dict, list)):
+                walk(v, f"{path}{k}.")
+    walk(raw, "")
+    return notes

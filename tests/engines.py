@@ -40,8 +40,9 @@ class PostgresServer:
     """A server in a fresh directory under the system temp dir (pytest's own temp dirs are private to root,
     which the 'postgres' user cannot enter)."""
 
-    def __init__(self):
+    def __init__(self, password: str | None = None):
         import tempfile
+        self.password = password      # with a password: scram-sha-256 authentication for every connection
         self.bin = pg_bin()
         self.dir = Path(tempfile.mkdtemp(prefix="kamlib-pg-")) / "pgdata"
         self.port = _free_port()
@@ -52,8 +53,17 @@ class PostgresServer:
         if os.geteuid() == 0:
             shutil.chown(base, "postgres")
             os.chmod(base, 0o755)
-        subprocess.run(_as_postgres_user([str(self.bin / "initdb"), "-D", str(self.dir), "-A", "trust", "-U",
+        auth = ["-A", "trust"]
+        if self.password:
+            pwfile = base / "pw"
+            pwfile.write_text(self.password + "\n")
+            if os.geteuid() == 0:
+                shutil.chown(pwfile, "postgres")
+            auth = ["-A", "scram-sha-256", f"--pwfile={pwfile}"]
+        subprocess.run(_as_postgres_user([str(self.bin / "initdb"), "-D", str(self.dir), *auth, "-U",
                                           "postgres", "--no-sync"]), check=True, capture_output=True)
+        if self.password:
+            (base / "pw").unlink()
         subprocess.run(_as_postgres_user([str(self.bin / "pg_ctl"), "-D", str(self.dir), "-w", "-l",
                                           str(self.dir / "log"), "-o",
                                           f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
@@ -71,8 +81,11 @@ class PostgresServer:
                                           "stop"]), capture_output=True)
         shutil.rmtree(self.dir.parent, ignore_errors=True)
 
-    def url(self, db: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
+    def url(self, db: str = "postgres", *, password: bool = True) -> str:
+        """The server's URL, with the password in it (``password=False``: without, for libpq to find)."""
+        from urllib.parse import quote
+        secret = f":{quote(self.password, safe='')}" if self.password and password else ""
+        return f"postgresql://postgres{secret}@127.0.0.1:{self.port}/{db}"
 
     def load_folder(self, folder: Path, db: str = "postgres", rename: dict | None = None) -> None:
         """Create the model's tables with SQL types and COPY the CSV files of ``folder`` into them."""

@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from . import engine, schema
+from .credentials import redact
 from .dataset import Dataset
 from .schema import DataQuality, DataValidationError, TableSpec
 
@@ -149,12 +150,6 @@ def _apply_exclusions(con, spec: TableSpec, analysis_date: pd.Timestamp, quality
             con.execute(f"UPDATE {spec.name} SET {col} = NULL{extra} WHERE {col} > {d}")
 
 
-def _safe_label(source: str) -> str:
-    """A source name for messages, without a password."""
-    import re
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", source)
-
-
 def _default_analysis_date(path: Path, col: str, today: pd.Timestamp) -> pd.Timestamp:
     """End of the month of the last order (up to ``today``) in the transactions file; ``col`` is the
     file's name of the order date column."""
@@ -202,7 +197,7 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
                                                  and not _is_snapshot(Path(source))):
         return sources.load_from_backend(sources.connect(str(source)), analysis_date=analysis_date,
                                          future_rows=future_rows, today=today, tables=tables, columns=columns,
-                                         label=_safe_label(str(source)))
+                                         label=redact(str(source)))
     folder = Path(source)
     if folder.is_file() and folder.suffix == ".duckdb" and _is_snapshot(folder):
         ds = Dataset.open_snapshot(folder)

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -144,6 +145,48 @@ def _worker_ready() -> bool:
     return _WORKER_KERNEL is not None
 
 
+class _Shown:
+    """What a report may show of a run: the paths the user gave instead of the run's temporary ones (snapshot,
+    source spec, work folder), and no secret of the source (:mod:`kamlib.data.credentials`)."""
+
+    def __init__(self, display: dict[str, str], secrets=()):
+        self.display = sorted(display.items(), key=lambda kv: -len(kv[0]))
+        self.secrets = tuple(secrets)
+
+    def __call__(self, text: str) -> str:
+        from ..data.credentials import scrub
+        for actual, shown in self.display:
+            text = text.replace(actual, shown)
+        return scrub(text, self.secrets)
+
+    def _walk(self, node):
+        if isinstance(node, str):
+            return self(node)
+        if isinstance(node, list):
+            return [self._walk(v) for v in node]
+        if isinstance(node, dict):
+            return {k: self._walk(v) for k, v in node.items()}
+        return node
+
+    def notebook(self, path: Path) -> None:
+        """Rewrite an executed notebook: its cells and outputs as they may be shown."""
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw["cells"] = self._walk(raw["cells"])
+        path.write_text(json.dumps(raw, indent=1, ensure_ascii=False), encoding="utf-8")
+
+    def folder(self, folder: Path) -> None:
+        """Last pass over every file a run wrote: no secret in any byte (PDFs are printed from scrubbed HTML)."""
+        from ..data.credentials import scrub_bytes
+        if not self.secrets:
+            return
+        for f in folder.rglob("*"):
+            if f.is_file():
+                data = f.read_bytes()
+                clean = scrub_bytes(data, self.secrets)
+                if clean != data:
+                    f.write_bytes(clean)
+
+
 def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, progress: bool,
                      kernel=None) -> dict:
     """Run one notebook on a warm kernel (this worker's, or ``kernel``) and render it; returns a NotebookRun
@@ -174,7 +217,10 @@ def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, 
     finally:
         kernel.done()
     run.duration_s = round(time.perf_counter() - t0, 2)
+    shown = _Shown(parameters.get("_display", {}), parameters.get("_secrets", ()))
+    run.error = shown(run.error) if run.error else run.error
     if out_nb.exists():
+        shown.notebook(out_nb)
         try:
             run.html, run.html_presentation = render_notebook(
                 out_nb, work_dir, name, company=parameters.get("_company", ""), month=parameters["month"],
@@ -247,6 +293,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     if pdf:
         from .pdf import require_chromium
         require_chromium()
+    from ..data.credentials import redact, secrets
     out_root = Path(out_dir).resolve()
     out_root.mkdir(parents=True, exist_ok=True)
     nb_dir = Path(notebook_dir or NOTEBOOK_DIR).resolve()
@@ -254,6 +301,8 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     from ..data.sources import is_database_url
     source = str(data_dir) if is_database_url(str(data_dir)) else str(Path(data_dir).resolve())
     params = {"data_dir": source, "month": month, **(parameters or {})}
+    shown_source = redact(str(data_dir))        # as the user gave it (relative stays relative), no password
+    params["_secrets"] = secrets(str(data_dir))
     if today:
         params["today"] = today
     run = ReportRun(month=month, out_dir=str(out_root), parameters=params,
@@ -266,6 +315,11 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
         # loaded straight into it, so large folders stay within DuckDB's memory limit); a database source
         # stays where it is (the notebooks get a source spec with the table and column mapping)
         snapshot = out_root / f".snapshot-{month}-{os.getpid()}.duckdb"
+        private = Path(tempfile.mkdtemp(prefix="kam-source-"))    # 0700, outside the report folder
+        work = out_root / f".tmp-{month}-{os.getpid()}"
+        params["_display"] = {str(snapshot): shown_source, str(private / "source.json"): shown_source,
+                              source: shown_source, str(work): str(Path(out_dir) / month),
+                              str(out_root): str(Path(out_dir))}
         try:
             # validate before any notebook runs: bad data stops the run with the validation message
             ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today,
@@ -274,7 +328,6 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
             params["_company"], params["_fingerprint"], params["_pdf"] = company, ds.fingerprint, pdf
             previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"
             params["previous_metrics"] = str(previous) if previous.exists() else ""
-            work = out_root / f".tmp-{month}-{os.getpid()}"
             shutil.rmtree(work, ignore_errors=True)
             (work / "executed").mkdir(parents=True)
             (work / "metrics").mkdir()
@@ -285,22 +338,26 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                 params["data_dir"] = str(snapshot)
             else:
                 from ..data.sources import write_source_spec
-                params["data_dir"] = str(write_source_spec(work / "source.json", str(data_dir), tables, columns))
+                # the spec carries the credentials: it stays in a private folder outside the report, removed below
+                params["data_dir"] = str(write_source_spec(private / "source.json", str(data_dir), tables, columns))
             run.notebooks = runner.run(first, work, params, progress)
             if last:
                 run.notebooks += runner.run(last, work, dict(params, metrics_dir=str(work / "metrics")), progress)
         finally:
             remove_database(snapshot)
+            shutil.rmtree(private, ignore_errors=True)
     run.finished = dt.datetime.now().isoformat(timespec="seconds")
     run.status = "success" if all(r.status == "success" for r in run.notebooks) else "failed"
     metrics, notes = merge_metric_files(sorted((work / "metrics").glob("*.json")))
     (work / "metrics.json").write_text(json.dumps({"month": month, "metrics": metrics, "notes": notes},
                                                   indent=2, ensure_ascii=False))
-    from ..data.loading import _safe_label
-    run.parameters = {k: v for k, v in params.items() if not k.startswith("_")} | {"data_dir": _safe_label(source)}
+    shown = _Shown(params["_display"], params["_secrets"])
+    run.parameters = {k: shown(v) if isinstance(v, str) else v for k, v in params.items() if not k.startswith("_")}
+    run.parameters["data_dir"], run.out_dir = shown_source, str(out_dir)
     (work / "run.json").write_text(json.dumps(run.to_json(), indent=2, default=str))
     (work / "index.html").write_text(render_index(run, metrics, notes, company=company,
                                                   lang=params.get("language", "en")), encoding="utf-8")
+    shown.folder(work)
     final = out_root / month
     failed_dir = out_root / f"{month}-failed"
     if run.ok:
