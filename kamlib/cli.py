@@ -9,6 +9,58 @@ from pathlib import Path
 DEFAULT_SAMPLE = Path("data/sample")
 
 
+class UsageError(Exception):
+    """A user error: printed as one or two lines naming what is wrong and how to fix it, exit status 2."""
+
+
+def checked_month(value: str, today: str | None = None) -> str:
+    """``value`` as 'YYYY-MM' if it is a real, complete month (not the current one, not a future one)."""
+    import re
+
+    import pandas as pd
+    if not re.fullmatch(r"\d{4}-\d{2}", value or ""):
+        raise UsageError(f"month {value!r} is not of the form YYYY-MM (e.g. 2026-10)")
+    if not 1 <= int(value[5:]) <= 12:
+        raise UsageError(f"month {value}: there is no month {value[5:]} (months are 01 to 12)")
+    last = last_complete_month(today)
+    if pd.Period(value, freq="M") > last:
+        raise UsageError(f"month {value} is not complete yet (today is {_today(today)}); the last complete month "
+                         f"is {last}")
+    return value
+
+
+def _today(today: str | None):
+    import pandas as pd
+    return pd.Timestamp(today).date() if today else pd.Timestamp.today().date()
+
+
+def last_complete_month(today: str | None = None):
+    import pandas as pd
+    return pd.Period(_today(today), freq="M") - 1
+
+
+def checked_source(source) -> str:
+    """A data folder that exists, or a database URL (checked when it is opened)."""
+    from .data.sources import is_database_url
+    if not is_database_url(str(source)) and not Path(source).exists():
+        raise UsageError(f"data folder not found: {source} (give --data a folder with the accounts and "
+                         "transactions files, or set data.source in kam.yaml)")
+    return str(source)
+
+
+def checked_output(folder) -> Path:
+    """An output folder kamlib can write to, checked before any work."""
+    import tempfile
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise UsageError(f"cannot write to the output folder {folder} ({e.strerror}); choose another with --out")
+    return folder
+
+
 def _cmd_sample(args) -> int:
     from .data.generator import GeneratorConfig, generate_book
     out = generate_book(GeneratorConfig(n_accounts=args.accounts, seed=args.seed)).write(args.out)
@@ -19,7 +71,8 @@ def _cmd_sample(args) -> int:
 def _cmd_validate(args) -> int:
     from .data.loading import load_dataset
     from .data.periods import month_end
-    ds = load_dataset(args.data, analysis_date=month_end(args.month) if args.month else None,
+    month = checked_month(args.month) if args.month else None
+    ds = load_dataset(checked_source(args.data), analysis_date=month_end(month) if month else None,
                       future_rows="exclude")
     print(f"{args.data}: valid; analysis date {ds.analysis_date.date()}; fingerprint {ds.fingerprint}")
     print(ds.quality.summary().to_string())
@@ -33,11 +86,13 @@ def months_between(first: str, last: str) -> list[str]:
     import pandas as pd
     a, b = pd.Period(first, freq="M"), pd.Period(last, freq="M")
     if b < a:
-        raise ValueError(f"--from {first} is after --to {last}")
+        raise UsageError(f"--from {first} is after --to {last}")
     return [str(p) for p in pd.period_range(a, b, freq="M")]
 
 
 def _cmd_report(args) -> int:
+    import pandas as pd
+
     from .config import load_config
     from .data.loading import load_dataset
     from .report.runner import run_report
@@ -48,14 +103,19 @@ def _cmd_report(args) -> int:
     for note in cfg.notes:
         print(f"warning: {note}", file=sys.stderr)
     os.environ.update(cfg.data.duckdb.environment())   # DuckDB settings, inherited by the notebook kernels
-    data = cfg.data.source
+    months = None
     if args.from_ or args.to:
         if not (args.from_ and args.to):
-            raise ValueError("--from and --to go together (or use --month)")
-        months = months_between(args.from_, args.to)
-    else:
-        months = [args.month or str(load_dataset(data, future_rows="exclude", today=args.today,
-                                                 tables=cfg.data.tables, columns=cfg.data.columns).analysis_month)]
+            raise UsageError("--from and --to go together (or use --month)")
+        months = months_between(checked_month(args.from_, args.today), checked_month(args.to, args.today))
+    elif args.month:
+        months = [checked_month(args.month, args.today)]
+    data = checked_source(cfg.data.source)
+    checked_output(cfg.report.out)
+    if months is None:    # the last month with transactions, if it is complete
+        last = load_dataset(data, future_rows="exclude", today=args.today, tables=cfg.data.tables,
+                            columns=cfg.data.columns).analysis_month
+        months = [str(min(pd.Period(last, freq="M"), last_complete_month(args.today)))]
     failed = []
     for month in months:       # in order, so each month can compare with the one before
         run = run_report(data_dir=data, month=month, out_dir=cfg.report.out, jobs=cfg.report.jobs or os.cpu_count() or 1,
@@ -82,9 +142,11 @@ def _cmd_lab(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kam", description="Key-account analytics reports.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
+    p = argparse.ArgumentParser(prog="kam", description="Key-account analytics reports.", parents=[common])
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("report", help="run the notebooks for a month and render HTML reports")
+    r = sub.add_parser("report", help="run the notebooks for a month and render HTML reports", parents=[common])
     r.add_argument("--config", help="project configuration (default: kam.yaml when present)")
     r.add_argument("--data", help="data folder (overrides data.source; default data/sample)")
     r.add_argument("--month", help="analysis month YYYY-MM (default: last month with transactions)")
@@ -100,12 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.add_argument("--pdf", action="store_true", help="also print the presentation versions to PDF (Chromium)")
     r.set_defaults(func=_cmd_report)
-    s = sub.add_parser("sample", help="generate the bundled synthetic key-account data set")
+    s = sub.add_parser("sample", help="generate the bundled synthetic key-account data set", parents=[common])
     s.add_argument("--out", default=str(DEFAULT_SAMPLE))
     s.add_argument("--accounts", type=int, default=2000)
     s.add_argument("--seed", type=int, default=20261)
     s.set_defaults(func=_cmd_sample)
-    v = sub.add_parser("validate", help="validate a data folder and print the data-quality summary")
+    v = sub.add_parser("validate", help="validate a data folder and print the data-quality summary",
+                       parents=[common])
     v.add_argument("--data", default=str(DEFAULT_SAMPLE))
     v.add_argument("--month")
     v.set_defaults(func=_cmd_validate)
@@ -118,18 +181,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .config import ConfigError
-    from .report.pdf import PdfUnavailable
     from .data.schema import DataValidationError
+    from .report.pdf import PdfUnavailable
+    from .report.runner import ReportLocked
+    prefixes = {DataValidationError: "invalid data: ", ConfigError: "invalid configuration: ", UsageError: "",
+                PdfUnavailable: "", ReportLocked: "", FileNotFoundError: "", PermissionError: ""}
     try:
         return args.func(args)
-    except DataValidationError as e:
-        print(f"invalid data: {e}", file=sys.stderr)
-        return 2
-    except ConfigError as e:
-        print(f"invalid configuration: {e}", file=sys.stderr)
-        return 2
-    except PdfUnavailable as e:
-        print(str(e), file=sys.stderr)
+    except tuple(prefixes) as e:
+        if args.debug:
+            raise
+        prefix = next(v for k, v in prefixes.items() if isinstance(e, k))
+        print(f"kam {args.command}: {prefix}{e}", file=sys.stderr)
+        if not isinstance(e, (UsageError, ConfigError)):
+            print("(run again with --debug for the Python traceback)", file=sys.stderr)
         return 2
 
 

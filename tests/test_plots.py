@@ -33,3 +33,31 @@ def test_strategy_matrix_has_no_empty_negative_half():
     labels = [lab.get_text() for lab in ax.get_yticklabels()]
     assert "0" in labels and "1" in labels and not any("^" in s for s in labels)
     plt.close(fig)
+
+
+def test_chinese_names_draw_in_an_english_report_without_missing_glyphs():
+    import warnings
+
+    import pytest
+
+    from kamlib.figures import overview, style
+    if style.cjk_font() is None:
+        pytest.skip("no CJK font installed (Debian fonts-noto-cjk; `make system-deps`)")
+    style.use_style("en")
+    top = pd.DataFrame({"name": ["上海宏达机械设备有限公司华东区域销售与服务中心", "Acme Industrial Supply"],
+                        "revenue": [3e6, 2e6], "tier": ["A", "B"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = overview.top_accounts_bar(top, currency="CNY", lang="en")
+        fig.canvas.draw()
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    labels = [lab.get_text() for lab in fig.axes[0].get_yticklabels()]
+    assert labels[0].endswith("…") and len(labels[0]) <= 15 and labels[1] == "Acme Industrial Supply"
+    plt.close(fig)
+
+
+def test_shorten_counts_cjk_characters_double():
+    from kamlib.figures.style import shorten
+    assert shorten("Short name") == "Short name"
+    assert shorten("x" * 30, 10) == "x" * 10 + "…"
+    assert shorten("上海宏达机械设备有限公司", 10) == "上海宏达机…"

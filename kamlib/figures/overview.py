@@ -6,7 +6,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..text.i18n import t, tv
-from .style import PALETTE, money_axis
+from .style import PALETTE, money_axis, shorten
 
 
 def monthly_trend(trend: pd.DataFrame, *, currency: str, lang: str = "en"):
@@ -45,7 +45,8 @@ def breakdown_bars(table: pd.DataFrame, by: str, *, currency: str, lang: str = "
 
 def top_accounts_bar(top: pd.DataFrame, *, currency: str, lang: str = "en"):
     fig, ax = plt.subplots(figsize=(10, 0.35 * len(top) + 1.5))
-    sns.barplot(x=top["revenue"].to_numpy(), y=top["name"].to_numpy(), ax=ax, hue=top["tier"].map(lambda v: tv(v, lang)).to_numpy(),
+    names = [shorten(n, 28) for n in top["name"]]
+    sns.barplot(x=top["revenue"].to_numpy(), y=names, ax=ax, hue=top["tier"].map(lambda v: tv(v, lang)).to_numpy(),
                 dodge=False)
     money_axis(ax, "x")
     ax.set_title(t("top_accounts", lang))

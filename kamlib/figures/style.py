@@ -23,15 +23,31 @@ def cjk_font() -> str | None:
 
 
 def use_style(lang: str = "en") -> None:
-    """The report style; with ``lang='zh'`` a CJK font is selected (raises if none is installed)."""
+    """The report style. Chinese text (account names, regions) can appear in a report of any language, so an
+    installed CJK font is always in the font list: first for ``lang='zh'`` (raises if none is installed),
+    after the Latin font otherwise (matplotlib falls back to it glyph by glyph)."""
     sns.set_theme(style="whitegrid", palette=PALETTE, rc={"figure.figsize": (9, 4.5), "figure.dpi": 100,
                                                            "axes.titleweight": "bold"})
-    if lang == "zh":
-        font = cjk_font()
-        if font is None:
-            raise RuntimeError("no CJK font installed for Chinese plots: install Debian fonts-noto-cjk")
-        matplotlib.rcParams["font.sans-serif"] = [font] + list(matplotlib.rcParams["font.sans-serif"])
+    font = cjk_font()
+    if lang == "zh" and font is None:
+        raise RuntimeError("no CJK font installed for Chinese plots: install Debian fonts-noto-cjk")
+    if font is not None:
+        fonts = [f for f in matplotlib.rcParams["font.sans-serif"] if f != font]
+        matplotlib.rcParams["font.sans-serif"] = [font] + fonts if lang == "zh" else fonts[:1] + [font] + fonts[1:]
         matplotlib.rcParams["axes.unicode_minus"] = False
+
+
+def shorten(text, width: int = 24) -> str:
+    """A label cut to ``width`` characters with an ellipsis (a CJK character counts double, as it is drawn
+    about twice as wide); tables show the full text."""
+    text = str(text)
+    out, used = "", 0
+    for ch in text:
+        w = 2 if ord(ch) >= 0x2E80 else 1
+        if used + w > width:
+            return out.rstrip() + "…"
+        out, used = out + ch, used + w
+    return out
 
 
 def plain_log_ticks(axis, subs: tuple = (1.0,)) -> None:

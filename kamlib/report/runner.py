@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -278,6 +279,35 @@ class NotebookRunner:
         return sorted(runs, key=lambda r: order[r.name])
 
 
+class ReportLocked(RuntimeError):
+    """Another ``kam report`` is writing the same month into the same output folder."""
+
+
+@contextmanager
+def month_lock(out_root: Path, month: str):
+    """One writer per report month: an exclusive lock on ``<out>/.lock-<month>`` (released when the run ends,
+    also when it dies). A second run for the month refuses at once, naming the first."""
+    import fcntl
+    f = open(out_root / f".lock-{month}", "a+", encoding="utf-8")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "another process"
+        f.close()
+        raise ReportLocked(f"another kam report is writing {month} into {out_root} ({holder}); wait for it to "
+                           "finish or write to another --out") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"pid {os.getpid()}, started {dt.datetime.now().isoformat(timespec='seconds')}")
+    f.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(f, fcntl.LOCK_UN)
+        f.close()
+
+
 def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "reports",
                notebooks: tuple[str, ...] | None = None, notebook_dir: str | Path | None = None,
                parameters: dict | None = None, jobs: int = 1, progress: bool = True,
@@ -305,69 +335,70 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     params["_secrets"] = secrets(str(data_dir))
     if today:
         params["today"] = today
-    run = ReportRun(month=month, out_dir=str(out_root), parameters=params,
-                    started=dt.datetime.now().isoformat(timespec="seconds"))
-    first = [n for n in names if n not in SUMMARY_NOTEBOOKS]
-    last = [n for n in names if n in SUMMARY_NOTEBOOKS]
-    # kernels warm up (start, import the libraries) while the data are loaded and validated
-    with NotebookRunner(nb_dir, min(jobs, max(len(first), 1))) as runner:
-        # notebooks open a validated snapshot instead of re-reading and re-validating the files (files are
-        # loaded straight into it, so large folders stay within DuckDB's memory limit); a database source
-        # stays where it is (the notebooks get a source spec with the table and column mapping)
-        snapshot = out_root / f".snapshot-{month}-{os.getpid()}.duckdb"
-        private = Path(tempfile.mkdtemp(prefix="kam-source-"))    # 0700, outside the report folder
-        work = out_root / f".tmp-{month}-{os.getpid()}"
-        params["_display"] = {str(snapshot): shown_source, str(private / "source.json"): shown_source,
-                              source: shown_source, str(work): str(Path(out_dir) / month),
-                              str(out_root): str(Path(out_dir))}
-        try:
-            # validate before any notebook runs: bad data stops the run with the validation message
-            ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today,
-                              tables=tables, columns=columns, database=snapshot)
-            run.fingerprint = ds.fingerprint
-            params["_company"], params["_fingerprint"], params["_pdf"] = company, ds.fingerprint, pdf
-            previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"
-            params["previous_metrics"] = str(previous) if previous.exists() else ""
-            shutil.rmtree(work, ignore_errors=True)
-            (work / "executed").mkdir(parents=True)
-            (work / "metrics").mkdir()
-            params.update(shared_model_choice(ds, params, [nb_dir / f"{n}.ipynb" for n in names]))
-            if ds.con is not None:
-                ds.save(snapshot)
-                ds.con.close()
-                params["data_dir"] = str(snapshot)
-            else:
-                from ..data.sources import write_source_spec
-                # the spec carries the credentials: it stays in a private folder outside the report, removed below
-                params["data_dir"] = str(write_source_spec(private / "source.json", str(data_dir), tables, columns))
-            run.notebooks = runner.run(first, work, params, progress)
-            if last:
-                run.notebooks += runner.run(last, work, dict(params, metrics_dir=str(work / "metrics")), progress)
-        finally:
-            remove_database(snapshot)
-            shutil.rmtree(private, ignore_errors=True)
-    run.finished = dt.datetime.now().isoformat(timespec="seconds")
-    run.status = "success" if all(r.status == "success" for r in run.notebooks) else "failed"
-    metrics, notes = merge_metric_files(sorted((work / "metrics").glob("*.json")))
-    (work / "metrics.json").write_text(json.dumps({"month": month, "metrics": metrics, "notes": notes},
-                                                  indent=2, ensure_ascii=False))
-    shown = _Shown(params["_display"], params["_secrets"])
-    run.parameters = {k: shown(v) if isinstance(v, str) else v for k, v in params.items() if not k.startswith("_")}
-    run.parameters["data_dir"], run.out_dir = shown_source, str(out_dir)
-    (work / "run.json").write_text(json.dumps(run.to_json(), indent=2, default=str))
-    (work / "index.html").write_text(render_index(run, metrics, notes, company=company,
-                                                  lang=params.get("language", "en")), encoding="utf-8")
-    shown.folder(work)
-    final = out_root / month
-    failed_dir = out_root / f"{month}-failed"
-    if run.ok:
-        backup = out_root / f".old-{month}-{os.getpid()}"
-        if final.exists():
-            final.rename(backup)
-        work.rename(final)
-        shutil.rmtree(backup, ignore_errors=True)
-        shutil.rmtree(failed_dir, ignore_errors=True)
-    else:
-        shutil.rmtree(failed_dir, ignore_errors=True)
-        work.rename(failed_dir)
-    return run
+    with month_lock(out_root, month):
+        run = ReportRun(month=month, out_dir=str(out_root), parameters=params,
+                        started=dt.datetime.now().isoformat(timespec="seconds"))
+        first = [n for n in names if n not in SUMMARY_NOTEBOOKS]
+        last = [n for n in names if n in SUMMARY_NOTEBOOKS]
+        # kernels warm up (start, import the libraries) while the data are loaded and validated
+        with NotebookRunner(nb_dir, min(jobs, max(len(first), 1))) as runner:
+            # notebooks open a validated snapshot instead of re-reading and re-validating the files (files are
+            # loaded straight into it, so large folders stay within DuckDB's memory limit); a database source
+            # stays where it is (the notebooks get a source spec with the table and column mapping)
+            snapshot = out_root / f".snapshot-{month}-{os.getpid()}.duckdb"
+            private = Path(tempfile.mkdtemp(prefix="kam-source-"))    # 0700, outside the report folder
+            work = out_root / f".tmp-{month}-{os.getpid()}"
+            params["_display"] = {str(snapshot): shown_source, str(private / "source.json"): shown_source,
+                                  source: shown_source, str(work): str(Path(out_dir) / month),
+                                  str(out_root): str(Path(out_dir))}
+            try:
+                # validate before any notebook runs: bad data stops the run with the validation message
+                ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today,
+                                  tables=tables, columns=columns, database=snapshot)
+                run.fingerprint = ds.fingerprint
+                params["_company"], params["_fingerprint"], params["_pdf"] = company, ds.fingerprint, pdf
+                previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"
+                params["previous_metrics"] = str(previous) if previous.exists() else ""
+                shutil.rmtree(work, ignore_errors=True)
+                (work / "executed").mkdir(parents=True)
+                (work / "metrics").mkdir()
+                params.update(shared_model_choice(ds, params, [nb_dir / f"{n}.ipynb" for n in names]))
+                if ds.con is not None:
+                    ds.save(snapshot)
+                    ds.con.close()
+                    params["data_dir"] = str(snapshot)
+                else:
+                    from ..data.sources import write_source_spec
+                    # the spec carries the credentials: it stays in a private folder outside the report, removed below
+                    params["data_dir"] = str(write_source_spec(private / "source.json", str(data_dir), tables, columns))
+                run.notebooks = runner.run(first, work, params, progress)
+                if last:
+                    run.notebooks += runner.run(last, work, dict(params, metrics_dir=str(work / "metrics")), progress)
+            finally:
+                remove_database(snapshot)
+                shutil.rmtree(private, ignore_errors=True)
+        run.finished = dt.datetime.now().isoformat(timespec="seconds")
+        run.status = "success" if all(r.status == "success" for r in run.notebooks) else "failed"
+        metrics, notes = merge_metric_files(sorted((work / "metrics").glob("*.json")))
+        (work / "metrics.json").write_text(json.dumps({"month": month, "metrics": metrics, "notes": notes},
+                                                      indent=2, ensure_ascii=False))
+        shown = _Shown(params["_display"], params["_secrets"])
+        run.parameters = {k: shown(v) if isinstance(v, str) else v for k, v in params.items() if not k.startswith("_")}
+        run.parameters["data_dir"], run.out_dir = shown_source, str(out_dir)
+        (work / "run.json").write_text(json.dumps(run.to_json(), indent=2, default=str))
+        (work / "index.html").write_text(render_index(run, metrics, notes, company=company,
+                                                      lang=params.get("language", "en")), encoding="utf-8")
+        shown.folder(work)
+        final = out_root / month
+        failed_dir = out_root / f"{month}-failed"
+        if run.ok:
+            backup = out_root / f".old-{month}-{os.getpid()}"
+            if final.exists():
+                final.rename(backup)
+            work.rename(final)
+            shutil.rmtree(backup, ignore_errors=True)
+            shutil.rmtree(failed_dir, ignore_errors=True)
+        else:
+            shutil.rmtree(failed_dir, ignore_errors=True)
+            work.rename(failed_dir)
+        return run
