@@ -9,7 +9,7 @@ from pathlib import Path
 DEFAULT_SAMPLE = Path("data/sample")
 
 
-class UsageError(Exception):
+class UsageError(ValueError):
     """A user error: printed as one or two lines naming what is wrong and how to fix it, exit status 2."""
 
 
@@ -69,15 +69,35 @@ def _cmd_sample(args) -> int:
 
 
 def _cmd_validate(args) -> int:
+    """Validate the data as ``kam report`` would; print every problem (or the data-quality summary) and
+    write it as ``<out>/data-quality.html``."""
+    from .config import load_config
+    from .data.credentials import redact
     from .data.loading import load_dataset
     from .data.periods import month_end
+    from .data.schema import DataValidationError
+    from .report.html import render_quality_page
+    cfg = load_config(args.config, overrides={"data.source": args.data})
     month = checked_month(args.month) if args.month else None
-    ds = load_dataset(checked_source(args.data), analysis_date=month_end(month) if month else None,
-                      future_rows="exclude")
-    print(f"{args.data}: valid; analysis date {ds.analysis_date.date()}; fingerprint {ds.fingerprint}")
+    source = checked_source(cfg.data.source)
+    page = checked_output(args.out) / "data-quality.html"
+    try:
+        ds = load_dataset(source, analysis_date=month_end(month) if month else None, future_rows="exclude",
+                          tables=cfg.data.tables, columns=cfg.data.columns, for_report=True,
+                          **cfg.data.read_options())
+    except DataValidationError as e:
+        page.write_text(render_quality_page(redact(source), e.problems), encoding="utf-8")
+        print(f"data-quality page: {page}", file=sys.stderr)
+        raise
+    page.write_text(render_quality_page(redact(source), [], ds.quality, analysis_month=ds.analysis_month),
+                    encoding="utf-8")
+    print(f"{redact(source)}: valid; analysis date {ds.analysis_date.date()}; fingerprint {ds.fingerprint}")
     print(ds.quality.summary().to_string())
     if ds.quality.exclusions:
         print(ds.quality.exclusions_table().to_string(index=False))
+    if ds.quality.findings:
+        print(ds.quality.findings_table().to_string(index=False))
+    print(f"data-quality page: {page}")
     return 0
 
 
@@ -114,7 +134,7 @@ def _cmd_report(args) -> int:
     checked_output(cfg.report.out)
     if months is None:    # the last month with transactions, if it is complete
         last = load_dataset(data, future_rows="exclude", today=args.today, tables=cfg.data.tables,
-                            columns=cfg.data.columns).analysis_month
+                            columns=cfg.data.columns, **cfg.data.read_options()).analysis_month
         months = [str(min(pd.Period(last, freq="M"), last_complete_month(args.today)))]
     failed = []
     for month in months:       # in order, so each month can compare with the one before
@@ -122,7 +142,7 @@ def _cmd_report(args) -> int:
                          notebooks=tuple(args.notebooks or cfg.report.notebooks or ()) or None,
                          parameters=cfg.notebook_parameters(), progress=not args.quiet, today=args.today,
                          company=cfg.company, tables=cfg.data.tables, columns=cfg.data.columns,
-                         pdf=cfg.report.pdf)
+                         pdf=cfg.report.pdf, read_options=cfg.data.read_options())
         target = Path(cfg.report.out) / (month if run.ok else f"{month}-failed") / "index.html"
         for nb in run.notebooks:
             print(f"  {nb.name:32s} {nb.status:8s} {nb.duration_s:6.1f} s" + (f"  {nb.error}" if nb.error else ""))
@@ -169,8 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_sample)
     v = sub.add_parser("validate", help="validate a data folder and print the data-quality summary",
                        parents=[common])
-    v.add_argument("--data", default=str(DEFAULT_SAMPLE))
+    v.add_argument("--config", help="project configuration (default: kam.yaml when present)")
+    v.add_argument("--data", help="data folder (overrides data.source; default data/sample)")
     v.add_argument("--month")
+    v.add_argument("--out", default="reports", help="folder of the data-quality page (default: reports)")
     v.set_defaults(func=_cmd_validate)
     lab = sub.add_parser("lab", help="open JupyterLab on the notebooks with the kamlib kernel")
     lab.add_argument("extra", nargs="*", help="extra arguments for jupyter lab")

@@ -42,7 +42,14 @@ class DataConfig(_Strict):
     source: str = "data/sample"          # folder of CSV/Parquet files, a .duckdb file, or a database URL
     tables: dict[str, str] = Field(default_factory=dict)            # model table -> source table name
     columns: dict[str, dict[str, str]] = Field(default_factory=dict)  # model table -> {source col: model col}
+    values: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)  # table -> column -> {theirs: ours}
+    encoding: str | None = None          # CSV text encoding (default: detected), e.g. gb18030
+    duplicates: Literal["exclude", "keep", "error"] = "exclude"   # order lines repeated exactly
     duckdb: DuckDBConfig = Field(default_factory=DuckDBConfig)
+
+    def read_options(self) -> dict:
+        """Keyword arguments of :func:`kamlib.load_dataset` for files."""
+        return {"values": self.values, "encoding": self.encoding, "duplicates": self.duplicates}
 
 
 class ChurnConfig(_Strict):

@@ -87,7 +87,7 @@ class Dataset:
         meta = {"analysis_date": str(self.analysis_date.date()), "source": self.source,
                 "fingerprint": self.fingerprint, "tables": list(self.tables),
                 "quality": {"rows_read": self.quality.rows_read, "exclusions": self.quality.exclusions,
-                            "adjustments": self.quality.adjustments}}
+                            "adjustments": self.quality.adjustments, "findings": self.quality.findings}}
         own = self.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
                                ).fetchone()[0]
         if own and Path(own).resolve() == path:   # built in this file (load_dataset(database=...)): no copy
@@ -112,7 +112,7 @@ class Dataset:
         con = duckdb_connect(str(path), read_only=True)
         meta = json.loads(con.execute("SELECT meta FROM _kam_meta").fetchone()[0])
         q = DataQuality(rows_read=meta["quality"]["rows_read"], exclusions=meta["quality"]["exclusions"],
-                        adjustments=meta["quality"]["adjustments"])
+                        adjustments=meta["quality"]["adjustments"], findings=meta["quality"].get("findings", []))
         return cls(con=con, analysis_date=pd.Timestamp(meta["analysis_date"]), quality=q, source=meta["source"],
                    fingerprint=meta["fingerprint"], tables=tuple(meta["tables"]))
 

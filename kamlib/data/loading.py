@@ -9,22 +9,15 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from . import engine, schema
+from . import aliases, engine, readers, readiness, schema
 from .credentials import redact
 from .dataset import Dataset
 from .schema import DataQuality, DataValidationError, TableSpec
 
 FutureRows = Literal["error", "exclude"]
+Duplicates = Literal["exclude", "keep", "error"]
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"   # the bundled sample (`kam sample`)
 _EXTENSIONS = (".parquet", ".csv", ".csv.gz")
-
-
-def find_table_file(folder: Path, name: str) -> Path | None:
-    for ext in _EXTENSIONS:
-        p = folder / f"{name}{ext}"
-        if p.exists():
-            return p
-    return None
 
 
 def fingerprint(paths: list[Path]) -> str:
@@ -47,26 +40,28 @@ def _is_snapshot(path: Path) -> bool:
         con.close()
 
 
-def _scan(path: Path) -> str:
-    """DuckDB table function reading a data file as-is (CSV: every column as text, parsed by validation)."""
-    if path.suffix == ".parquet":
-        return f"read_parquet('{path.as_posix()}')"
-    return f"read_csv('{path.as_posix()}', header=true, all_varchar=true)"
-
-
-def _read_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str, rename: dict) -> None:
-    """Read a file as-is into the temporary table ``{raw}_t`` (the user's column names mapped; DuckDB spills
-    it beyond its memory limit) and expose it as the view ``raw`` with ``_row``, the 1-based row in the file
-    (rowid follows insertion order, i.e. the file's)."""
-    try:
-        con.execute(f"CREATE TEMP TABLE {raw}_t AS SELECT * FROM {_scan(path)}")
-    except duckdb.Error as e:
-        raise DataValidationError(f"cannot be read: {e}", table=raw.removeprefix("raw_"), source=str(path)) from e
+def _stage(con: duckdb.DuckDBPyConnection, name: str, tf: readers.TableFile, *, encoding: str | None,
+           rename: dict, values: dict) -> str:
+    """Read a table's file as it is into ``raw_<name>_t``, map its headers (the user's ``columns``, the
+    model's names in any case and spacing, built-in Chinese headers) and its codes (built-in Chinese codes,
+    the user's ``values``), and expose it as the view ``raw_<name>`` with ``_row``, the 1-based row in the
+    file (rowid follows insertion order, i.e. the file's). Returns the file's label for messages."""
+    raw = f"raw_{name}"
+    readers.read_into(con, tf, f"{raw}_t", encoding=encoding)
     have = [r[0] for r in con.execute(f"DESCRIBE {raw}_t").fetchall()]
-    for old, new in rename.items():       # the user's column names -> the model's
-        if old in have:
-            con.execute(f'ALTER TABLE {raw}_t RENAME COLUMN "{old}" TO "{new}"')
+    for old, new in aliases.rename_map(name, have, rename).items():
+        con.execute(f'ALTER TABLE {raw}_t RENAME COLUMN {schema._q(old)} TO {schema._q(new)}')
+    have = [r[0] for r in con.execute(f"DESCRIBE {raw}_t").fetchall()]
+    for col in (c.name for c in schema.TABLES[name].columns if c.allowed or c.name == "stage"):
+        codes = aliases.value_map(name, col, values)
+        if col in have and codes:
+            q = schema._q(col)
+            cases = " ".join(f"WHEN '{k.replace(chr(39), chr(39) * 2)}' THEN '{v.replace(chr(39), chr(39) * 2)}'"
+                             for k, v in codes.items())
+            con.execute(f"UPDATE {raw}_t SET {q} = CASE trim(CAST({q} AS VARCHAR)) {cases} ELSE {q} END "
+                        f"WHERE trim(CAST({q} AS VARCHAR)) IN ({', '.join(repr(k) for k in codes)})")
     con.execute(f"CREATE TEMP VIEW {raw} AS SELECT rowid + 1 AS _row, * FROM {raw}_t")
+    return str(tf.path if tf.sheet is None else tf.path.with_name(tf.label))
 
 
 def _drop_raw(con: duckdb.DuckDBPyConnection, raw: str) -> None:
@@ -74,21 +69,28 @@ def _drop_raw(con: duckdb.DuckDBPyConnection, raw: str) -> None:
     con.execute(f"DROP TABLE {raw}_t")
 
 
-def _load_table(con, spec: TableSpec, path: Path, *, analysis_date: pd.Timestamp, today: pd.Timestamp,
-                future_rows: FutureRows, quality: DataQuality, rename: dict | None = None) -> None:
-    raw, source, is_csv = f"raw_{spec.name}", str(path), path.suffix != ".parquet"
-    _read_raw(con, path, raw, rename or {})
+def _load_table(con, spec: TableSpec, source: str, is_csv: bool, *, analysis_date: pd.Timestamp,
+                today: pd.Timestamp, future_rows: FutureRows, quality: DataQuality, problems: list,
+                accounts_known: bool, duplicates: Duplicates = "exclude") -> bool:
+    """Validate the staged table (every problem added to ``problems``) and create the typed table; False
+    when its columns are missing (nothing more can be checked)."""
+    raw = f"raw_{spec.name}"
     quality.rows_read[spec.name] = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
-    present = schema.check_columns(con, raw, spec, source)
-    schema.check_values(con, raw, spec, present, source, is_csv)
-    schema.check_unique_key(con, raw, spec, source, is_csv)
-    schema.check_row_rules(con, raw, spec, present, source, is_csv)
-    if spec.name != "accounts" and "account_id" in present:
-        schema.check_known_accounts(con, raw, spec, "_all_account_ids", source, is_csv)
-    schema.check_not_after(con, raw, spec, today, source, is_csv,
+    try:
+        present = schema.check_columns(con, raw, spec, source)
+    except DataValidationError as e:
+        problems.append(e)
+        _drop_raw(con, raw)
+        return False
+    schema.check_values(con, raw, spec, present, source, is_csv, problems)
+    schema.check_unique_key(con, raw, spec, source, is_csv, problems)
+    schema.check_row_rules(con, raw, spec, present, source, is_csv, problems)
+    if spec.name != "accounts" and "account_id" in present and accounts_known:
+        schema.check_known_accounts(con, raw, spec, "_all_account_ids", source, is_csv, problems)
+    schema.check_not_after(con, raw, spec, today, source, is_csv, problems=problems,
                            what=f"are dated after today ({today.date()}); a typo?")
     if future_rows == "error":
-        schema.check_not_after(con, raw, spec, analysis_date, source, is_csv,
+        schema.check_not_after(con, raw, spec, analysis_date, source, is_csv, problems=problems,
                                what=f"are dated after the analysis date {analysis_date.date()}")
     cols = [spec.column(c) for c in present]
     if spec.name == "transactions" and "gross_margin" not in present:
@@ -101,7 +103,29 @@ def _load_table(con, spec: TableSpec, path: Path, *, analysis_date: pd.Timestamp
     _drop_raw(con, raw)
     if spec.name == "accounts":  # ids known before back-fill exclusions, for the reference checks
         con.execute("CREATE TABLE _all_account_ids AS SELECT account_id FROM typed_accounts")
+    if spec.name == "transactions":
+        _mark_duplicates(con, [c.name for c in cols], duplicates, source, is_csv, problems)
     _apply_exclusions(con, spec, analysis_date, quality)
+    return True
+
+
+def _mark_duplicates(con, columns: list[str], policy: Duplicates, source: str, is_csv: bool,
+                     problems: list) -> None:
+    """Order lines repeated exactly (same order id and content; without order ids, identical lines): the
+    column ``_duplicate`` marks every repeat after the first (excluded and counted), or they are an error,
+    or are kept. Marked in place, so the table keeps the file's order."""
+    cols = ", ".join(schema._q(c) for c in columns)
+    con.execute("ALTER TABLE typed_transactions ADD COLUMN _duplicate BOOLEAN DEFAULT false")
+    if policy == "keep":
+        return
+    repeats = (f"SELECT _row FROM (SELECT _row, row_number() OVER (PARTITION BY {cols} ORDER BY _row) AS k "
+               "FROM typed_transactions) WHERE k > 1")
+    if policy == "error":
+        schema._fail(con, f"SELECT _row, 'repeats an earlier line' FROM ({repeats})",
+                     spec=schema.TABLES["transactions"], column=None, source=source, is_csv=is_csv,
+                     problems=problems, what="repeat an earlier order line exactly (data.duplicates: error)")
+        return
+    con.execute(f"UPDATE typed_transactions SET _duplicate = true WHERE _row IN ({repeats})")
 
 
 def _count(con, table: str, where: str, amount: str | None = None) -> tuple[int, float | None]:
@@ -118,9 +142,11 @@ def _apply_exclusions(con, spec: TableSpec, analysis_date: pd.Timestamp, quality
          "revenue" if spec.name == "transactions" else None),
     ]
     if spec.name == "transactions":
-        rules += [("revenue < 0", "return (negative revenue)", "revenue"),
+        rules += [("_duplicate", "order line repeated exactly (duplicate)", "revenue"),
+                  ("revenue < 0", "return (negative revenue)", "revenue"),
                   ("revenue = 0", "zero revenue", "revenue")]
     keep, excluded = [], 0
+    drop = ", _duplicate" if spec.name == "transactions" else ""
     for where, reason, amount in rules:
         cond = where if not keep else f"({where}) AND " + " AND ".join(f"NOT ({k})" for k in keep)
         n, a = _count(con, typed, cond, amount)
@@ -130,10 +156,12 @@ def _apply_exclusions(con, spec: TableSpec, analysis_date: pd.Timestamp, quality
     if excluded:
         # insertion order is preserved (DuckDB's default): the table keeps the file's row order without a sort
         where_keep = " AND ".join(f"NOT ({k})" for k in keep)
-        con.execute(f"CREATE TABLE {spec.name} AS SELECT * EXCLUDE (_row) FROM {typed} WHERE {where_keep}")
+        con.execute(f"CREATE TABLE {spec.name} AS SELECT * EXCLUDE (_row{drop}) FROM {typed} WHERE {where_keep}")
         con.execute(f"DROP TABLE {typed}")
     else:  # nothing to leave out: no copy
         con.execute(f"ALTER TABLE {typed} DROP COLUMN _row")
+        if drop:
+            con.execute(f"ALTER TABLE {typed} DROP COLUMN _duplicate")
         con.execute(f"ALTER TABLE {typed} RENAME TO {spec.name}")
     if spec.name == "accounts":
         for col, reason in (("churned_on", "churn dates after the analysis date treated as not yet churned"),
@@ -150,38 +178,36 @@ def _apply_exclusions(con, spec: TableSpec, analysis_date: pd.Timestamp, quality
             con.execute(f"UPDATE {spec.name} SET {col} = NULL{extra} WHERE {col} > {d}")
 
 
-def _default_analysis_date(path: Path, col: str, today: pd.Timestamp) -> pd.Timestamp:
-    """End of the month of the last order (up to ``today``) in the transactions file; ``col`` is the
-    file's name of the order date column."""
-    con = engine.connect()
-    try:
-        if col not in [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {_scan(path)}").fetchall()]:
-            raise DataValidationError(f"missing column '{col}' (the order date), needed to take the analysis "
-                                      "date from the data", table="transactions", column="order_date",
-                                      source=str(path))
-        day = schema.date_expr(col)
-        last = con.execute(f"SELECT max({day}) FROM {_scan(path)} WHERE {day} <= DATE '{today.date()}'"
-                           ).fetchone()[0]
-    finally:
-        con.close()
+def _default_analysis_date(con, today: pd.Timestamp, source: str) -> pd.Timestamp:
+    """End of the month of the last order (up to ``today``) in the staged transactions."""
+    if "order_date" not in [r[0] for r in con.execute("DESCRIBE raw_transactions").fetchall()]:
+        raise DataValidationError("missing column 'order_date' (the order date), needed to take the analysis "
+                                  "date from the data", table="transactions", column="order_date", source=source)
+    day = schema.date_expr("order_date")
+    last = con.execute(f"SELECT max({day}) FROM raw_transactions WHERE {day} <= DATE '{today.date()}'").fetchone()[0]
     if last is None:
-        raise DataValidationError("no dated rows to take the analysis date from", table="transactions",
-                                  column="order_date", source=str(path))
+        raise DataValidationError(f"no order dated on or before today ({today.date()}) to take the analysis "
+                                  "month from", table="transactions", column="order_date", source=source)
     return (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).normalize()
 
 
 def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None = None,
                  future_rows: FutureRows = "error", today: str | pd.Timestamp | None = None,
                  tables: dict | None = None, columns: dict | None = None,
-                 database: str | Path | None = None) -> Dataset:
+                 database: str | Path | None = None, values: dict | None = None, encoding: str | None = None,
+                 duplicates: Duplicates = "exclude", for_report: bool = False) -> Dataset:
     """Read and validate the tables in folder ``source``.
 
     Tables: ``accounts`` and ``transactions`` (required), ``costs``, ``interactions``, ``opportunities`` and
-    ``payments`` (optional), each
-    as ``<name>.parquet``, ``<name>.csv`` or ``<name>.csv.gz``. ``analysis_date`` defaults to the end of the
-    last month with transactions. Rows dated after it are an error (``future_rows='error'``) or are left
-    out and counted (``'exclude'``, for back-filling past months); rows dated after ``today`` are always an
-    error. Raises :class:`DataValidationError` naming file, column and rows.
+    ``payments`` (optional), each a file named like the table in any case (``.csv`` in any common encoding —
+    or ``encoding`` —, ``.csv.gz``, ``.parquet``, ``.xlsx``) or a sheet so named in a workbook of the folder
+    (:mod:`kamlib.data.readers`); Chinese headers and codes are read (:mod:`kamlib.data.aliases`, plus
+    ``columns`` and ``values``). ``analysis_date`` defaults to the end of the last month with transactions.
+    Rows dated after it are an error (``future_rows='error'``) or are left out and counted (``'exclude'``,
+    for back-filling past months); rows dated after ``today`` are always an error. Order lines repeated
+    exactly are excluded and counted (``duplicates``: or kept, or an error). Raises one
+    :class:`DataValidationError` listing every problem (file, column, lines, count); with ``for_report``
+    (``kam report``, ``kam validate``) also when the data cannot carry a report (:mod:`kamlib.data.readiness`).
 
     ``source`` may also be a database URL (``postgresql://user@host/db``), a DuckDB file, or a JSON source
     spec ({"source", "tables", "columns"}); then the tables stay in the database (:mod:`kamlib.data.sources`).
@@ -207,36 +233,60 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
     if not folder.is_dir():
         raise FileNotFoundError(f"data folder not found: {folder}")
     today_ts = pd.Timestamp(today or dt.date.today()).normalize()
-    files: dict[str, Path] = {}
     tables, columns = tables or {}, columns or {}
+    problems: list[DataValidationError] = []
+    found: dict[str, readers.TableFile] = {}
     for name, spec in schema.TABLES.items():
-        path = find_table_file(folder, tables.get(name, name))
-        if path is None:
-            if spec.required:
-                f = tables.get(name, name)
-                raise DataValidationError(f"required table '{f}' not found in {folder} "
-                                          f"(expected {f}.csv or {f}.parquet)", table=name)
+        try:
+            tf = readers.find_table(folder, name, tables.get(name))
+        except DataValidationError as e:
+            problems.append(e)
             continue
-        files[name] = path
-    if analysis_date is None:
-        # the user's name of the order date column (columns maps theirs -> the model's)
-        col = next((k for k, v in (columns.get("transactions") or {}).items() if v == "order_date"),
-                   "order_date")
-        analysis_date = _default_analysis_date(files["transactions"], col, today_ts)
-    ad = pd.Timestamp(analysis_date).normalize()
-    if ad > today_ts:
-        raise ValueError(f"analysis date {ad.date()} is after today ({today_ts.date()})")
+        if tf is not None:
+            found[name] = tf
+        elif spec.required:
+            f = tables.get(name, name)
+            problems.append(DataValidationError(
+                f"required table '{f}' not found in {folder} (expected {f}.csv, {f}.xlsx or {f}.parquet, a sheet "
+                f"'{f}' in a workbook, or the file named in data.tables of kam.yaml)", table=name))
     if database is not None:
         engine.remove_database(database)
     con = engine.connect(None if database is None else str(database))
     quality = DataQuality()
     try:
-        for name, path in files.items():
-            _load_table(con, schema.TABLES[name], path, analysis_date=ad, today=today_ts,
-                        future_rows=future_rows, quality=quality, rename=columns.get(name) or {})
+        labels = {}
+        for name, tf in found.items():
+            try:
+                labels[name] = _stage(con, name, tf, encoding=encoding, rename=columns.get(name) or {},
+                                      values=values or {})
+            except DataValidationError as e:
+                problems.append(e)
+        if "accounts" not in labels or "transactions" not in labels:
+            raise DataValidationError.combine(problems)
+        if analysis_date is None:
+            try:
+                analysis_date = _default_analysis_date(con, today_ts, labels["transactions"])
+            except DataValidationError as e:
+                raise DataValidationError.combine(problems + [e]) from None
+        ad = pd.Timestamp(analysis_date).normalize()
+        if ad > today_ts:
+            raise ValueError(f"analysis date {ad.date()} is after today ({today_ts.date()})")
+        loaded = []
+        for name in labels:
+            tf = found[name]
+            ok = _load_table(con, schema.TABLES[name], labels[name], tf.kind != "parquet", analysis_date=ad,
+                             today=today_ts, future_rows=future_rows, quality=quality, problems=problems,
+                             accounts_known="accounts" in loaded, duplicates=duplicates)
+            if ok:
+                loaded.append(name)
+        if problems:
+            raise DataValidationError.combine(problems)
+        if for_report:
+            readiness.check(con, ad, labels, quality.rows_read)
+        readiness.findings(con, ad, quality)
         con.execute("DROP TABLE _all_account_ids")
     except BaseException:
         con.close()   # a file database is released at once (the caller may delete it)
         raise
     return Dataset(con=con, analysis_date=ad, quality=quality, source=str(folder),
-                   fingerprint=fingerprint(list(files.values())), tables=tuple(files))
+                   fingerprint=fingerprint(sorted({tf.path for tf in found.values()})), tables=tuple(loaded))

@@ -153,14 +153,29 @@ TABLES: dict[str, TableSpec] = {
 
 
 class DataValidationError(ValueError):
-    """Input data that cannot be analysed. The message names the file, column and offending rows."""
+    """Input data that cannot be analysed. The message names the file, column and offending rows; one raised
+    for several problems (:meth:`combine`) lists them all in ``problems``."""
 
     def __init__(self, message: str, *, table: str, column: str | None = None,
-                 rows: list[int] | None = None, source: str | None = None):
+                 rows: list[int] | None = None, source: str | None = None, count: int | None = None):
         where = source or table
         prefix = f"{where}: column '{column}': " if column else f"{where}: "
         super().__init__(prefix + message)
-        self.table, self.column, self.rows, self.source = table, column, rows or [], source
+        self.table, self.column, self.rows, self.source, self.count = table, column, rows or [], source, count
+        self.problems: list[DataValidationError] = [self]
+
+    @classmethod
+    def combine(cls, problems: list[DataValidationError]) -> DataValidationError:
+        """One error for every problem found (the message lists them, one per line)."""
+        if len(problems) == 1:
+            return problems[0]
+        err = cls(f"{len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems), table="data")
+        err.args = (f"{len(problems)} problems in the data:\n" + "\n".join(f"  - {p}" for p in problems),)
+        err.problems = list(problems)
+        return err
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 @dataclass
@@ -170,6 +185,7 @@ class DataQuality:
     rows_read: dict[str, int] = field(default_factory=dict)
     exclusions: list[dict] = field(default_factory=list)
     adjustments: list[dict] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)    # counted, not excluded (e.g. accounts without orders)
 
     def exclude(self, table: str, reason: str, rows: int, amount: float | None = None) -> None:
         if rows:
@@ -179,6 +195,15 @@ class DataQuality:
     def adjust(self, table: str, column: str, reason: str, values: int) -> None:
         """Record values that were changed (not rows removed), e.g. future churn dates blanked."""
         self.adjustments.append({"table": table, "column": column, "reason": reason, "values": int(values)})
+
+    def find(self, table: str, finding: str, rows: int, amount: float | None = None) -> None:
+        """Record rows that stay in the data but deserve a look (they do not stop the run)."""
+        if rows:
+            self.findings.append({"table": table, "finding": finding, "rows": int(rows),
+                                  "amount": None if amount is None else float(amount)})
+
+    def findings_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.findings, columns=["table", "finding", "rows", "amount"])
 
     @property
     def rows_excluded(self) -> int:
@@ -202,14 +227,27 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+DATE_FORMATS = ("%Y年%m月%d日", "%Y.%m.%d")     # besides ISO and 2026/10/5, which DuckDB casts itself
+# amounts as exported: 1,234.50 / ￥1,234.50 / ¥1234.5 / 1234.50元 (thousands commas only in groups of three,
+# so a decimal comma such as 1234,50 stays an error)
+AMOUNT_PATTERN = r"-?[￥¥]?\s*-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*元?"
+
+
 def date_expr(col: str) -> str:
-    """SQL that parses a text or typed column as DATE (NULL when it cannot be parsed)."""
+    """SQL that parses a text or typed column as DATE (NULL when it cannot be parsed): ISO dates (a time part
+    is ignored), 2026/10/5, 2026年10月5日, 2026.10.5."""
     c = _q(col)
-    return f"COALESCE(TRY_CAST({c} AS DATE), TRY_CAST(TRY_CAST({c} AS TIMESTAMP) AS DATE))"
+    formats = "[" + ", ".join(f"'{f}'" for f in DATE_FORMATS) + "]"
+    return (f"COALESCE(TRY_CAST({c} AS DATE), TRY_CAST(TRY_CAST({c} AS TIMESTAMP) AS DATE), "
+            f"TRY_CAST(TRY_STRPTIME(CAST({c} AS VARCHAR), {formats}) AS DATE))")
 
 
 def number_expr(col: str) -> str:
-    return f"TRY_CAST({_q(col)} AS DOUBLE)"
+    """SQL that parses a text or typed column as DOUBLE (NULL when it cannot be parsed), amounts with
+    thousands separators, a currency sign or 元 included."""
+    c, text = _q(col), f"CAST({_q(col)} AS VARCHAR)"
+    return (f"COALESCE(TRY_CAST({c} AS DOUBLE), TRY_CAST(CASE WHEN regexp_full_match(trim({text}), "
+            f"'{AMOUNT_PATTERN}') THEN regexp_replace({text}, '[\\s,￥¥元]', '', 'g') END AS DOUBLE))")
 
 
 def typed_expr(column: Column) -> str:
@@ -220,26 +258,35 @@ def typed_expr(column: Column) -> str:
     return f"CAST({_q(column.name)} AS VARCHAR) AS {_q(column.name)}"
 
 
-def _row_label(is_csv: bool) -> str:
-    return "line" if is_csv else "row"
+def _row_label(source: str, is_csv: bool) -> str:
+    """CSV files count lines (the header is line 1), Excel sheets and tables count rows."""
+    return "line" if is_csv and not (source.lower().endswith(".xlsx") or "[sheet " in source) else "row"
 
 
 def _sample(con, sql: str, limit: int = 5) -> list[tuple]:
     return con.execute(f"{sql} LIMIT {limit}").fetchall()
 
 
+def _shown(value) -> str:
+    return "empty" if value is None or (isinstance(value, str) and not value.strip()) else repr(value)
+
+
 def _fail(con, sql_rows: str, *, spec: TableSpec, column: str | None, source: str, is_csv: bool,
-          what: str) -> None:
-    """Raise when the query ``sql_rows`` (selecting _row and the offending value) returns rows."""
+          what: str, problems: list | None = None) -> None:
+    """A problem when the query ``sql_rows`` (selecting _row and the offending value) returns rows: added to
+    ``problems`` (every check runs), or raised when no list is given."""
     n = con.execute(f"SELECT count(*) FROM ({sql_rows})").fetchone()[0]
     if not n:
         return
     sample = _sample(con, sql_rows + " ORDER BY 1")
     offset = 1 if is_csv else 0  # CSV line numbers count the header line
-    shown = ", ".join(f"{_row_label(is_csv)} {r[0] + offset}: {r[1]!r}" for r in sample)
+    shown = ", ".join(f"{_row_label(source, is_csv)} {r[0] + offset}: {_shown(r[1])}" for r in sample)
     rows = [int(r[0]) + offset for r in sample]
-    raise DataValidationError(f"{n} row(s) {what} ({shown}{', ...' if n > len(sample) else ''})",
-                              table=spec.name, column=column, rows=rows, source=source)
+    err = DataValidationError(f"{n} row(s) {what} ({shown}{', ...' if n > len(sample) else ''})",
+                              table=spec.name, column=column, rows=rows, source=source, count=int(n))
+    if problems is None:
+        raise err
+    problems.append(err)
 
 
 def check_columns(con, raw: str, spec: TableSpec, source: str) -> list[str]:
@@ -255,7 +302,8 @@ def check_columns(con, raw: str, spec: TableSpec, source: str) -> list[str]:
     return [c.name for c in spec.columns if c.name in present]
 
 
-def check_values(con, raw: str, spec: TableSpec, present: list[str], source: str, is_csv: bool) -> None:
+def check_values(con, raw: str, spec: TableSpec, present: list[str], source: str, is_csv: bool,
+                 problems: list | None = None) -> None:
     """Missing values, unparsable dates and numbers, values outside the allowed set."""
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {raw})").fetchall())
     for name in present:
@@ -264,53 +312,60 @@ def check_values(con, raw: str, spec: TableSpec, present: list[str], source: str
         if not col.nullable:  # only text can be blank; typed (e.g. Parquet) columns are only checked for NULL
             blank = f" OR trim({q}) = ''" if types[name] == "VARCHAR" else ""
             _fail(con, f"SELECT _row, {q} FROM {raw} WHERE {q} IS NULL{blank}",
-                  spec=spec, column=name, source=source, is_csv=is_csv, what="have no value")
+                  spec=spec, problems=problems, column=name, source=source, is_csv=is_csv, what="have no value")
         if col.kind == "date":
             _fail(con, f"SELECT _row, CAST({q} AS VARCHAR) FROM {raw} WHERE {q} IS NOT NULL "
                        f"AND {date_expr(name)} IS NULL",
-                  spec=spec, column=name, source=source, is_csv=is_csv,
-                  what="have a date that cannot be parsed (expected YYYY-MM-DD)")
+                  spec=spec, problems=problems, column=name, source=source, is_csv=is_csv,
+                  what="have a date that cannot be parsed (expected YYYY-MM-DD, 2026/10/5 or 2026年10月5日)")
         elif col.kind == "number":
             _fail(con, f"SELECT _row, CAST({q} AS VARCHAR) FROM {raw} WHERE {q} IS NOT NULL "
                        f"AND ({number_expr(name)} IS NULL OR isnan({number_expr(name)}) "
                        f"OR isinf({number_expr(name)}))",
-                  spec=spec, column=name, source=source, is_csv=is_csv, what="are not numeric")
+                  spec=spec, problems=problems, column=name, source=source, is_csv=is_csv,
+                  what="are not numbers (1,234.50, ￥1,234.50 and 1234.50元 are read; a decimal comma as in 1234,50 "
+                       "is not: write 1234.50)")
         if col.allowed:
             allowed = ", ".join("'" + a + "'" for a in col.allowed)
             _fail(con, f"SELECT _row, {q} FROM {raw} WHERE {q} IS NOT NULL AND {q} NOT IN ({allowed})",
-                  spec=spec, column=name, source=source, is_csv=is_csv,
+                  spec=spec, problems=problems, column=name, source=source, is_csv=is_csv,
                   what=f"have a value outside the allowed set ({', '.join(col.allowed)})")
 
 
-def check_unique_key(con, raw: str, spec: TableSpec, source: str, is_csv: bool) -> None:
+def check_unique_key(con, raw: str, spec: TableSpec, source: str, is_csv: bool,
+                     problems: list | None = None) -> None:
     if spec.key is None:
         return
     k = _q(spec.key)
     _fail(con, f"SELECT _row, {k} FROM {raw} WHERE {k} IN "
                f"(SELECT {k} FROM {raw} GROUP BY {k} HAVING count(*) > 1)",
-          spec=spec, column=spec.key, source=source, is_csv=is_csv, what="repeat an id (duplicate account ids)")
+          spec=spec, problems=problems, column=spec.key, source=source, is_csv=is_csv,
+          what=f"repeat an id (duplicate {spec.key} values)")
 
 
-def check_known_accounts(con, raw: str, spec: TableSpec, accounts: str, source: str, is_csv: bool) -> None:
+def check_known_accounts(con, raw: str, spec: TableSpec, accounts: str, source: str, is_csv: bool,
+                         problems: list | None = None) -> None:
     _fail(con, f"SELECT _row, account_id FROM {raw} WHERE account_id IS NOT NULL "
                f"AND CAST(account_id AS VARCHAR) NOT IN (SELECT account_id FROM {accounts})",
-          spec=spec, column="account_id", source=source, is_csv=is_csv,
+          spec=spec, problems=problems, column="account_id", source=source, is_csv=is_csv,
           what="refer to accounts that are not in the accounts table")
 
 
-def check_row_rules(con, raw: str, spec: TableSpec, present: list[str], source: str, is_csv: bool) -> None:
+def check_row_rules(con, raw: str, spec: TableSpec, present: list[str], source: str, is_csv: bool,
+                    problems: list | None = None) -> None:
     """Cross-column consistency rules of a table (e.g. closed before created), evaluated on typed values."""
     if not spec.row_rules:
         return
     typed = ", ".join(typed_expr(spec.column(c)) for c in present)
     for condition, column, what in spec.row_rules:
         _fail(con, f"SELECT _row, CAST({_q(column)} AS VARCHAR) FROM (SELECT _row, {typed} FROM {raw}) "
-                   f"WHERE {condition}", spec=spec, column=column, source=source, is_csv=is_csv, what=what)
+                   f"WHERE {condition}", spec=spec, problems=problems, column=column, source=source,
+              is_csv=is_csv, what=what)
 
 
 def check_not_after(con, raw: str, spec: TableSpec, limit: pd.Timestamp, source: str, is_csv: bool,
-                    what: str) -> None:
+                    what: str, problems: list | None = None) -> None:
     col = spec.date_column
     _fail(con, f"SELECT _row, CAST({_q(col)} AS VARCHAR) FROM {raw} "
                f"WHERE {date_expr(col)} > DATE '{limit.date()}'",
-          spec=spec, column=col, source=source, is_csv=is_csv, what=what)
+          spec=spec, problems=problems, column=col, source=source, is_csv=is_csv, what=what)

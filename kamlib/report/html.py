@@ -114,3 +114,29 @@ table{{border-collapse:collapse;width:100%;margin:1em 0}}td,th{{border-bottom:1p
 <h2>Headline metrics</h2><table><tr><th>key</th><th>metric</th><th>value</th></tr>{mrows}</table>
 <p><a href="metrics.json">metrics.json</a> · <a href="run.json">run.json</a></p>
 </body></html>"""
+
+
+def render_quality_page(source: str, problems: list, quality=None, *, analysis_month: str = "") -> str:
+    """The data-quality page of ``kam validate``: every problem (file, column, count, example lines) or, when
+    the data are valid, rows read / excluded / used and the findings that do not stop a run."""
+    e = html.escape
+
+    def table(frame) -> str:
+        return frame.to_html(index=False, border=0, na_rep="", escape=True) if len(frame) else "<p>none</p>"
+
+    if problems:
+        import pandas as pd
+        rows = pd.DataFrame([{"file": p.source or p.table, "column": p.column or "", "rows": p.count or "",
+                              "problem": str(p).split(": ", 2)[-1]} for p in problems])
+        body = (f"<p class=bad>{len(problems)} problem(s): the data cannot be used until they are fixed.</p>"
+                + table(rows))
+    else:
+        body = (f"<p class=good>Valid for analysis month {e(str(analysis_month))}.</p><h2>Rows</h2>"
+                + table(quality.summary().reset_index()) + "<h2>Rows left out (counted)</h2>"
+                + table(quality.exclusions_table()) + "<h2>Findings (kept, worth a look)</h2>"
+                + table(quality.findings_table()))
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Data quality — {e(source)}</title>'
+            "<style>body{font-family:sans-serif;max-width:1100px;margin:1em auto}table{border-collapse:collapse}"
+            "td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}"
+            ".bad{color:#a00;font-weight:bold}.good{color:#070;font-weight:bold}</style></head><body>"
+            f"<h1>Data quality</h1><p>Source: <code>{e(source)}</code></p>{body}</body></html>")

@@ -285,18 +285,26 @@ class ReportLocked(RuntimeError):
 
 @contextmanager
 def month_lock(out_root: Path, month: str):
-    """One writer per report month: an exclusive lock on ``<out>/.lock-<month>`` (released when the run ends,
-    also when it dies). A second run for the month refuses at once, naming the first."""
+    """One writer per report month: an exclusive lock on ``<out>/.lock-<month>``, removed when the run ends
+    (the kernel releases it if the run dies). A second run for the month refuses at once, naming the first."""
     import fcntl
-    f = open(out_root / f".lock-{month}", "a+", encoding="utf-8")
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.seek(0)
-        holder = f.read().strip() or "another process"
+    path = out_root / f".lock-{month}"
+    while True:
+        f = open(path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            f.close()
+            raise ReportLocked(f"another kam report is writing {month} into {out_root} ({holder}); wait for it "
+                               "to finish or write to another --out") from None
+        try:       # the file may have been removed by the run that held it: lock the one that is there now
+            if os.stat(path).st_ino == os.fstat(f.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
         f.close()
-        raise ReportLocked(f"another kam report is writing {month} into {out_root} ({holder}); wait for it to "
-                           "finish or write to another --out") from None
     f.seek(0)
     f.truncate()
     f.write(f"pid {os.getpid()}, started {dt.datetime.now().isoformat(timespec='seconds')}")
@@ -304,6 +312,7 @@ def month_lock(out_root: Path, month: str):
     try:
         yield
     finally:
+        path.unlink(missing_ok=True)
         fcntl.flock(f, fcntl.LOCK_UN)
         f.close()
 
@@ -312,7 +321,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                notebooks: tuple[str, ...] | None = None, notebook_dir: str | Path | None = None,
                parameters: dict | None = None, jobs: int = 1, progress: bool = True,
                today: str | None = None, company: str = "", tables: dict | None = None,
-               columns: dict | None = None, pdf: bool = False) -> ReportRun:
+               columns: dict | None = None, pdf: bool = False, read_options: dict | None = None) -> ReportRun:
     """Run the monthly report for ``month`` ('YYYY-MM') on the data in ``data_dir``.
 
     The executive summary compares with ``<out_dir>/<previous month>/metrics.json`` when it exists. With
@@ -354,7 +363,8 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
             try:
                 # validate before any notebook runs: bad data stops the run with the validation message
                 ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today,
-                                  tables=tables, columns=columns, database=snapshot)
+                                  tables=tables, columns=columns, database=snapshot, for_report=True,
+                                  **(read_options or {}))
                 run.fingerprint = ds.fingerprint
                 params["_company"], params["_fingerprint"], params["_pdf"] = company, ds.fingerprint, pdf
                 previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"

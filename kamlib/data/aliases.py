@@ -1,0 +1,119 @@
+"""Headers and codes as Chinese ERP and Excel exports write them, mapped to the data model's names.
+
+Built in: the common Chinese column headers (客户编号, 订单日期, 销售额 ...) and category codes (国有, 特级,
+直销 ...) listed in ``data/README.md``. ``kam.yaml`` adds or overrides any of them (``data.columns`` for headers,
+``data.values`` for codes). Headers match ignoring case and white space; codes ignoring surrounding space.
+"""
+from __future__ import annotations
+
+import re
+
+# table -> {model column: headers that mean it}
+HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "accounts": {
+        "account_id": ("客户编号", "客户编码", "客户ID", "客户代码"),
+        "name": ("客户名称", "客户全称", "公司名称"),
+        "enterprise_type": ("企业类型", "企业性质"),
+        "industry": ("行业", "所属行业"),
+        "region": ("区域", "地区", "所属区域"),
+        "account_manager": ("客户经理", "业务员", "负责人"),
+        "tier": ("客户级别", "客户等级"),
+        "acquired_on": ("建档日期", "开户日期", "签约日期"),
+        "acquisition_channel": ("获客渠道", "来源渠道", "客户来源"),
+        "credit_rating": ("信用等级", "信誉等级"),
+        "churned_on": ("流失日期",),
+        "won_back_on": ("挽回日期",),
+    },
+    "transactions": {
+        "account_id": ("客户编号", "客户编码", "客户ID", "客户代码"),
+        "order_id": ("订单号", "单据编号", "订单编号"),
+        "order_date": ("订单日期", "单据日期", "下单日期"),
+        "product_category": ("产品类别", "存货分类", "产品分类"),
+        "revenue": ("销售额", "销售金额", "含税金额"),
+        "gross_margin": ("毛利", "毛利额"),
+        "cost": ("成本", "成本金额"),
+        "discount": ("折扣", "折扣率"),
+    },
+    "costs": {
+        "period": ("期间", "月份"),
+        "kind": ("类型", "费用类型"),
+        "amount": ("金额", "费用金额"),
+        "account_id": ("客户编号", "客户编码", "客户ID"),
+    },
+    "interactions": {
+        "account_id": ("客户编号", "客户编码", "客户ID"),
+        "date": ("日期", "拜访日期"),
+        "kind": ("类型", "互动类型"),
+    },
+    "opportunities": {
+        "opportunity_id": ("机会编号", "商机编号"),
+        "account_id": ("客户编号", "客户编码", "客户ID"),
+        "prospect_name": ("潜在客户名称",),
+        "account_manager": ("客户经理", "业务员"),
+        "created_on": ("创建日期",),
+        "closed_on": ("关闭日期",),
+        "outcome": ("结果",),
+        "amount": ("金额", "预计金额"),
+        "stage": ("阶段",),
+    },
+    "payments": {
+        "invoice_id": ("发票号", "发票编号"),
+        "account_id": ("客户编号", "客户编码", "客户ID"),
+        "invoice_date": ("开票日期",),
+        "due_date": ("到期日", "到期日期"),
+        "paid_date": ("回款日期", "收款日期"),
+        "amount": ("金额", "发票金额"),
+    },
+}
+
+# (table, column) -> {code as exported: the model's code}
+_PRIVATE = {"私营": "private", "民营": "private"}
+_TIERS = {"特级": "strategic", "战略": "strategic", "A级": "A", "B级": "B", "C级": "C"}
+VALUES: dict[tuple[str, str], dict[str, str]] = {
+    ("accounts", "enterprise_type"): {"国有": "state-owned", **_PRIVATE, "外资": "foreign", "合资": "joint-venture"},
+    ("accounts", "tier"): _TIERS,
+    ("accounts", "acquisition_channel"): {"直销": "direct", "转介绍": "referral", "推荐": "referral",
+                                          "老客户推荐": "referral", "代理": "agent", "代理商": "agent"},
+    ("costs", "kind"): {"获客": "acquisition", "保持": "retention", "维系": "retention", "服务": "service",
+                        "挽回": "win_back"},
+    ("interactions", "kind"): {"拜访": "visit", "上门拜访": "visit", "电话": "call", "电话拜访": "call",
+                               "投诉": "complaint", "投诉已解决": "complaint_resolved"},
+    ("opportunities", "outcome"): {"赢单": "won", "成交": "won", "输单": "lost", "丢单": "lost", "进行中": "open"},
+    ("opportunities", "stage"): {"资格确认": "qualification", "方案": "proposal", "方案报价": "proposal",
+                                 "谈判": "negotiation", "商务谈判": "negotiation", "赢单": "won"},
+}
+
+
+def header_key(text: str) -> str:
+    """A header as compared: no white space (also full-width or a BOM), case folded."""
+    return re.sub(r"[\s\ufeff\u3000]+", "", str(text)).casefold()
+
+
+def rename_map(table: str, headers: list[str], user: dict[str, str] | None = None) -> dict[str, str]:
+    """{header in the file: model column} for the headers that name a model column: the user's mapping
+    (``data.columns`` in kam.yaml) first, then the model's own names, then the built-in aliases."""
+    known: dict[str, str] = {}
+    for model, aliases in HEADERS.get(table, {}).items():
+        for a in aliases:
+            known.setdefault(header_key(a), model)
+    from .schema import TABLES
+    for col in TABLES[table].columns:
+        known[header_key(col.name)] = col.name
+    for theirs, model in (user or {}).items():
+        known[header_key(theirs)] = model
+    out, taken = {}, set()
+    for h in headers:
+        model = known.get(header_key(h))
+        if model is not None and model not in taken and h != model:
+            out[h] = model
+        if model is not None:
+            taken.add(model)
+    return out
+
+
+def value_map(table: str, column: str, user: dict | None = None) -> dict[str, str]:
+    """{code as exported: model code} for one column: built-in codes, then ``data.values`` of kam.yaml
+    (``{table: {column: {theirs: ours}}}``)."""
+    out = dict(VALUES.get((table, column), {}))
+    out.update(((user or {}).get(table) or {}).get(column) or {})
+    return out

@@ -1,0 +1,62 @@
+"""Valid means the report can run: after validation, checks that the data can carry the analyses (a
+run that passes them does not fail inside a notebook on the shape of the data), and data-quality findings
+that do not stop the run but are counted and shown (:class:`~kamlib.data.schema.DataQuality`)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .schema import DataQuality, DataValidationError
+
+# the fewest accounts with orders, and with repeat purchase days, the purchase models are fitted on
+MIN_ACCOUNTS_WITH_ORDERS = 10
+MIN_REPEAT_BUYERS = 5
+DOUBTFUL_AFTER_DAYS = 365      # an invoice unpaid this long after its due date is doubtful debt
+
+
+def check(con, analysis_date: pd.Timestamp, labels: dict[str, str], rows_read: dict[str, int]) -> None:
+    """Raise one error naming every reason the data cannot carry a report (``labels``: file per table)."""
+    problems = []
+    day = f"DATE '{analysis_date.date()}'"
+    month = analysis_date.strftime("%Y-%m")
+
+    def problem(table: str, text: str, column: str | None = None):
+        problems.append(DataValidationError(text, table=table, column=column, source=labels.get(table, table)))
+
+    if not con.execute("SELECT count(*) FROM accounts").fetchone()[0]:
+        problem("accounts", "has no accounts (a header without rows?)")
+    n_lines = rows_read.get("transactions", 0)
+    used = con.execute("SELECT count(*) FROM transactions").fetchone()[0]
+    if not n_lines:
+        problem("transactions", "has no order lines (a header without rows?)")
+    elif not used:
+        problem("transactions", f"has no order with positive revenue on or before the end of the analysis month "
+                f"{month}: choose a later month (see the data-quality summary for the lines left out)",
+                column="order_date")
+    else:
+        buyers, repeat = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE days > 1) FROM (SELECT account_id, "
+            f"count(DISTINCT order_date) AS days FROM transactions WHERE order_date <= {day} GROUP BY 1)"
+        ).fetchone()
+        if buyers < MIN_ACCOUNTS_WITH_ORDERS:
+            problem("transactions", f"has orders from {buyers} account(s) up to {month}; the purchase models need "
+                    f"at least {MIN_ACCOUNTS_WITH_ORDERS}")
+        elif repeat < MIN_REPEAT_BUYERS:
+            problem("transactions", f"has {repeat} account(s) that bought on more than one day up to {month}; the "
+                    f"purchase models need at least {MIN_REPEAT_BUYERS} repeat buyers")
+    if problems:
+        raise DataValidationError.combine(problems)
+
+
+def findings(con, analysis_date: pd.Timestamp, quality: DataQuality) -> None:
+    """Counted, not stopping: accounts without any order, invoices unpaid long after their due date."""
+    day = f"DATE '{analysis_date.date()}'"
+    n = con.execute("SELECT count(*) FROM accounts WHERE account_id NOT IN "
+                    "(SELECT DISTINCT account_id FROM transactions)").fetchone()[0]
+    quality.find("accounts", "accounts without any order up to the analysis date", n)
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "payments" in tables:
+        n, amount = con.execute(
+            f"SELECT count(*), sum(amount) FROM payments WHERE paid_date IS NULL "
+            f"AND due_date < {day} - INTERVAL {DOUBTFUL_AFTER_DAYS} DAY").fetchone()
+        quality.find("payments", f"invoices unpaid more than {DOUBTFUL_AFTER_DAYS} days after their due date "
+                     "(doubtful debt)", n, amount)
