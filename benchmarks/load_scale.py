@@ -48,11 +48,12 @@ def generate(folder: Path, n: int, fmt: str, seed: int = 0) -> Path:
         for start in range(0, n, CHUNK):
             m = min(CHUNK, n - start)
             account, day, order = draw_lines(rng, m, n_accounts=len(ids), n_days=1700, lines_per_order=5)
+            revenue = rng.gamma(2.0, 500.0, m)
             w.write_table(pa.table({
                 "order_id": pa.array(order + start).cast(pa.string()), "account_id": pa.array(ids[account]),
                 "order_date": pa.array(dates(day)).cast(pa.date32()),
                 "product_category": pa.array(categories[rng.integers(0, 3, m)]),
-                "revenue": rng.gamma(2.0, 500.0, m), "gross_margin": rng.gamma(2.0, 100.0, m),
+                "revenue": revenue, "gross_margin": revenue * rng.uniform(0.05, 0.4, m),   # margin below revenue
                 "discount": rng.uniform(0, 0.2, m)}))
     if fmt == "csv":
         duckdb.connect().execute(f"COPY (SELECT * FROM '{pq_path}') TO '{folder / 'transactions.csv'}' (HEADER)")
@@ -63,7 +64,7 @@ def generate(folder: Path, n: int, fmt: str, seed: int = 0) -> Path:
 def run_load(source: str, database: str | None) -> dict:
     from kamlib.data.loading import load_dataset
     t = time.perf_counter()
-    ds = load_dataset(source, analysis_date=ANALYSIS_DATE, today=TODAY, database=database)
+    ds = load_dataset(source, analysis_date=ANALYSIS_DATE, today=TODAY, database=database, future_rows="exclude")
     return {"load_s": round(time.perf_counter() - t, 1), "lines": ds.quality.rows_read["transactions"]}
 
 

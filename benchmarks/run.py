@@ -4,7 +4,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for script in ("batch.py", "clv_vs_lifetimes.py", "aggregate_scale.py", "load_scale.py", "engine_timings.py"):
+for script in ("batch.py", "clv_vs_lifetimes.py", "aggregate_scale.py", "load_scale.py", "xlsx_load.py",
+               "engine_timings.py"):
     print(f"=== {script}", flush=True)
     sys.argv = [script]
     runpy.run_path(str(HERE / script), run_name="__main__")

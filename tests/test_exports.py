@@ -56,9 +56,16 @@ def _excel(frames: dict[str, pd.DataFrame], path: Path, date_columns=()) -> None
 
 @pytest.fixture(scope="module")
 def clean_and_messy(small_dir, tmp_path_factory):
-    """The small book as clean files and as a Chinese company would export it."""
+    """The small book (account names in Chinese, some very long) as clean files and as a Chinese company
+    would export it."""
+    clean = tmp_path_factory.mktemp("clean")
+    shutil.copytree(small_dir, clean, dirs_exist_ok=True)
+    acc = pd.read_csv(clean / "accounts.csv", dtype=str, keep_default_na=False)
+    acc["name"] = [f"上海宏达机械设备有限公司华东区域销售服务中心{i}" if i % 7 == 0 else f"华泰化工{i}号"
+                   for i in range(len(acc))]
+    acc.to_csv(clean / "accounts.csv", index=False)
     messy = tmp_path_factory.mktemp("exports")
-    read = {t: pd.read_csv(small_dir / f"{t}.csv", dtype=str, keep_default_na=False) for t in TABLES}
+    read = {t: pd.read_csv(clean / f"{t}.csv", dtype=str, keep_default_na=False) for t in TABLES}
     acc = _chinese("accounts", read["accounts"])
     acc["建档日期"] = _dates(acc["建档日期"], "slash")
     acc.to_csv(messy / "accounts.csv", index=False, encoding="gbk")                       # GBK, Excel's default
@@ -79,7 +86,7 @@ def clean_and_messy(small_dir, tmp_path_factory):
     pay["amount"] = _amounts(pd.to_numeric(pay["amount"]), "thousands")
     _excel({"opportunities": opp, "payments": pay}, messy / "回款与商机.xlsx",            # one workbook, 2 sheets
            date_columns=("created_on", "invoice_date", "due_date"))
-    return small_dir, messy
+    return clean, messy
 
 
 def _tables(ds) -> dict[str, pd.DataFrame]:
@@ -110,6 +117,9 @@ def test_the_report_metrics_of_the_exports_equal_the_clean_files(clean_and_messy
                      "2026-09", "--out", str(out), "--quiet", "--today", TODAY, "--jobs", "1",
                      "--notebooks", "01_account_overview", "04_segmentation_strategy"]) == 0
         got[label] = json.loads((out / "2026-09" / "metrics.json").read_text())["metrics"]
+        for nb in (out / "2026-09" / "executed").glob("*.ipynb"):     # Chinese names in an English report
+            text = nb.read_text(encoding="utf-8")
+            assert "missing from font" not in text and '"name": "stderr"' not in text, nb.name
     assert got["messy"] == got["clean"] and len(got["clean"]) >= 10
 
 
@@ -233,3 +243,46 @@ def test_excel_cells_read_as_a_csv_export_would(tmp_path):
     got = read_xlsx(TableFile(tmp_path / "t.xlsx"))
     assert got.to_dict("list") == {"id": ["1001", "1002"], "day": ["2026-10-05", "2026-01-01"],
                                    "amount": ["1234.5", "7"], "name": ["上海", None]}
+
+
+def test_margin_above_revenue_and_negative_costs_are_errors(small_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(small_dir, data)
+    tx = pd.read_csv(data / "transactions.csv")
+    row = tx.index[tx["revenue"] > 0][0]
+    tx.loc[row, "gross_margin"] = tx.loc[row, "revenue"] + 1
+    tx.to_csv(data / "transactions.csv", index=False)
+    costs = pd.read_csv(data / "costs.csv")
+    costs.loc[0, "amount"] = -500
+    costs.to_csv(data / "costs.csv", index=False)
+    with pytest.raises(DataValidationError) as caught:
+        load_dataset(data, analysis_date=MONTH_END, today=TODAY, future_rows="exclude")
+    text = str(caught.value)
+    assert f"line {row + 2}:" in text and "gross margin above their revenue" in text
+    assert "costs.csv: column 'amount': 1 row(s) are negative" in text
+
+
+def test_a_missing_interactions_table_makes_visit_kpis_not_available_never_zero(small_dir, tmp_path):
+    import numpy as np
+
+    from kamlib.analysis import scorecard, segmentation, service
+    data = tmp_path / "data"
+    shutil.copytree(small_dir, data)
+    (data / "interactions.csv").unlink()
+    ds = load_dataset(data, analysis_date=MONTH_END, today=TODAY, future_rows="exclude")
+    seg = segmentation.account_frame(ds)
+    metrics = seg.metrics()
+    assert metrics["service_compliance_rate"] is None and metrics["unprofitable_accounts_after_cost_to_serve"] is None
+    assert set(seg.reasons) == {"service_compliance_rate", "unprofitable_accounts_after_cost_to_serve"}
+    assert seg.frame["cost_to_serve"].isna().all() and (seg.frame["service_flag"] == "").all()
+    assert service.visit_compliance(ds.accounts, None, "2026-01-01", "2026-09-30") is None
+    churned = pd.to_datetime(ds.accounts.set_index("account_id")["churned_on"])
+    card = scorecard.manager_scorecard(ds, churned_on=churned, compliance=seg.compliance)
+    assert "visit_compliance" not in card and "visit_compliance" in card.attrs["missing_kpis"]
+    # the composite is the weighted mean over the KPIs that exist, weights re-normalised
+    kpis = [k for k in scorecard.DEFAULT_WEIGHTS if k in card]
+    w = pd.Series({k: scorecard.DEFAULT_WEIGHTS[k] for k in kpis})
+    managers = card.drop(index="team median")
+    pct = pd.DataFrame({k: managers[k].rank(ascending=k not in scorecard.LOWER_IS_BETTER, pct=True) for k in kpis})
+    expected = 100 * (pct * w).sum(axis=1) / (pct.notna() * w).sum(axis=1)
+    np.testing.assert_allclose(managers["score"], expected)

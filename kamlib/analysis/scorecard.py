@@ -237,7 +237,9 @@ def manager_scorecard(ds: Dataset, *, churned_on: pd.Series, compliance: pd.Data
     card.index.name = "account_manager"
     median = card.median(numeric_only=True).rename("team median")
     median[rank_columns(median.index)] = np.nan                 # a median rank means nothing
-    return pd.concat([card, median.to_frame().T])
+    out = pd.concat([card, median.to_frame().T])
+    out.attrs["missing_kpis"] = [k for k in weights if weights[k] and k not in kpis]   # weights re-normalised
+    return out
 
 
 def rank_columns(columns) -> list[str]:

@@ -102,16 +102,32 @@ class Segmentation:
 
     frame: pd.DataFrame
     rfm_edges: pd.DataFrame
-    compliance: pd.DataFrame
+    compliance: pd.DataFrame | None        # None: no interactions table, visits unknown
     potential_source: str
     policy: service.ServicePolicy
+
+    @property
+    def has_cost_to_serve(self) -> bool:
+        return bool(self.frame["cost_to_serve"].notna().any())
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """Metric -> text key of why it is not available (visits unknown without an interactions table)."""
+        out = {}
+        if not self.has_cost_to_serve:
+            out["unprofitable_accounts_after_cost_to_serve"] = "reason_no_interactions"
+        if self.compliance is None:
+            out["service_compliance_rate"] = "reason_no_interactions"
+        return out
 
     def metrics(self) -> dict:
         active = self.frame[self.frame["revenue"] > 0]
         out = concentration.concentration_metrics(active)
-        out["unprofitable_accounts_after_cost_to_serve"] = int((self.frame["profit_after_cost_to_serve"] < 0).sum())
-        pol = self.compliance[self.compliance["tier"].isin(["strategic", "A"])]
-        out["service_compliance_rate"] = float(pol["compliant"].mean()) if len(pol) else None
+        out["unprofitable_accounts_after_cost_to_serve"] = (
+            int((self.frame["profit_after_cost_to_serve"] < 0).sum()) if self.has_cost_to_serve else None)
+        pol = (self.compliance[self.compliance["tier"].isin(["strategic", "A"])] if self.compliance is not None
+               else self.compliance)
+        out["service_compliance_rate"] = float(pol["compliant"].mean()) if pol is not None and len(pol) else None
         counts = self.frame["strategy"].value_counts()
         for s in STRATEGIES:
             out[f"strategy_{s}"] = int(counts.get(s, 0))
@@ -161,8 +177,11 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, value_thre
     f["tier_change"] = service.tier_changes(f["tier"], f["suggested_tier"])
     everyone = service.ServicePolicy({**{t: 0.0 for t in service.TIERS}, **policy.visits_per_week}, policy.holidays)
     visits = service.visit_compliance(acc.loc[ids].reset_index(), ds.interactions, w.start, w.end, everyone)
-    f["visits_per_week"] = visits["visits_per_week"].reindex(ids)
-    f["service_flag"] = service.service_flags(f["suggested_tier"], f["visits_per_week"], policy)
+    if visits is None:           # visits unknown: no flag rather than 'under-served'
+        f["visits_per_week"], f["service_flag"] = np.nan, ""
+    else:
+        f["visits_per_week"] = visits["visits_per_week"].reindex(ids)
+        f["service_flag"] = service.service_flags(f["suggested_tier"], f["visits_per_week"], policy)
     compliance = service.visit_compliance(acc.loc[ids].reset_index(), ds.interactions, w.start, w.end, policy)
     return Segmentation(f, edges, compliance, source, policy)
 

@@ -45,14 +45,17 @@ def counted_weeks(start, end, holidays=()) -> pd.DatetimeIndex:
 
 
 def visit_compliance(accounts: pd.DataFrame, interactions: pd.DataFrame | None, start, end,
-                     policy: ServicePolicy = ServicePolicy(), tier_col: str = "tier") -> pd.DataFrame:
+                     policy: ServicePolicy = ServicePolicy(), tier_col: str = "tier") -> pd.DataFrame | None:
     """Per account under a visit policy: counted weeks, in-person visits in them, visits per week, required,
     whether the policy is met (visits >= required x weeks) and the share of weeks meeting it.
 
     Accounts are counted only for the weeks they were in the book all week (acquired on or before the
     Monday, not churned on or before the Sunday unless won back by the Monday); accounts with no counted week
-    are left out (and said so by the caller). Without an interactions table every covered account has 0 visits.
+    are left out (and said so by the caller). Without an interactions table visits are unknown: None (not
+    'no visits').
     """
+    if interactions is None:
+        return None
     acc = accounts[accounts[tier_col].isin(list(policy.visits_per_week))].reset_index(drop=True)
     weeks = counted_weeks(start, end, policy.holidays)
     wk = weeks.to_numpy()
@@ -121,18 +124,19 @@ def tier_changes(recorded: pd.Series, suggested: pd.Series) -> pd.Series:
 def cost_to_serve(ds: Dataset, start, end, *, visit_cost: float = 500.0, allocation: str = "revenue") -> pd.Series:
     """Cost-to-serve per account in [start, end]: service costs booked to the account, plus service costs
     without an account allocated by ``allocation`` ('revenue', 'visits' or 'equal' over accounts with window
-    revenue), plus in-person visits x ``visit_cost``."""
+    revenue), plus in-person visits x ``visit_cost``. Without an interactions table the visits are unknown, so
+    is cost-to-serve: NaN for every account (not available, never the service costs alone)."""
     if allocation not in ("revenue", "visits", "equal"):
         raise ValueError(f"allocation must be 'revenue', 'visits' or 'equal', got {allocation!r}")
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     per = agg.execute(agg.window_by_account(ds.table("transactions"), start=start, end=end)).set_index("account_id")
     ids = ds.accounts["account_id"]
     out = pd.Series(0.0, index=pd.Index(ids, name="account_id"), name="cost_to_serve")
-    visits = pd.Series(0.0, index=out.index)
-    if ds.interactions is not None:
-        it = ds.interactions
-        it = it[(it["kind"] == "visit") & (it["date"] >= start) & (it["date"] <= end)]
-        visits = it.groupby("account_id").size().reindex(out.index, fill_value=0).astype(float)
+    if ds.interactions is None:
+        return out * np.nan
+    it = ds.interactions
+    it = it[(it["kind"] == "visit") & (it["date"] >= start) & (it["date"] <= end)]
+    visits = it.groupby("account_id").size().reindex(out.index, fill_value=0).astype(float)
     out += visits * visit_cost
     if ds.costs is not None:
         c = ds.costs

@@ -11,8 +11,11 @@ from .style import plain_log_ticks
 
 
 def lorenz_and_whale(frame: pd.DataFrame, *, lang: str = "en"):
-    """Left: Lorenz curves of window revenue and margin; right: whale curve of profit after cost-to-serve."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    """Left: Lorenz curves of window revenue and margin; right: whale curve of profit after cost-to-serve
+    (left out when cost-to-serve is not available)."""
+    whale = frame["profit_after_cost_to_serve"].notna().any()
+    fig, axes = plt.subplots(1, 2 if whale else 1, figsize=(11 if whale else 6, 4.5), squeeze=False)
+    ax1 = axes[0, 0]
     active = frame[frame["revenue"] > 0]
     for col in ("revenue", "gross_margin"):
         lc = concentration.lorenz_curve(active[col].clip(lower=0))
@@ -22,6 +25,10 @@ def lorenz_and_whale(frame: pd.DataFrame, *, lang: str = "en"):
     ax1.set_xlabel(t("cum_accounts_pct", lang))
     ax1.set_ylabel(t("cum_value_pct", lang))
     ax1.legend()
+    if not whale:
+        fig.tight_layout()
+        return fig
+    ax2 = axes[0, 1]
     wc = concentration.whale_curve(frame["profit_after_cost_to_serve"])
     ax2.plot(wc["account_share"] * 100, wc["cumulative_share"] * 100)
     peak = wc[wc["peak"]].iloc[0]

@@ -75,6 +75,12 @@ class NotebookContext:
     def record(self, key: str, value, reason: str | None = None):
         return self.metrics.record(key, value, reason=reason)
 
+    def record_all(self, values: dict, reasons: dict[str, str] | None = None) -> None:
+        """Record headline metrics; one that is not available gets its reason (a text key, stored in English)."""
+        for key, value in values.items():
+            why = (reasons or {}).get(key)
+            self.record(key, value, reason=t(why, "en") if why else None)
+
 
 FREE_TEXT_COLUMNS = frozenset({"name", "prospect_name", "account_manager", "account_id"})
 
@@ -169,6 +175,9 @@ def quality_section(ctx: NotebookContext) -> None:
         display(ctx.table(q.exclusions_table(), money_cols=("amount",), int_cols=("rows",), index=False))
     for a in q.adjustments:
         display(Markdown(_md_escape(f"{a['table']}.{a['column']}: {a['values']:,} — {tv(a['reason'], ctx.lang)}")))
+    if q.findings:
+        ctx.say("quality_findings")
+        display(ctx.table(q.findings_table(), money_cols=("amount",), int_cols=("rows",), index=False))
 
 
 def not_available(ctx: NotebookContext, reasons: dict) -> None:
