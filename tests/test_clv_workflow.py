@@ -43,8 +43,9 @@ def test_holdout_split(ds, holdout):
 
 def test_model_comparison_and_auto_choice(holdout, choice):
     t = choice.table
-    assert set(t.index) == {"bgnbd", "paretonbd"}
-    assert choice.chosen == t["mae"].idxmin() and t.loc[choice.chosen, "chosen"]
+    assert list(t.index) == ["bgnbd", "paretonbd", "baseline"]
+    assert choice.chosen == t.drop(index="baseline")["mae"].idxmin() and t.loc[choice.chosen, "chosen"]
+    assert not t.loc["baseline", "chosen"] and t.loc["baseline", "model"] == clv.BASELINE
     res = choice.calibration_fits["bgnbd"]
     pred = res.expected_purchases(holdout["duration_holdout"].iloc[0], holdout)
     assert t.loc["bgnbd", "mae"] == pytest.approx(np.mean(np.abs(pred - holdout["frequency_holdout"])))
@@ -225,3 +226,38 @@ def test_no_notebook_picks_its_own_purchase_model():
         assert "clv.account_value(" not in code, f"{path.name}: value accounts with clv.value_accounts"
         if "clv.value_accounts(" in code and "check=check" not in code:
             assert 'clv_model = "auto"' in code, f"{path.name}: clv_model should default to auto"
+
+
+def test_naive_baseline_predictions_by_hand():
+    rfm = pd.DataFrame({"frequency": [3, 0, 5], "recency": [20.0, 0.0, 0.0], "T": [30.0, 10.0, 0.0],
+                        "frequency_holdout": [2, 1, 0], "duration_holdout": [10.0, 10.0, 10.0]})
+    np.testing.assert_allclose(clv.baseline_predictions(rfm), [1.0, 0.0, 0.0])
+    errors = clv.holdout_errors(None, rfm)
+    assert errors["mae"] == pytest.approx((1 + 1 + 0) / 3) and errors["aggregate_error"] == pytest.approx(1 / 3 - 1)
+
+
+def test_on_a_book_with_dropout_the_model_beats_the_naive_baseline():
+    """Known truth: accounts buy as BG/NBD with real dropout, so 'keep buying at the past rate' over-forecasts
+    the holdout; the fitted model must beat it, and the check must say so."""
+    from kamlib.models import BGNBD
+    from kamlib.models.simulate import simulate_bgnbd
+    rng = np.random.default_rng(11)
+    T = rng.uniform(26, 104, 3000)
+    sim = simulate_bgnbd(T, r=0.8, alpha=6.0, a=1.2, b=2.0, rng=rng, future=52.0)
+    rfm = sim[["frequency", "recency", "T"]].assign(frequency_holdout=sim["frequency_future"],
+                                                    duration_holdout=52.0)
+    rfm.attrs["time_unit"] = "W"
+    choice = clv.compare_models(rfm, models=("bgnbd",))
+    t = choice.table
+    assert choice.beats_baseline and t.loc["bgnbd", "mae"] < 0.9 * t.loc["baseline", "mae"]
+    assert t.loc["baseline", "aggregate_error"] > 0.2 > abs(t.loc["bgnbd", "aggregate_error"])
+    assert isinstance(BGNBD().fit(rfm).params, pd.Series)
+
+
+def test_model_check_metrics_and_reasons(ds):
+    check = clv.model_check(ds, 12)
+    m = check.metrics()
+    t = check.choice.table
+    assert m == {"clv_holdout_mae": t.loc[check.choice.chosen, "mae"],
+                 "clv_holdout_aggregate_error": t.loc[check.choice.chosen, "aggregate_error"],
+                 "clv_baseline_holdout_mae": t.loc["baseline", "mae"]} and check.reasons == {}

@@ -102,9 +102,22 @@ def holdout_by_frequency(results: TransactionResults, rfm: pd.DataFrame, n_bins:
     return out
 
 
-def holdout_errors(results: TransactionResults, rfm: pd.DataFrame) -> dict[str, float]:
-    """Per-account MAE and RMSE of holdout purchases and the aggregate % error of their total."""
-    pred = results.expected_purchases(rfm["duration_holdout"].iloc[0], rfm).to_numpy()
+BASELINE = "Naive baseline (past rate)"
+
+
+def baseline_predictions(rfm: pd.DataFrame) -> np.ndarray:
+    """The naive forecast a model must beat: each account keeps its calibration-period rate of repeat purchase
+    days (frequency / T, none for an account first seen at the end of the period) through the holdout."""
+    x, age = rfm["frequency"].to_numpy(float), rfm["T"].to_numpy(float)
+    rate = np.divide(x, age, out=np.zeros_like(x), where=age > 0)
+    return rate * rfm["duration_holdout"].to_numpy(float)
+
+
+def holdout_errors(results: TransactionResults | None, rfm: pd.DataFrame) -> dict[str, float]:
+    """Per-account MAE and RMSE of holdout purchases and the aggregate % error of their total, of a fitted
+    model (None: of the naive baseline, :func:`baseline_predictions`)."""
+    pred = (baseline_predictions(rfm) if results is None
+            else results.expected_purchases(rfm["duration_holdout"].iloc[0], rfm).to_numpy())
     act = rfm["frequency_holdout"].to_numpy(float)
     err = pred - act
     return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err ** 2))),
@@ -153,14 +166,22 @@ class ModelChoice:
     chosen: str
     calibration_fits: dict[str, TransactionResults]
 
+    @property
+    def beats_baseline(self) -> bool | None:
+        """Whether the chosen model's holdout MAE is below the naive baseline's (None without a holdout)."""
+        if "baseline" not in self.table.index:
+            return None
+        return bool(self.table.loc[self.chosen, "mae"] < self.table.loc["baseline", "mae"])
+
 
 def compare_models(rfm_holdout: pd.DataFrame, models=("bgnbd", "paretonbd"), model: str = "auto") -> ModelChoice:
     """Fit each model on the calibration period; table of LL, AIC, BIC, holdout MAE/RMSE/aggregate error.
 
     ``model="auto"`` picks the lowest holdout MAE among the fits that converged (among all when none did);
-    otherwise the named model is kept (still compared). A frame without holdout columns (a plain
-    ``rfm_summary``, when the history is too short for a holdout, see :func:`plan_holdout`) gives a table
-    without holdout errors, and ``"auto"`` picks the lowest AIC.
+    otherwise the named model is kept (still compared). A last row ``baseline`` gives the naive forecast's
+    errors (:func:`baseline_predictions`), which a model must beat to be worth its parameters. A frame without
+    holdout columns (a plain ``rfm_summary``, when the history is too short for a holdout, see
+    :func:`plan_holdout`) gives a table without holdout errors or baseline, and ``"auto"`` picks the lowest AIC.
     """
     if model != "auto" and model not in TRANSACTION_MODELS:
         raise ValueError(f"model must be 'auto' or one of {sorted(TRANSACTION_MODELS)}, got {model!r}")
@@ -175,6 +196,10 @@ def compare_models(rfm_holdout: pd.DataFrame, models=("bgnbd", "paretonbd"), mod
     table = pd.DataFrame(rows).set_index("key")
     candidates = table[table["converged"]] if table["converged"].any() else table
     chosen = str(candidates["mae" if has_holdout else "aic"].idxmin()) if model == "auto" else model
+    if has_holdout:
+        base = pd.DataFrame([{"model": BASELINE, **holdout_errors(None, rfm_holdout)}],
+                            index=pd.Index(["baseline"], name="key"))
+        table = pd.concat([table.astype({"converged": object}), base])
     table["chosen"] = table.index == chosen
     return ModelChoice(table, chosen, fits)
 
@@ -187,6 +212,21 @@ class ModelCheck:
     calibration_end: pd.Timestamp | None   # None: no holdout (history too short)
     summary: pd.DataFrame                  # rfm_summary with holdout columns, or of all history
     choice: ModelChoice
+
+    def metrics(self) -> dict[str, float | None]:
+        """The model check's headline metrics: holdout MAE and aggregate error of the chosen model, and the
+        naive baseline's MAE (None without a holdout: :attr:`reasons`)."""
+        t = self.choice.table
+        if not self.plan.months:
+            return dict.fromkeys(("clv_holdout_mae", "clv_holdout_aggregate_error", "clv_baseline_holdout_mae"))
+        return {"clv_holdout_mae": float(t.loc[self.choice.chosen, "mae"]),
+                "clv_holdout_aggregate_error": float(t.loc[self.choice.chosen, "aggregate_error"]),
+                "clv_baseline_holdout_mae": float(t.loc["baseline", "mae"])}
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """Metric -> text key of why it is not available."""
+        return {} if self.plan.months else dict.fromkeys(self.metrics(), "clv_reason_no_holdout")
 
     @property
     def fit_on_all_history(self) -> TransactionResults | None:

@@ -44,6 +44,16 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            f"Accounts {IN_BOOK} whose probability of being alive at the analysis date "
            "(P(alive) of the selected CLV model) is below the alert threshold (default 0.5) and whose "
            "past 12-month margin is above the median of active accounts.", "clv"),
+    Metric("clv_holdout_mae", "Purchase model holdout error (MAE)", "购买模型检验期误差（MAE）", "purchases",
+           "Mean absolute error, per account, of the chosen purchase model's expected repeat purchase days in the "
+           "holdout months (fitted on the calibration period before them) against the actual ones.", "clv"),
+    Metric("clv_holdout_aggregate_error", "Purchase model aggregate holdout error", "购买模型检验期总量误差",
+           "share", "Expected total repeat purchase days of the calibration accounts in the holdout months under "
+           "the chosen model, divided by the actual total, minus 1 (positive: the model over-forecasts).", "clv"),
+    Metric("clv_baseline_holdout_mae", "Naive baseline holdout error (MAE)", "朴素基准检验期误差（MAE）",
+           "purchases", "The same MAE for the naive forecast: each account keeps its calibration-period rate of "
+           "repeat purchase days (frequency / T) through the holdout. A model worth its parameters has a lower "
+           "clv_holdout_mae.", "clv"),
     Metric("customer_equity", "Customer equity", "客户资产价值", "currency",
            "Discounted expected margin of the existing book over the horizon (sum of per-account CLV from the "
            "purchase model the CLV report chooses and Gamma-Gamma, equal to the CLV report's total, or the "
