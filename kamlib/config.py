@@ -97,6 +97,10 @@ class ScorecardConfig(_Strict):
         "dso_days": 0.15, "complaint_resolution_days": 0.15})
 
 
+class PaymentsConfig(_Strict):
+    doubtful_after_days: int = Field(365, gt=0)   # unpaid this long after due: doubtful debt, out of DSO
+
+
 class ReportConfig(_Strict):
     out: str = "reports"
     jobs: int | None = Field(None, gt=0)
@@ -116,6 +120,7 @@ class KamConfig(_Strict):
     segmentation: SegmentationConfig = Field(default_factory=SegmentationConfig)
     service_policy: ServicePolicyConfig = Field(default_factory=ServicePolicyConfig)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
+    payments: PaymentsConfig = Field(default_factory=PaymentsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     notes: list[str] = Field(default_factory=list, exclude=True)   # warnings found while reading the file
 
@@ -140,6 +145,7 @@ class KamConfig(_Strict):
             "visit_cost": s.visit_cost, "allocation": s.allocation,
             "visit_policy": dict(p.visits_per_week), "holidays": list(p.holidays), "tier_rules": dict(p.tier_rules),
             "kpi_weights": dict(self.scorecard.kpi_weights),
+            "doubtful_after_days": self.payments.doubtful_after_days,
         }
 
 

@@ -127,20 +127,25 @@ def test_inactivity_churn_definition(tmp_path):
 def test_customer_equity_closed_form_and_what_ifs():
     x = ec.EquityInputs(accounts=100, margin=1000, retention=0.8, discount_rate=0.1, new_accounts=20, cac=1500,
                         retention_cost=100, years=3)
-    existing = 100 * 900 * 0.8 / 0.3
-    per_new = 900 / 0.3 - 1500
-    future = 20 * per_new * (1 + 1 / 1.1 + 1 / 1.1 ** 2)
+
+    def brute(r, years, new):      # margin 900 at each year end while retained, discounted
+        return sum(900 * r ** (t if not new else t - 1) / 1.1 ** t for t in range(1, years + 1))
+    existing = 100 * brute(0.8, 3, new=False)
+    future = 20 * sum((brute(0.8, 3 - k, new=True) - 1500) / 1.1 ** k for k in range(3))
     ce = ec.customer_equity(x)
     assert ce["existing"] == pytest.approx(existing) and ce["future_cohorts"] == pytest.approx(future)
+    assert ec.account_value(900, 0.8, 0.1) == pytest.approx(900 * 0.8 / 0.3)               # for ever
+    assert ec.account_value(900, 0.8, 0.1, years=400) == pytest.approx(900 * 0.8 / 0.3)
     assert ec.customer_equity(x, existing_value=5.0)["customer_equity"] == pytest.approx(5 + future)
     w = ec.churn_what_if(x, (1, 2, 5))
-    assert w["customer_equity"].is_monotonic_increasing and (w["change"] > 0).all()
+    assert w["customer_equity"].is_monotonic_increasing and (w["change"] > 0).all() and w["plausible"].all()
     r = 0.85
-    closed = 100 * 900 * r / (1.1 - r) + 20 * (900 / (1.1 - r) - 1500) * (1 + 1 / 1.1 + 1 / 1.1 ** 2)
+    closed = 100 * brute(r, 3, False) + 20 * sum((brute(r, 3 - k, True) - 1500) / 1.1 ** k for k in range(3))
     assert w.loc[5, "customer_equity"] == pytest.approx(closed)
     # break-even: the programme at exactly that cost leaves the existing book's value unchanged
     c = ec.break_even_retention_spend(x, 0.05)
-    assert ec.account_value(1000, 0.85, 0.1, 100 + c) == pytest.approx(ec.account_value(1000, 0.8, 0.1, 100))
+    assert ec.account_value(1000, 0.85, 0.1, 100 + c, years=3) == pytest.approx(
+        ec.account_value(1000, 0.8, 0.1, 100, years=3))
     assert ec.programme_what_if(x, 0.0, 0.05)["change"] > 0
     a = ec.acquisition_what_if(x, 0.21, elasticity=0.5)
     assert a["new_accounts"] == pytest.approx(22) and a["cac"] == pytest.approx(1500 * 1.21 / 1.1)
@@ -278,3 +283,19 @@ def test_no_new_accounts_and_no_retained_accounts(tmp_path):
     assert m.values["referral_share_new"] is None
     assert m.values["retention_cost_per_account"] is None and "no retained" in m.reasons["retention_cost_per_account"]
     assert m.values["cac_to_retention_cost_ratio"] is None
+
+
+def test_what_ifs_refuse_an_implausible_retention():
+    """Retention 0.993 makes m r / (1 + d - r) explode (+112% on the sample); above 0.97 a what-if is refused."""
+    x = ec.EquityInputs(accounts=100, margin=1000, retention=0.943, discount_rate=0.1, new_accounts=20, cac=1500,
+                        years=3)
+    w = ec.churn_what_if(x, (1, 5, 10))
+    assert list(w["plausible"]) == [True, False, False]
+    assert np.isfinite(w.loc[1, "customer_equity"]) and w.loc[[5, 10], "customer_equity"].isna().all()
+    assert w.loc[5, "retention"] == pytest.approx(0.993)
+    assert ec.tornado(ec.EquityInputs(accounts=100, margin=1000, retention=0.9, discount_rate=0.1, new_accounts=20,
+                                      cac=1500)).loc["retention", "high"] == pytest.approx(
+        ec.customer_equity(ec.EquityInputs(accounts=100, margin=1000, retention=0.97, discount_rate=0.1,
+                                           new_accounts=20, cac=1500))["customer_equity"]
+        - ec.customer_equity(ec.EquityInputs(accounts=100, margin=1000, retention=0.9, discount_rate=0.1,
+                                             new_accounts=20, cac=1500))["customer_equity"])

@@ -70,8 +70,11 @@ def test_payments_dso_ageing_late_by_hand(tmp_path):
     assert r.loc["I2", "bucket"] == "0-30" and r.loc["I4", "bucket"] == "not due" and r.loc["I5", "bucket"] == "90+"
     ag = sc.ageing(pay, "2026-06-30")
     assert ag["amount"].tolist() == [400.0, 200.0, 0.0, 0.0, 50.0]
-    # invoiced in the window: I1..I4 = 1000; open 650 -> DSO 237.25
-    assert sc.dso(pay, "2025-07-01", "2026-06-30") == pytest.approx(650 / 1000 * 365)
+    # invoiced in the window: I1..I4 = 1000; open 650, of which I5 (881 days past due) is doubtful debt and
+    # stays out: 600 -> DSO 219 (237.25 with it)
+    assert sc.dso(pay, "2025-07-01", "2026-06-30") == pytest.approx(600 / 1000 * 365)
+    assert sc.dso(pay, "2025-07-01", "2026-06-30", doubtful_after_days=1000) == pytest.approx(650 / 1000 * 365)
+    assert sc.doubtful(pay, "2026-06-30")["invoice_id"].tolist() == ["I5"]
     # due in the window: I1 (late), I2 (unpaid), I3 (on time) -> 2/3
     assert sc.late_share(pay, "2025-07-01", "2026-06-30") == pytest.approx(2 / 3)
     by_mgr = sc.dso(pay, "2025-07-01", "2026-06-30", by=ds.accounts.set_index("account_id")["account_manager"])
@@ -140,3 +143,20 @@ def test_generator_win_rates_recovered(small_book, small_dir):
     truth = small_book.truth
     for flag, key in ((True, "win_rate_existing"), (False, "win_rate_new")):
         assert r.loc[flag, "lower"] <= truth[key] <= r.loc[flag, "upper"], r
+
+
+def test_doubtful_debt_is_out_of_dso_and_late_share_and_reported_on_its_own():
+    end = pd.Timestamp("2026-09-30")
+    pay = pd.DataFrame({
+        "invoice_id": ["I1", "I2", "I3", "I4"], "account_id": ["A1", "A1", "A2", "A2"],
+        "invoice_date": pd.to_datetime(["2025-01-01", "2026-08-01", "2026-07-01", "2026-03-01"]),
+        "due_date": pd.to_datetime(["2025-02-01", "2026-08-31", "2026-07-31", "2026-03-31"]),
+        "paid_date": pd.to_datetime([None, None, "2026-07-20", "2026-04-15"]),
+        "amount": [5000.0, 1000.0, 2000.0, 3000.0]})
+    bad = sc.doubtful(pay, end)
+    assert list(bad["invoice_id"]) == ["I1"] and (end - pd.Timestamp("2025-02-01")).days > 365
+    # open and collectable at the end: I2 (1000); invoiced in the window: I2, I3, I4 = 6000
+    assert sc.dso(pay, "2025-10-01", end) == pytest.approx(1000 / 6000 * 365)
+    assert sc.dso(pay, "2025-10-01", end, doubtful_after_days=10_000) == pytest.approx(6000 / 6000 * 365)
+    # due in the window: I2 (unpaid, late), I3 (on time), I4 (late)
+    assert sc.late_share(pay, "2025-10-01", end) == pytest.approx(2 / 3)

@@ -157,8 +157,13 @@ def test_account_frame_and_metrics_on_book(seg):
     ds, s = seg
     f = s.frame
     m = s.metrics()
-    active = f[f["revenue"] > 0]
-    assert m["top20_margin_share"] == pytest.approx(cc.top_share(active["gross_margin"]))
+    tx = ds.transactions
+    window = tx[tx["order_date"].between("2025-10-01", "2026-09-30")].groupby("account_id")[
+        ["revenue", "gross_margin"]].sum()
+    window = window[window["revenue"] > 0]
+    assert m["top20_margin_share"] == pytest.approx(cc.top_share(window["gross_margin"]))
+    assert m["gini_revenue"] == pytest.approx(cc.gini(window["revenue"]))
+    assert len(window) > (f["revenue"] > 0).sum()          # churned accounts with window revenue count too
     assert sum(m[f"strategy_{k}"] for k in sg.STRATEGIES) == len(f)
     assert m["unprofitable_accounts_after_cost_to_serve"] == (f["gross_margin"] < f["cost_to_serve"]).sum()
     assert 0 <= m["service_compliance_rate"] <= 1 and s.potential_source == "potential_margin_growth"
@@ -201,3 +206,27 @@ def test_price_sensitivity_without_discount_data(data_copy):
     tx.to_csv(data_copy / "transactions.csv", index=False)
     ds = load_dataset(data_copy, analysis_date="2026-09-30", today=TODAY, future_rows="exclude")
     assert sg.price_sensitivity(ds, sg.account_frame(ds).frame) is None
+
+
+def test_concentration_counts_every_account_with_window_revenue_churned_ones_too(tmp_path):
+    """A book with known answers: two accounts churned during the window still count (docs/metrics.md)."""
+    from conftest import tiny_accounts, write_tables
+    acc = tiny_accounts(ids=("A1", "A2", "A3", "A4", "A5"),
+                        acquired=("2024-01-01",) * 5)
+    acc["churned_on"] = [None, None, None, "2026-03-31", "2026-05-31"]
+    rev = {"A1": 100.0, "A2": 50.0, "A3": 25.0, "A4": 400.0, "A5": 60.0}
+    margin = {"A1": 40.0, "A2": 10.0, "A3": 5.0, "A4": 100.0, "A5": 45.0}
+    tx = pd.DataFrame({"account_id": list(rev), "order_date": ["2026-02-10"] * 5, "revenue": list(rev.values()),
+                       "gross_margin": list(margin.values()), "product_category": "x"})
+    ds = load_dataset(write_tables(tmp_path, accounts=acc, transactions=tx), analysis_date="2026-09-30",
+                      today=TODAY)
+    seg = sg.account_frame(ds)
+    assert set(seg.frame.index) == {"A1", "A2", "A3"}                 # the strategy population: in the book
+    m = seg.metrics()
+    # top 20% = ceil(0.2 * 5) = 1 account: A4's 100 of 200
+    assert m["top20_margin_share"] == pytest.approx(100 / 200)
+    # 100 + 45 + 40 = 185 >= 160 (80%) after 3 of 5 accounts
+    assert m["accounts_share_for_80pct_margin"] == pytest.approx(3 / 5)
+    r = np.array(list(rev.values()))
+    assert m["gini_revenue"] == pytest.approx(np.abs(r[:, None] - r[None, :]).sum() / (2 * len(r) ** 2 * r.mean()))
+    assert m["hhi_revenue"] == pytest.approx(((r / r.sum()) ** 2).sum())

@@ -215,7 +215,7 @@ class EquityInputs:
     new_accounts: float        # new accounts per year
     cac: float                 # acquisition cost per new account
     retention_cost: float = 0.0   # retention spend per retained account per year
-    years: int = 5             # future cohorts counted
+    years: int = 3             # horizon: the existing book and the cohorts acquired within it, valued to its end
 
     def __post_init__(self):
         fraction("retention", self.retention)
@@ -223,48 +223,63 @@ class EquityInputs:
         non_negative("years", self.years, integer=True)
 
 
-def account_value(margin: float, r: float, d: float, retention_cost: float = 0.0, new: bool = False) -> float:
-    """Value of one account under constant margin and retention (margin at each year end while retained).
+MAX_PLAUSIBLE_RETENTION = 0.97   # what-ifs refuse a book that keeps more than this share of accounts a year
 
-    Existing account: (m - c) r / (1 + d - r) (it must survive to the next year end first).
-    New account: (m - c) / (1 + d - r) (its first year's margin arrives for sure).
+
+def account_value(margin: float, r: float, d: float, retention_cost: float = 0.0, new: bool = False,
+                  years: float | None = None) -> float:
+    """Value of one account under constant margin and retention (margin at each year end while retained),
+    over ``years`` years (None: for ever).
+
+    Existing account: (m - c) r / (1 + d - r) x (1 - q^n), with q = r / (1 + d) and n = ``years`` (it must
+    survive to the next year end first). New account: (m - c) / (1 + d - r) x (1 - q^n) (its first year's
+    margin arrives for sure). For ever: the same without the factor (1 - q^n).
     """
     if not 0 <= r < 1 + d:
         raise ValueError(f"retention must be in [0, 1 + d), got {r}")
     net = margin - retention_cost
-    return net / (1 + d - r) if new else net * r / (1 + d - r)
+    ever = net / (1 + d - r) if new else net * r / (1 + d - r)
+    return ever if years is None else ever * (1 - (r / (1 + d)) ** years)
 
 
 def customer_equity(x: EquityInputs, existing_value: float | None = None) -> dict[str, float]:
-    """Existing book (``existing_value`` from the CLV models, else the simple model) plus future cohorts:
-    sum_{k=0}^{years-1} new x (value of a new account - CAC) / (1 + d)^k."""
+    """Customer equity over a horizon of ``x.years`` years, both parts on the same horizon: the existing book
+    (``existing_value``, the CLV models' value over the same horizon, else the simple model) plus the cohorts
+    acquired at the start of each year k = 0 .. years - 1, each valued to the end of the horizon:
+    sum_k new x (value of a new account over years - k years - CAC) / (1 + d)^k."""
     existing = (existing_value if existing_value is not None
-                else x.accounts * account_value(x.margin, x.retention, x.discount_rate, x.retention_cost))
-    per_new = account_value(x.margin, x.retention, x.discount_rate, x.retention_cost, new=True) - x.cac
-    future = sum(x.new_accounts * per_new / (1 + x.discount_rate) ** k for k in range(x.years))
+                else x.accounts * account_value(x.margin, x.retention, x.discount_rate, x.retention_cost,
+                                                years=x.years))
+    future = sum(x.new_accounts * (account_value(x.margin, x.retention, x.discount_rate, x.retention_cost,
+                                                 new=True, years=x.years - k) - x.cac) / (1 + x.discount_rate) ** k
+                 for k in range(x.years))
     return {"existing": float(existing), "future_cohorts": float(future), "customer_equity": float(existing + future)}
 
 
 def churn_what_if(x: EquityInputs, points=(1, 2, 5, 10)) -> pd.DataFrame:
     """Customer equity when annual churn falls by k percentage points (retention + k/100), and its % change
-    — the measured answer to '5% less churn lifts profit 25-85%'."""
+    — the measured answer to '5% less churn lifts profit 25-85%'. A retention above
+    :data:`MAX_PLAUSIBLE_RETENTION` is not plausible for a book of accounts: that row is refused (NaN,
+    ``plausible`` False) rather than reported as a huge gain."""
     base = customer_equity(x)["customer_equity"]
     rows = []
     for k in points:
-        r = min(x.retention + k / 100, 1 + x.discount_rate - 1e-9, 0.999)
-        ce = customer_equity(replace(x, retention=r))["customer_equity"]
+        r = x.retention + k / 100
+        plausible = r <= MAX_PLAUSIBLE_RETENTION
+        ce = customer_equity(replace(x, retention=r))["customer_equity"] if plausible else np.nan
         rows.append({"churn_reduction_points": k, "retention": r, "customer_equity": ce,
-                     "change": ce - base, "change_pct": (ce - base) / abs(base) if base else np.nan})
+                     "change": ce - base, "change_pct": (ce - base) / abs(base) if base else np.nan,
+                     "plausible": plausible})
     return pd.DataFrame(rows).set_index("churn_reduction_points")
 
 
 def break_even_retention_spend(x: EquityInputs, retention_gain: float) -> float:
     """Largest extra spend per account per year that a programme raising retention by ``retention_gain``
-    can cost before it destroys customer equity of the existing book (closed form in the simple model)."""
+    can cost before it destroys customer equity of the existing book over the horizon (closed form in the
+    simple model: value(m - c, r1, n) = value(m, r0, n))."""
     r1 = x.retention + retention_gain
-    # value(m - c, r1) = value(m, r0)  ->  c = m - m r0 (1 + d - r1) / (r1 (1 + d - r0))
     m, r0, d = x.margin - x.retention_cost, x.retention, x.discount_rate
-    return float(m - m * r0 * (1 + d - r1) / (r1 * (1 + d - r0)))
+    return float(m - account_value(m, r0, d, years=x.years) / account_value(1.0, r1, d, years=x.years))
 
 
 def programme_what_if(x: EquityInputs, cost_per_account: float, retention_gain: float) -> dict[str, float]:
@@ -316,23 +331,24 @@ def budget_split(x: EquityInputs, budget: float, *, max_retention: float = 0.97,
 
 
 def tornado(x: EquityInputs, change: float = 0.2) -> pd.DataFrame:
-    """Customer equity with each input moved down / up by ``change`` (retention capped below 1), sorted by
-    the width of the swing."""
+    """Customer equity with each input moved down / up by ``change`` (retention capped at
+    :data:`MAX_PLAUSIBLE_RETENTION`), sorted by the width of the swing."""
     base = customer_equity(x)["customer_equity"]
     rows = []
     for name in ("margin", "retention", "discount_rate", "new_accounts", "cac", "retention_cost"):
         v = getattr(x, name)
         lo_v, hi_v = v * (1 - change), v * (1 + change)
         if name == "retention":
-            hi_v = min(hi_v, 0.99)
+            hi_v = min(hi_v, MAX_PLAUSIBLE_RETENTION)
         lo = customer_equity(replace(x, **{name: lo_v}))["customer_equity"]
         hi = customer_equity(replace(x, **{name: hi_v}))["customer_equity"]
         rows.append({"input": name, "low": lo - base, "high": hi - base, "swing": abs(hi - lo)})
     return pd.DataFrame(rows).set_index("input").sort_values("swing", ascending=False)
 
 
-def equity_inputs(flows: BookFlows, discount_rate: float = 0.10, years: int = 5) -> EquityInputs | None:
-    """The simple model's inputs measured on the book (None when CAC or the churn rate is unavailable)."""
+def equity_inputs(flows: BookFlows, discount_rate: float = 0.10, years: int = 3) -> EquityInputs | None:
+    """The simple model's inputs measured on the book (None when CAC or the churn rate is unavailable);
+    ``years``: the horizon, the CLV horizon in whole years when the existing book is valued by the CLV models."""
     v = flows.measured.values
     if v.get("cac") is None or v.get("churn_rate_12m") is None:
         return None

@@ -57,8 +57,10 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
     Metric("customer_equity", "Customer equity", "客户资产价值", "currency",
            "Discounted expected margin of the existing book over the horizon (sum of per-account CLV from the "
            "purchase model the CLV report chooses and Gamma-Gamma, equal to the CLV report's total, or the "
-           "labelled simple model margin x r / (1 + d - r) when no model is available), "
-           "plus the expected discounted value of future cohorts net of acquisition cost.", "economics"),
+           "labelled simple model margin x r / (1 + d - r) x (1 - (r / (1 + d))^n) when no model is available), "
+           "plus the expected discounted value of the cohorts acquired at the start of each year of the same "
+           "horizon (n = the CLV horizon in whole years, default 3), each valued to its end, net of acquisition "
+           "cost: one horizon for both parts.", "economics"),
     # --- economics
     Metric("new_accounts_12m", "New accounts (12 months)", "新增客户数（12个月）", "accounts",
            f"Accounts whose acquired_on falls in {WINDOW}.", "economics"),
@@ -85,7 +87,8 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "economics"),
     # --- segmentation
     Metric("top20_margin_share", "Margin share of the top 20% of accounts", "前20%客户的毛利占比", "share 0-1",
-           f"Over accounts with revenue in {WINDOW}: margin of the top ceil(0.2 n) accounts ranked by window "
+           f"Over every account with revenue in {WINDOW} (churned ones included): margin of the top ceil(0.2 n) "
+           "accounts ranked by window "
            "margin / total window margin (the rule of thumb says 0.8).", "segmentation"),
     Metric("accounts_share_for_80pct_margin", "Share of accounts making 80% of margin",
            "贡献80%毛利的客户占比", "share 0-1",
@@ -120,13 +123,20 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
     Metric("win_rate_new", "Win rate, new accounts", "新客户销售成功率", "share 0-1",
            f"Opportunities of prospects / new accounts closed in {WINDOW}: won / (won + lost) "
            "(rule of thumb 0.15).", "scorecard"),
+    Metric("doubtful_receivables", "Doubtful receivables", "可疑应收账款", "currency",
+           "Amount of invoices open at the end of the analysis month and unpaid more than "
+           "payments.doubtful_after_days (default 365) days after their due date: doubtful debt, left out of "
+           "dso_days and late_payment_share.", "scorecard"),
+    Metric("doubtful_invoices", "Doubtful invoices", "可疑应收发票数", "invoices",
+           "Number of the invoices counted in doubtful_receivables.", "scorecard"),
     Metric("dso_days", "Days sales outstanding", "应收账款周转天数（回款周期）", "days",
-           "Receivables open at the end of the analysis month (invoices dated on or before it and unpaid at it) "
+           "Receivables open at the end of the analysis month (invoices dated on or before it and unpaid at it, "
+           "doubtful debt left out) "
            f"/ amount invoiced in {WINDOW} x 365 (x the days from the first invoice in the data when invoicing "
            "starts inside the window).", "scorecard"),
     Metric("late_payment_share", "Late-payment share", "逾期付款占比", "share 0-1",
            "Invoices due in the window paid after their due date or unpaid at the end of the analysis month, by "
-           "count.", "scorecard"),
+           "count (doubtful debt left out).", "scorecard"),
     Metric("complaint_resolution_days_median", "Median complaint resolution time", "投诉解决时间中位数", "days",
            f"Median days from complaint to its resolution, for complaints made in {WINDOW} and resolved by the "
            "analysis date (an account's resolutions close its complaints oldest first).",

@@ -17,6 +17,7 @@ from ..data.dataset import Dataset
 from ..text.formatting import times
 from ..text.i18n import join_reasons, t
 from ..data.periods import window_12m
+from ..data.schema import DOUBTFUL_AFTER_DAYS
 
 if TYPE_CHECKING:
     from .economics import Measured
@@ -111,12 +112,21 @@ def ageing(pay: pd.DataFrame, at, by: str | None = None, accounts: pd.DataFrame 
             .to_frame("amount"))
 
 
-def dso(pay: pd.DataFrame, start, end, by: pd.Series | None = None) -> float | pd.Series:
-    """Days sales outstanding: receivables open at ``end`` / amount invoiced in [start, end] x 365, or x the
-    days the invoices cover when they start inside the window (a young book: three months of invoicing is not
-    a year's). Per group when ``by`` maps account_id to a group."""
+def doubtful(pay: pd.DataFrame, at, after_days: int = DOUBTFUL_AFTER_DAYS) -> pd.DataFrame:
+    """Invoices open at ``at`` and unpaid more than ``after_days`` after their due date: doubtful debt (written
+    off in most ledgers), kept out of DSO and the late-payment share and reported on their own."""
+    r = receivables(pay, at)
+    return r[r["days_past_due"] > after_days]
+
+
+def dso(pay: pd.DataFrame, start, end, by: pd.Series | None = None,
+        doubtful_after_days: int = DOUBTFUL_AFTER_DAYS) -> float | pd.Series:
+    """Days sales outstanding: receivables open at ``end`` (doubtful debt left out, :func:`doubtful`) / amount
+    invoiced in [start, end] x 365, or x the days the invoices cover when they start inside the window (a young
+    book: three months of invoicing is not a year's). Per group when ``by`` maps account_id to a group."""
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     open_amount = receivables(pay, end)
+    open_amount = open_amount[open_amount["days_past_due"] <= doubtful_after_days]
     invoiced = pay[pay["invoice_date"].between(start, end)]
     first = pay["invoice_date"].min()
     days = 365 if pd.isna(first) or first <= start else min(365, (end - first).days + 1)
@@ -128,9 +138,14 @@ def dso(pay: pd.DataFrame, start, end, by: pd.Series | None = None) -> float | p
     return (o.reindex(s.index).fillna(0.0) / s.where(s > 0) * days).rename("dso_days")
 
 
-def late_share(pay: pd.DataFrame, start, end, by: pd.Series | None = None) -> float | pd.Series:
-    """Invoices due in [start, end] paid after the due date or unpaid at ``end``, by count."""
-    due = pay[pay["due_date"].between(pd.Timestamp(start), pd.Timestamp(end))]
+def late_share(pay: pd.DataFrame, start, end, by: pd.Series | None = None,
+               doubtful_after_days: int = DOUBTFUL_AFTER_DAYS) -> float | pd.Series:
+    """Invoices due in [start, end] paid after the due date or unpaid at ``end``, by count (doubtful debt,
+    unpaid more than ``doubtful_after_days`` after its due date, left out)."""
+    end_ts = pd.Timestamp(end)
+    due = pay[pay["due_date"].between(pd.Timestamp(start), end_ts)]
+    gone = due["paid_date"].isna() & ((end_ts - due["due_date"]).dt.days > doubtful_after_days)
+    due = due[~gone]
     late = due["paid_date"].isna() | (due["paid_date"] > pd.Timestamp(end)) | (due["paid_date"] > due["due_date"])
     if by is None:
         return float(late.mean()) if len(due) else np.nan
@@ -277,7 +292,7 @@ def attention_list(ds: Dataset, *, churned_on: pd.Series, pay_late: pd.Series | 
     return out.sort_values(["account_manager", "margin_12m"], ascending=[True, False])
 
 
-def headline(ds: Dataset, flows) -> Measured:
+def headline(ds: Dataset, flows, doubtful_after_days: int = DOUBTFUL_AFTER_DAYS) -> Measured:
     """The scorecard issue's headline metrics for the 12-month window, None with a reason when not available."""
     from .economics import Measured
     w = window_12m(ds.analysis_date)
@@ -293,11 +308,16 @@ def headline(ds: Dataset, flows) -> Measured:
                   "no opportunity of this kind closed in the window")
     pay = ds.payments
     if pay is None:
-        m.set("dso_days", None, "no payments table in the data")
-        m.set("late_payment_share", None, "no payments table in the data")
+        for k in ("dso_days", "late_payment_share", "doubtful_receivables", "doubtful_invoices"):
+            m.set(k, None, "no payments table in the data")
     else:
-        m.set("dso_days", dso(pay, w.start, w.end), "nothing invoiced in the window")
-        m.set("late_payment_share", late_share(pay, w.start, w.end), "no invoice due in the window")
+        m.set("dso_days", dso(pay, w.start, w.end, doubtful_after_days=doubtful_after_days),
+              "nothing invoiced in the window")
+        m.set("late_payment_share", late_share(pay, w.start, w.end, doubtful_after_days=doubtful_after_days),
+              "no invoice due in the window")
+        bad = doubtful(pay, w.end, doubtful_after_days)
+        m.set("doubtful_receivables", float(bad["amount"].sum()))
+        m.set("doubtful_invoices", len(bad))
     comp = complaints(ds)
     if comp is None:
         m.set("complaint_resolution_days_median", None, "no interactions table in the data")

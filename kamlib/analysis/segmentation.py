@@ -105,6 +105,7 @@ class Segmentation:
     compliance: pd.DataFrame | None        # None: no interactions table, visits unknown
     potential_source: str
     policy: service.ServicePolicy
+    window: pd.DataFrame                   # revenue and margin of every account with window revenue (churned too)
 
     @property
     def has_cost_to_serve(self) -> bool:
@@ -121,8 +122,9 @@ class Segmentation:
         return out
 
     def metrics(self) -> dict:
-        active = self.frame[self.frame["revenue"] > 0]
-        out = concentration.concentration_metrics(active)
+        """Headline metrics: concentration over every account with revenue in the 12-month window, churned ones
+        included (docs/metrics.md); the rest over the strategy population (accounts in the book)."""
+        out = concentration.concentration_metrics(self.window)
         out["unprofitable_accounts_after_cost_to_serve"] = (
             int((self.frame["profit_after_cost_to_serve"] < 0).sum()) if self.has_cost_to_serve else None)
         pol = (self.compliance[self.compliance["tier"].isin(["strategic", "A"])] if self.compliance is not None
@@ -183,7 +185,7 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, value_thre
         f["visits_per_week"] = visits["visits_per_week"].reindex(ids)
         f["service_flag"] = service.service_flags(f["suggested_tier"], f["visits_per_week"], policy)
     compliance = service.visit_compliance(acc.loc[ids].reset_index(), ds.interactions, w.start, w.end, policy)
-    return Segmentation(f, edges, compliance, source, policy)
+    return Segmentation(f, edges, compliance, source, policy, win.loc[win["revenue"] > 0, ["revenue", "gross_margin"]])
 
 
 def clusters(frame: pd.DataFrame, k_range=range(3, 9), seed: int = 0) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:

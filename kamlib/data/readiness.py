@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .schema import DataQuality, DataValidationError
+from .schema import DOUBTFUL_AFTER_DAYS, DataQuality, DataValidationError
 
 # the fewest accounts with orders, and with repeat purchase days, the purchase models are fitted on
 MIN_ACCOUNTS_WITH_ORDERS = 10
 MIN_REPEAT_BUYERS = 5
-DOUBTFUL_AFTER_DAYS = 365      # an invoice unpaid this long after its due date is doubtful debt
 
 
 def check(con, analysis_date: pd.Timestamp, labels: dict[str, str], rows_read: dict[str, int]) -> None:

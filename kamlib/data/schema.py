@@ -21,6 +21,7 @@ TIERS = ("strategic", "A", "B", "C")
 COST_KINDS = ("acquisition", "retention", "service", "win_back")
 INTERACTION_KINDS = ("visit", "call", "complaint", "complaint_resolved")
 OUTCOMES = ("won", "lost", "open")
+DOUBTFUL_AFTER_DAYS = 365   # an invoice unpaid this long after its due date is doubtful debt (kam.yaml: payments)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from ..analysis.economics import EquityInputs, customer_equity
+from ..analysis.economics import MAX_PLAUSIBLE_RETENTION, EquityInputs, customer_equity
 
 
 def live() -> bool:
@@ -32,7 +32,7 @@ def what_if_sliders(inputs: EquityInputs, *, currency: str = "CNY", lang: str = 
                      f"({t('change', lang)}: {money(ce - base, currency, lang)})")
 
     controls = {
-        "retention": w.FloatSlider(value=inputs.retention, min=0.5, max=0.99, step=0.005,
+        "retention": w.FloatSlider(value=inputs.retention, min=0.5, max=MAX_PLAUSIBLE_RETENTION, step=0.005,
                                    description=t("input_retention", lang)),
         "margin": w.FloatSlider(value=inputs.margin, min=0, max=inputs.margin * 2, step=inputs.margin / 100,
                                 description=t("input_margin", lang)),
