@@ -261,10 +261,9 @@ def test_survival_on_book(small_dir):
     lives = survival.durations(ds, fl.accounts["churned_on"])
     assert lives["event"].sum() == fl.accounts["churned_on"].notna().sum()
     assert (lives["duration_days"] > 0).all()
-    x = survival.covariates(ds, lives)
-    assert {"complaints_per_year", "credit_risk_grade"} <= set(x.columns) and x.notna().all().all()
-    drivers = survival.churn_drivers(ds, fl.accounts["churned_on"])       # 6 strategic accounts, 5 churned
-    assert np.isfinite(drivers.hazard_ratios[["hazard_ratio", "lower", "upper"]].to_numpy()).all()
+    drivers, why = survival.try_churn_drivers(ds, fl.accounts["churned_on"])
+    assert why is None and np.isfinite(drivers.hazard_ratios[["hazard_ratio", "lower", "upper"]].to_numpy()).all()
+    assert drivers.events == lives["event"].sum() and "credit_rating" in drivers.dropped
 
 
 def test_no_new_accounts_and_no_retained_accounts(tmp_path):

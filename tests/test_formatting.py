@@ -35,3 +35,8 @@ def test_percentages_counts_and_months():
 def test_house_style_multiples_and_p_values():
     assert f.times(4.26) == "4.3x" and f.times(4.26, "zh") == "4.3倍"
     assert f.p_value(0.0004) == "p < 0.001" and f.p_value(0.01) == "p = 0.010"
+
+
+def test_months_and_dates_in_the_report_language():
+    assert f.month("2026-10") == "October 2026" and f.month("2026-10", "zh") == "2026年10月"
+    assert f.day("2025-09-30") == "Sep 30, 2025" and f.day("2025-09-30", "zh") == "2025年9月30日"

@@ -33,9 +33,11 @@ def test_tables_follow_the_schema_and_validate(small_book, small_dir):
 
 def test_truth_is_recorded(small_book, small_dir):
     truth = json.loads((small_dir / "truth.json").read_text())
-    assert truth["parameters"] == {"r": 1.2, "alpha": 4.0, "a": 0.9, "b": 60.0, "p": 4.0, "q": 3.0,
-                                   "gamma": 10000.0, "time_unit": "W"}
+    assert truth["parameters"] == {"r": 1.2, "alpha": 4.0, "p": 4.0, "q": 3.0, "gamma": 10000.0, "time_unit": "W"}
     assert truth["config"]["seed"] == 7
+    hazard = truth["churn_hazard"]
+    assert hazard["hazard_ratios"] == {"complaints_90d": 1.5, "unresolved_complaints_90d": 2.0, "visits_90d": 0.97}
+    assert hazard["lookback_days"] == 90 and hazard["tier_hazard_ratios"] == {"strategic": 1.0, "A": 1.0, "B": 1.0}
 
 
 def test_shape_of_the_default_sample():
@@ -56,11 +58,11 @@ def test_shape_of_the_default_sample():
     visits = book.interactions.query("kind == 'visit'").groupby("account_id").size()
     per_tier = visits.reindex(acc["account_id"]).fillna(0).groupby(acc.set_index("account_id")["tier"]).mean()
     assert per_tier["strategic"] > per_tier["C"]
-    # churn is recorded only for accounts whose orders stopped; won-back accounts order again afterwards
+    # churned accounts order no more (returns of earlier orders may come later); won-back accounts order again
     churned = acc.dropna(subset=["churned_on"]).set_index("account_id")
     back = churned["won_back_on"].notna()
     assert back.any() and (churned.loc[back, "won_back_on"] > churned.loc[back, "churned_on"]).all()
-    last = tx.groupby("account_id")["order_date"].max()
+    last = tx[tx["revenue"] > 0].groupby("account_id")["order_date"].max()
     assert (last.reindex(churned.index[~back]) < churned.loc[~back, "churned_on"]).all()
     assert (last.reindex(churned.index[back]) >= churned.loc[back, "won_back_on"]).all()
     # every account was won through an opportunity; payments cover every order; risky ratings pay later

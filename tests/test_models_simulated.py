@@ -131,18 +131,19 @@ def test_compression_and_weights_give_the_same_fit():
 
 
 def test_bundled_generator_parameters_are_recovered():
-    """The generator's true purchase and spend parameters are recovered (within 3 standard errors; the book
-    has only 400 accounts, so the 95% intervals alone would fail one seed in twenty; with 150 accounts the
-    Gamma-Gamma likelihood can have no interior maximum, p -> infinity, see the edge test below)."""
+    """The generator's true spend parameters are recovered by Gamma-Gamma (within 3 standard errors; the book has
+    only 400 accounts, so the 95% intervals alone would fail one seed in twenty; with 150 accounts the
+    Gamma-Gamma likelihood can have no interior maximum, p -> infinity, see the edge test below). The purchase
+    models are checked on pure BG/NBD and Pareto/NBD simulations above: the generator's churn follows a hazard
+    with covariates (tests/test_churn_drivers.py), not either model's dropout story."""
     book = generate_book(GeneratorConfig(n_accounts=400, seed=7))
     truth = book.truth["parameters"]
     tx = book.transactions
     tx = tx[tx["revenue"] > 0]
     rfm = rfm_summary(tx, observation_end=book.truth["config"]["end"], time_unit="W")
-    for model, keys in ((BGNBD, ("r", "alpha", "a", "b")), (GammaGamma, ("p", "q", "gamma"))):
-        res = model().fit(rfm)
-        z = (res.params - pd.Series({k: truth[k] for k in keys})) / res.bse
-        assert (z.abs() < 3).all(), z
+    res = GammaGamma().fit(rfm)
+    z = (res.params - pd.Series({k: truth[k] for k in ("p", "q", "gamma")})) / res.bse
+    assert (z.abs() < 3).all(), z
 
 
 def test_clv_definition_and_units():
@@ -273,11 +274,12 @@ def test_non_convergence_warns():
     assert rec[0].message.model == "BG/NBD"
 
 
-def test_a_shape_parameter_running_to_the_edge_is_named(small_book):
-    # in this 150-account book the Gamma-Gamma profile likelihood rises monotonically as p -> infinity (checked
-    # from p = 1 to 1e6): there is no interior maximum, and the warning says which parameter runs away
-    tx = small_book.transactions[small_book.transactions["revenue"] > 0]
-    rfm = rfm_summary(tx, observation_end=small_book.truth["config"]["end"], time_unit="W")
+def test_a_shape_parameter_running_to_the_edge_is_named():
+    # in this 150-account book (seed 34 of a search over seeds) the Gamma-Gamma likelihood keeps rising as
+    # p -> infinity, past 1e5: there is no interior maximum, and the warning says which parameter runs away
+    book = generate_book(GeneratorConfig(n_accounts=150, seed=34))
+    tx = book.transactions[book.transactions["revenue"] > 0]
+    rfm = rfm_summary(tx, observation_end=book.truth["config"]["end"], time_unit="W")
     with pytest.warns(ConvergenceWarning, match=r"p = [0-9.e+]+ heading to the edge of the parameter space") as rec:
         res = GammaGamma().fit(rfm)
     assert not res.converged and res.params["p"] > 1e5

@@ -82,7 +82,7 @@ def test_summary_highlights_say_what_is_missing():
                "cac_to_retention_cost_ratio": 6.2, "win_rate_existing": 0.421, "win_rate_new": None,
                "dso_days": 51.3, "service_compliance_rate": 0.456}
     book, risk, economics = summary.highlight_paragraphs(current, "2022-03")
-    assert book == ("In the 12 months to 2022-03, 600 accounts bought CN¥36.6M, earning CN¥7.5M of gross margin. "
+    assert book == ("In the 12 months to March 2022, 600 accounts bought CN¥36.6M, earning CN¥7.5M of gross margin. "
                     "Customer equity (today's book plus future cohorts net of acquisition cost) is not available; "
                     "the table below says why.")
     assert risk.startswith("The churn rate is not available") and "No valuable account looks lapsed." in risk

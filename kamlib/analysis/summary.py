@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..text.formatting import count, money, pct, times
+from ..text.formatting import month as month_name
 from .metrics import GLOSSARY, merge_metric_files
 
 SECTIONS = ("book", "clv", "economics", "segmentation", "scorecard")
@@ -88,7 +89,7 @@ def highlight_paragraphs(current: dict, month: str, currency: str = "CNY", lang:
                 key += "_na"
             elif key == "hl_at_risk" and current["accounts_at_risk"] == 0:
                 key += "_none"
-            said.append(t(key, lang, month=month, **text))
+            said.append(t(key, lang, month=month_name(month, lang), **text))
         paragraphs.append(("" if lang == "zh" else " ").join(said))
     return paragraphs
 

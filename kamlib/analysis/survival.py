@@ -1,8 +1,10 @@
 """Account survival and churn drivers with statsmodels: Kaplan-Meier, log-rank, Cox proportional hazards.
 
-Durations run from acquisition to churn (event) or to the analysis date (censored), in days. Covariates of
-the Cox model are summarised over each account's observed life, so they describe, not cause, churn (e.g.
-complaints are more likely the longer the account is observed: rates per year are used to limit that).
+Durations run from acquisition to churn (event) or to the analysis date (censored), in days. Churn drivers
+(:func:`churn_drivers`) are estimated without look-ahead: a Cox model in counting-process form, one row per
+account and calendar month in the book, each covariate counted in the ``lookback_days`` before its month
+starts (nothing from the month itself or later), with a discrete-time hazard (cloglog GLM on the same rows)
+beside it as a robustness check.
 """
 from __future__ import annotations
 
@@ -93,40 +95,6 @@ def logrank(frame: pd.DataFrame, group: str) -> dict:
     return out | {"chi2": float(stat), "p_value": float(p)}
 
 
-def covariates(ds: Dataset, dur: pd.DataFrame) -> pd.DataFrame:
-    """Churn-driver covariates per account over its observed life: complaints per year, share of complaints
-    resolved, in-person visits per month, credit rating (ordinal, 0 = AAA), mean discount (%), share of
-    invoices paid late (when payments exist), tier dummies (reference C). Covariates the Cox model cannot
-    estimate (e.g. the same for every account) are left out, and named, by :func:`cox`."""
-    acc = ds.accounts.set_index("account_id").reindex(dur.index)
-    years = dur["duration_days"] / 365.25
-    out = pd.DataFrame(index=dur.index)
-    it = ds.interactions
-    if it is not None:
-        it = it[it["date"] <= ds.analysis_date]
-        counts = it.groupby(["account_id", "kind"]).size().unstack(fill_value=0).reindex(dur.index, fill_value=0)
-        comp = counts.get("complaint", pd.Series(0, index=dur.index))
-        res = counts.get("complaint_resolved", pd.Series(0, index=dur.index))
-        out["complaints_per_year"] = comp / years.clip(lower=0.25)
-        out["complaints_resolved_share"] = (res / comp.where(comp > 0)).clip(upper=1).fillna(1.0)
-        out["visits_per_month"] = counts.get("visit", 0) / (years.clip(lower=0.25) * 12)
-    rating = acc["credit_rating"].map(CREDIT_ORDER)
-    if rating.notna().all():
-        out["credit_risk_grade"] = rating.astype(float)
-    tx = ds.table("transactions")
-    if "discount" in tx.columns:
-        m = agg.execute(agg.discount_by_account_month(tx, end=ds.analysis_date)).groupby("account_id")[
-            ["discounted", "revenue"]].sum()
-        out["mean_discount_pct"] = 100 * (m["discounted"] / m["revenue"]).reindex(dur.index).fillna(0.0)
-    if ds.payments is not None:
-        from .scorecard import late_share_by_account
-        late = late_share_by_account(ds.payments, ds.analysis_date)
-        out["late_payment_share"] = late.reindex(dur.index).fillna(0.0)
-    for tier in ("strategic", "A", "B"):
-        out[f"tier_{tier}"] = (acc["tier"] == tier).astype(float)
-    return out
-
-
 @dataclass
 class CoxResults:
     """Cox PH fit: hazard ratios with CIs and the proportional-hazards check."""
@@ -208,7 +176,8 @@ def fit_phreg(model: PHReg, names: list[str]):
 
 
 def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
-    """Cox proportional-hazards regression (statsmodels PHReg, Breslow ties).
+    """Cox proportional-hazards regression (statsmodels PHReg, Breslow ties). ``dur``: duration_days and
+    event per row; with ``entry_days`` too, rows are (entry, exit] intervals (counting-process form).
 
     The PH check correlates each covariate's Schoenfeld residuals with the rank of the event time (a
     Grambsch-Therneau style test per covariate); small p-values flag time-varying effects."""
@@ -220,8 +189,9 @@ def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
     x = x.drop(columns=list(dropped))
     if x.shape[1] == 0:
         raise CoxUnavailable("cox_no_covariates", "no covariate left for the Cox model")
+    entry = dur["entry_days"].to_numpy(float) if "entry_days" in dur else None
     model = PHReg(dur["duration_days"].to_numpy(), x.to_numpy(float), status=dur["event"].to_numpy(),
-                  ties="breslow")
+                  entry=entry, ties="breslow")
     res = fit_phreg(model, list(x.columns))
     z = stats.norm.ppf(1 - alpha / 2)
     beta, se = res.params, res.bse
@@ -239,16 +209,175 @@ def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
     return CoxResults(hr, ph, len(dur), events, res, dropped)
 
 
-def churn_drivers(ds: Dataset, churned_on: pd.Series) -> CoxResults:
-    """The Cox model of churn on the standard covariates of :func:`covariates`."""
-    lives = durations(ds, churned_on)
-    return cox(lives, covariates(ds, lives))
+LOOKBACK_DAYS = 90
+#: covariates counted in the look-back window, per data table they need
+WINDOW_COVARIATES = ("complaints", "unresolved_complaints", "visits", "late_invoices", "discount_pct")
 
 
-def try_churn_drivers(ds: Dataset, churned_on: pd.Series) -> tuple[CoxResults | None, CoxUnavailable | None]:
+def periods(ds: Dataset, churned_on: pd.Series | None = None, freq: str = "M") -> pd.DataFrame:
+    """Counting-process rows: one per account and calendar month (``freq``) it is in the book up to its churn
+    (the event) or the analysis date. Time is the account's age in days at the end of a day: ``entry_days``
+    (its age when the period starts: the month start, or the acquisition day) and ``duration_days`` (when it
+    ends: the next month start, the end of the churn day, or the end of the analysis date); ``event`` 1 in the
+    row whose period holds the churn. ``churned_on``: churn date per account (default: recorded)."""
+    acc = ds.accounts.set_index("account_id")
+    acc = acc[acc["acquired_on"] <= ds.analysis_date]
+    churn = pd.to_datetime((acc["churned_on"] if churned_on is None else churned_on).reindex(acc.index))
+    event = churn.notna() & (churn <= ds.analysis_date)
+    last = churn.where(event, ds.analysis_date)
+    first_p, last_p = acc["acquired_on"].dt.to_period(freq), last.dt.to_period(freq)
+    n = np.asarray([(b - a).n for a, b in zip(first_p, last_p)]) + 1
+    i = np.repeat(np.arange(len(acc)), n)
+    offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    period = pd.PeriodIndex(first_p.to_numpy()[i] + offset, freq=freq)
+    acquired = acc["acquired_on"].to_numpy()[i]
+    start = np.maximum(period.start_time.normalize().to_numpy(), acquired)
+    stop = np.minimum((period + 1).start_time.normalize().to_numpy(), last.to_numpy()[i] + np.timedelta64(1, "D"))
+    is_last = offset == n[i] - 1
+    days = np.timedelta64(1, "D")
+    return pd.DataFrame({"account_id": acc.index.to_numpy()[i], "period_start": start,
+                         "entry_days": (start - acquired) / days, "duration_days": (stop - acquired) / days,
+                         "event": (is_last & event.to_numpy()[i]).astype(int)})
+
+
+def _window_sums(acc_code: np.ndarray, day: np.ndarray, weight: np.ndarray, row_acc: np.ndarray,
+                 lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Per row, the sum of ``weight`` over events of its account dated in [lo, hi) (days as integers)."""
+    span = np.int64(1 << 20)                   # days since 1970 stay below it until the year 4840
+    key = acc_code.astype(np.int64) * span + day
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    cum = np.concatenate([[0.0], np.cumsum(np.asarray(weight, float)[order])])
+    base = row_acc.astype(np.int64) * span
+    start = base + np.clip(lo, 0, None).astype(np.int64)     # -inf: from the account's first event
+    return cum[np.searchsorted(key, base + hi, "left")] - cum[np.searchsorted(key, start, "left")]
+
+
+def _days(values) -> np.ndarray:
+    return (pd.to_datetime(pd.Series(values)).to_numpy().astype("datetime64[D]")).astype(np.int64)
+
+
+def lookback_covariates(ds: Dataset, rows: pd.DataFrame, lookback_days: int = LOOKBACK_DAYS
+                        ) -> tuple[pd.DataFrame, dict]:
+    """Covariates of each counting-process row, measured before its period starts: counts in the
+    ``lookback_days`` before it (``complaints_<L>d``, ``unresolved_complaints_<L>d`` — complaints in the window
+    not resolved by the period start —, ``visits_<L>d``, with payments ``late_invoices_<L>d`` — invoices due in
+    the window not paid by their due date —, with a discount column ``discount_pct_<L>d``, the revenue-weighted
+    mean discount in %, 0 without orders), and tier dummies (reference C). Returns the covariates and the
+    covariates left out with their reason (``{name: (i18n key, values)}``): the credit rating is known only
+    as it stands today, after the periods it would explain."""
+    ids = pd.Index(ds.accounts["account_id"])
+    row_acc = ids.get_indexer(rows["account_id"])
+    hi = _days(rows["period_start"])
+    lo = hi - lookback_days
+    out = pd.DataFrame(index=rows.index)
+    dropped = {}
+    suffix = f"_{lookback_days}d"
+
+    def count(acc_ids, dates, weight=None, lo=lo):
+        a = ids.get_indexer(acc_ids)
+        keep = a >= 0
+        w = np.ones(keep.sum()) if weight is None else np.asarray(weight, float)[keep]
+        return _window_sums(a[keep], _days(np.asarray(dates)[keep]), w, row_acc, lo, hi)
+
+    it = ds.interactions
+    if it is None:
+        for name in ("complaints", "unresolved_complaints", "visits"):
+            dropped[name + suffix] = ("cox_dropped_no_table", {"table": "interactions"})
+    else:
+        from .scorecard import complaints
+        comp = complaints(ds)
+        out["complaints" + suffix] = count(comp["account_id"], comp["complained_on"])
+        # complaints in the window still open when the period starts: resolutions close an account's complaints
+        # oldest first (as :func:`kamlib.analysis.scorecard.complaints` pairs them), so with C(t) complaints and
+        # R(t) resolutions before t, the open ones among those made in [lo, hi) number C(hi) - max(C(lo), R(hi))
+        resolved = it[it["kind"] == "complaint_resolved"]
+        never = np.full(len(rows), -np.inf)
+        c_hi = count(comp["account_id"], comp["complained_on"], lo=never)
+        c_lo = c_hi - out["complaints" + suffix].to_numpy()
+        r_hi = count(resolved["account_id"], resolved["date"], lo=never)
+        out["unresolved_complaints" + suffix] = np.clip(c_hi - np.maximum(c_lo, r_hi), 0, None)
+        visits = it[it["kind"] == "visit"]
+        out["visits" + suffix] = count(visits["account_id"], visits["date"])
+    pay = ds.payments
+    if pay is not None:
+        late = pay[pay["paid_date"].isna() | (pay["paid_date"] > pay["due_date"])]
+        # known at the due date: an invoice due in the window and not paid by then is late
+        out["late_invoices" + suffix] = count(late["account_id"], late["due_date"])
+    tx = ds.table("transactions")
+    if "discount" in tx.columns:
+        d = agg.execute(agg.discount_by_account_day(tx, end=ds.analysis_date))
+        rev = count(d["account_id"], d["day"], d["revenue"])
+        disc = count(d["account_id"], d["day"], d["discounted"])
+        out["discount_pct" + suffix] = np.divide(100 * disc, rev, out=np.zeros_like(rev), where=rev > 0)
+    tier = ds.accounts.set_index("account_id")["tier"].reindex(rows["account_id"]).to_numpy()
+    for t in ("strategic", "A", "B"):
+        out[f"tier_{t}"] = (tier == t).astype(float)
+    dropped["credit_rating"] = ("cox_dropped_current_only", {})
+    return out, dropped
+
+
+@dataclass
+class ChurnDrivers:
+    """Churn drivers without look-ahead: the counting-process Cox model and its discrete-time check."""
+
+    hazard_ratios: pd.DataFrame      # covariate -> coef, std_err, hazard_ratio, lower, upper, p_value
+    ph_check: pd.DataFrame           # covariate -> rho, p_value (Schoenfeld residuals vs event-time rank)
+    discrete: pd.DataFrame           # covariate -> hazard_ratio, lower, upper, p_value (cloglog GLM)
+    nobs: int                        # account-month rows
+    accounts: int
+    events: int
+    lookback_days: int
+    dropped: dict = field(default_factory=dict)    # covariate -> (i18n key, values)
+    result: object = None
+
+    def summary(self) -> pd.DataFrame:
+        """Cox and discrete-time hazard ratios side by side."""
+        return self.hazard_ratios[["hazard_ratio", "lower", "upper", "p_value"]].join(
+            self.discrete[["hazard_ratio"]].rename(columns={"hazard_ratio": "hazard_ratio_discrete"}))
+
+
+def discrete_time_hazard(rows: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """The same drivers in a discrete-time hazard model on the same rows: a binomial GLM with complementary
+    log-log link (grouped-time proportional hazards, so exp(coefficient) is a hazard ratio), one baseline
+    level per year of account age and the log of each row's days as offset."""
+    import statsmodels.api as sm
+    age_year = (rows["entry_days"] // 365).astype(int).clip(upper=9)
+    base = pd.get_dummies(age_year, prefix="age", dtype=float)
+    exog = pd.concat([x.reset_index(drop=True), base.reset_index(drop=True)], axis=1)
+    model = sm.GLM(rows["event"].to_numpy(), exog.to_numpy(float),
+                   family=sm.families.Binomial(link=sm.families.links.CLogLog()),
+                   offset=np.log((rows["duration_days"] - rows["entry_days"]).to_numpy(float)))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = model.fit()
+    k = x.shape[1]
+    z = stats.norm.ppf(1 - alpha / 2)
+    beta, se = np.asarray(res.params[:k]), np.asarray(res.bse[:k])
+    return pd.DataFrame({"hazard_ratio": np.exp(beta), "lower": np.exp(beta - z * se),
+                         "upper": np.exp(beta + z * se), "p_value": np.asarray(res.pvalues[:k])}, index=x.columns)
+
+
+def churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: int = LOOKBACK_DAYS,
+                  alpha: float = 0.05) -> ChurnDrivers:
+    """Churn drivers without look-ahead: Cox proportional hazards in counting-process form (statsmodels PHReg
+    with entry times) on one row per account and calendar month in the book, each covariate measured in the
+    ``lookback_days`` before its month starts (:func:`lookback_covariates`), with a discrete-time hazard model
+    beside it (:func:`discrete_time_hazard`). ``churn``: churn date per account (default: recorded)."""
+    rows = periods(ds, churn)
+    x, dropped = lookback_covariates(ds, rows, lookback_days)
+    res = cox(rows, x, alpha=alpha)
+    dropped |= res.dropped
+    kept = list(res.hazard_ratios.index)
+    return ChurnDrivers(res.hazard_ratios, res.ph_check, discrete_time_hazard(rows, x[kept], alpha),
+                        len(rows), rows["account_id"].nunique(), res.events, lookback_days, dropped, res.result)
+
+
+def try_churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: int = LOOKBACK_DAYS
+                      ) -> tuple[ChurnDrivers | None, CoxUnavailable | None]:
     """:func:`churn_drivers`, or (None, why) when the model cannot be fit on these accounts (for reports)."""
     try:
-        return churn_drivers(ds, churned_on), None
+        return churn_drivers(ds, churn, lookback_days), None
     except CoxUnavailable as e:
         return None, e
 

@@ -151,6 +151,14 @@ def discount_by_account_month(tx: ibis.Table, *, end, account_col: str = "accoun
                                                    discounted=(t.discount * t.revenue).sum())
 
 
+def discount_by_account_day(tx: ibis.Table, *, end, account_col: str = "account_id",
+                            date_col: str = "order_date") -> ibis.Table:
+    """Revenue and revenue-weighted discount per account and order day (for look-back windows)."""
+    d = tx[date_col].cast("date")
+    t = tx.filter(d <= _date(end)).mutate(day=d)
+    return t.group_by([account_col, "day"]).agg(revenue=t.revenue.sum(), discounted=(t.discount * t.revenue).sum())
+
+
 def monthly_totals(tx: ibis.Table, *, end=None, account_col: str = "account_id",
                    date_col: str = "order_date") -> ibis.Table:
     """Book-level revenue, gross margin and active (ordering) accounts per calendar month."""

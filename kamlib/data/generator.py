@@ -1,11 +1,12 @@
 """A seeded generator of a realistic B2B key-account book, simulated from known behavioural parameters.
 
-Purchases follow the BG/NBD story (Fader, Hardie & Lee 2005), per account, in weeks: while alive an account
-orders as a Poisson process with rate lambda ~ Gamma(r, alpha); after each repeat order it drops out with
-probability p ~ Beta(a, b). Order values follow the Gamma-Gamma model: z ~ Gamma(p_spend, nu),
-nu ~ Gamma(q, gamma). The true parameters are returned (and written to ``truth.json``) so tests can check
-that the models recover them. Everything else (tiers, visits, complaints, costs, referrals) is layered on
-top without changing those two processes.
+While in the book an account orders as a Poisson process, in weeks, with rate lambda ~ Gamma(r, alpha); order
+values follow the Gamma-Gamma model: z ~ Gamma(p_spend, nu), nu ~ Gamma(q, gamma). Churn comes from a monthly
+hazard with known drivers measured in the 90 days before each month (:class:`ChurnHazard`): complaints and
+unresolved complaints raise it, in-person visits lower it, tier on its own does not (strategic accounts churn
+less only because they are visited more). The true parameters are returned (and written to ``truth.json``)
+so tests can check that the models recover them; the CLV models' own tests use pure BG/NBD and Pareto/NBD
+simulations (:mod:`kamlib.models.simulate`). Costs, pipeline, payments and win-backs are layered on top.
 """
 from __future__ import annotations
 
@@ -34,14 +35,27 @@ _SUFFIX = ("Industrial Co.", "Trading Co.", "Group", "Manufacturing Ltd.", "Supp
 class TrueParameters:
     """The behavioural parameters the sample is simulated from (time unit: weeks; money: currency units)."""
 
-    r: float = 1.2           # BG/NBD purchase-rate heterogeneity: lambda ~ Gamma(shape=r, rate=alpha)
+    r: float = 1.2           # purchase-rate heterogeneity: lambda ~ Gamma(shape=r, rate=alpha), orders per week
     alpha: float = 4.0
-    a: float = 0.9           # dropout p ~ Beta(a, b)
-    b: float = 60.0
     p: float = 4.0           # Gamma-Gamma spend: order value z ~ Gamma(shape=p, rate=nu)
     q: float = 3.0           # nu ~ Gamma(shape=q, rate=gamma)
     gamma: float = 10000.0
     time_unit: str = "W"
+
+
+@dataclass(frozen=True)
+class ChurnHazard:
+    """The true churn process: in each calendar month an account in the book churns with probability
+    1 - exp(-H0 exp(sum_j beta_j x_j)), H0 = -log(1 - base_monthly), where x_j are counted in the
+    ``lookback_days`` before the month starts (a grouped-time proportional-hazards model: exp(beta_j) is the
+    hazard ratio a Cox model of churn on the same covariates estimates). Tier has no effect of its own."""
+
+    base_monthly: float = 0.012
+    hazard_ratios: dict = field(default_factory=lambda: {
+        "complaints_90d": 1.5, "unresolved_complaints_90d": 2.0, "visits_90d": 0.97})
+    lookback_days: int = 90
+    complaints_per_year: float = 1.5     # mean; each account's propensity ~ Gamma(2, 1/2)
+    resolved_share: float = 0.85         # complaints ever resolved; the rest stay unresolved
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,7 @@ class GeneratorConfig:
     seed: int = 20261
     initial_book_share: float = 0.3      # accounts already in the book in the first quarter
     truth: TrueParameters = field(default_factory=TrueParameters)
+    churn: ChurnHazard = field(default_factory=ChurnHazard)
     return_rate: float = 0.006           # share of order lines later returned
     zero_revenue_rate: float = 0.002     # free samples / zero-revenue lines
     channel_shares: tuple[float, float, float] = (0.45, 0.35, 0.20)  # direct, referral, agent
@@ -121,54 +136,40 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     acq_days = np.sort(np.concatenate([init_days, later.astype(int)]))
     acquired = start + pd.to_timedelta(acq_days, unit="D")
 
-    # --- behaviour (BG/NBD purchase and dropout, Gamma-Gamma spend)
+    # --- behaviour: purchase rate and spend (Gamma-Gamma)
     lam = rng.gamma(tp.r, 1.0 / tp.alpha, n)                    # orders per week
-    p_drop = rng.beta(tp.a, tp.b, n)
     nu = rng.gamma(tp.q, 1.0 / tp.gamma, n)                     # spend rate; mean order = p / nu
-    T_weeks = (end - acquired).days.to_numpy() / 7.0
 
-    order_acc, order_week = [], []
-    last_week = np.zeros(n)
-    dead = np.zeros(n, bool)
-    for i in range(n):
-        t, times = 0.0, [0.0]
-        k = rng.geometric(p_drop[i])                            # repeat purchase after which it drops out
-        for _ in range(k):
-            t += rng.exponential(1.0 / lam[i])
-            if t > T_weeks[i]:
-                break
-            times.append(t)
-        else:
-            dead[i] = True
-        order_acc.append(np.full(len(times), i))
-        order_week.append(np.asarray(times))
-        last_week[i] = times[-1]
-    o_acc = np.concatenate(order_acc)
-    o_week = np.concatenate(order_week)
-    o_day = acquired.to_numpy()[o_acc] + pd.to_timedelta(np.floor(o_week * 7), unit="D").to_numpy()
-    o_value = rng.gamma(tp.p, 1.0 / nu[o_acc])
-
-    # --- account attributes
+    # --- account attributes; tier follows expected value (with some noise)
     industry = rng.choice(INDUSTRIES, n)
     chan = rng.choice(["direct", "referral", "agent"], n, p=list(cfg.channel_shares))
     exp_annual = lam * 52 * tp.p / nu
     rank = pd.Series(exp_annual).rank(ascending=False, pct=True).to_numpy()
     tier = np.select([rank <= 0.03, rank <= 0.15, rank <= 0.50], ["strategic", "A", "B"], "C")
-    noisy = rng.random(n) < 0.1
     order = np.array(["strategic", "A", "B", "C"])
-    idx = np.searchsorted(order, tier, sorter=np.argsort(order))
     pos = {t: j for j, t in enumerate(order)}
     tier_i = np.array([pos[t] for t in tier])
-    tier_i = np.where(noisy, np.clip(tier_i + rng.choice([-1, 1], n), 0, 3), tier_i)
-    tier = order[tier_i]
-    del idx
-    # credit rating worsens with dropout propensity (an observable churn signal)
-    risk = pd.Series(p_drop + rng.normal(0, 0.01, n)).rank(pct=True).to_numpy()
-    credit = np.select([risk < 0.2, risk < 0.5, risk < 0.8, risk < 0.95], ["AAA", "AA", "A", "BBB"], "BB")
+    noisy = rng.random(n) < 0.1
+    tier = order[np.where(noisy, np.clip(tier_i + rng.choice([-1, 1], n), 0, 3), tier_i)]
     manager = rng.choice(MANAGERS, n)
-    churn_notice = rng.integers(60, 121, n)
-    churned_on = pd.Series(acquired + pd.to_timedelta(np.floor(last_week * 7) + churn_notice, unit="D"))
-    churned_on = churned_on.where(dead & (churned_on <= end))
+    complaint_propensity = rng.gamma(2.0, 0.5, n)
+    # credit rating worsens with the propensity to complain (a signal known today, not when it was earned)
+    risk = pd.Series(complaint_propensity + rng.normal(0, 0.3, n)).rank(pct=True).to_numpy()
+    credit = np.select([risk < 0.2, risk < 0.5, risk < 0.8, risk < 0.95], ["AAA", "AA", "A", "BBB"], "BB")
+
+    # --- churn, visits and complaints, month by month, from the known hazard
+    churned_on, service = _churn_and_service(cfg, rng, acquired, tier, manager, complaint_propensity)
+
+    # --- orders while in the book: the first at acquisition, then a Poisson process at rate lambda
+    stop = churned_on.fillna(end).clip(upper=end)
+    weeks_in = (np.asarray((pd.DatetimeIndex(stop) - pd.DatetimeIndex(acquired)).days) / 7.0).clip(min=0)
+    k = rng.poisson(lam * weeks_in)
+    o_acc = np.concatenate([np.arange(n), np.repeat(np.arange(n), k)])
+    o_week = np.concatenate([np.zeros(n), rng.random(k.sum()) * np.repeat(weeks_in, k)])
+    o_day = acquired.to_numpy()[o_acc] + pd.to_timedelta(np.floor(o_week * 7), unit="D").to_numpy()
+    o_value = rng.gamma(tp.p, 1.0 / nu[o_acc])
+    sort = np.lexsort((o_day, o_acc))
+    o_acc, o_day, o_value = o_acc[sort], o_day[sort], o_value[sort]
     accounts = pd.DataFrame({
         "account_id": [f"KA{i + 1:05d}" for i in range(n)],
         "name": _company_names(rng, n, industry),
@@ -213,15 +214,17 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     ret["order_id"] = ret["order_id"] + "-R"
     tx = pd.concat([tx, ret]).sort_values(["order_date", "order_id"], kind="stable").reset_index(drop=True)
 
-    costs = _costs(cfg, rng, accounts, last_week, dead)
-    interactions = _interactions(cfg, rng, accounts, last_week, dead, p_drop)
+    costs = _costs(cfg, rng, accounts)
+    interactions = _interactions(cfg, rng, accounts, service)
     # pipeline, payments and win-backs come from a second stream, so the tables above do not change
     rng2 = np.random.default_rng(cfg.seed + 1)
     accounts, tx, costs = _win_backs(cfg, rng2, accounts, tx, costs, lam, nu)
     opportunities = _opportunities(cfg, rng2, accounts)
     payments = _payments(cfg, rng2, tx, accounts)
     truth = {"parameters": asdict(tp), "config": {k: v for k, v in asdict(cfg).items() if k != "truth"},
-             "accounts_alive_at_end": int((~dead).sum()), "n_orders": int(o_acc.size),
+             "churn_hazard": asdict(cfg.churn) | {"period": "calendar month",
+                                                  "tier_hazard_ratios": {"strategic": 1.0, "A": 1.0, "B": 1.0}},
+             "accounts_alive_at_end": int(churned_on.isna().sum()), "n_orders": int(o_acc.size),
              "win_rate_existing": cfg.win_rate_existing, "win_rate_new": cfg.win_rate_new}
     return SimulatedBook(accounts, tx, costs, interactions, truth, opportunities, payments)
 
@@ -237,8 +240,7 @@ def _active_months(acquired: pd.Series, last_active: pd.Series, end: pd.Timestam
     return pd.DataFrame({"i": idx, "month": pd.PeriodIndex(months, freq="M")})
 
 
-def _costs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, last_week: np.ndarray,
-           dead: np.ndarray) -> pd.DataFrame:
+def _costs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame) -> pd.DataFrame:
     end = pd.Timestamp(cfg.end)
     chan_cac = dict(zip(["direct", "referral", "agent"], cfg.cac_by_channel))
     # acquisition: CAC of the accounts won that month plus spend on prospects that were never won
@@ -264,37 +266,89 @@ def _costs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, last_week: np.ndar
     return pd.concat(rows, ignore_index=True).sort_values(["period", "kind"], kind="stable").reset_index(drop=True)
 
 
-def _interactions(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, last_week: np.ndarray,
-                  dead: np.ndarray, p_drop: np.ndarray) -> pd.DataFrame:
-    end = pd.Timestamp(cfg.end)
-    acquired = accounts["acquired_on"]
+def _churn_and_service(cfg: GeneratorConfig, rng, acquired: pd.Series, tier: np.ndarray, manager: np.ndarray,
+                       propensity: np.ndarray) -> tuple[pd.Series, pd.DataFrame]:
+    """Month by month: each account in the book churns with the :class:`ChurnHazard` probability given the
+    visits, complaints and unresolved complaints of the ``lookback_days`` before the month (or before its
+    acquisition day in its first month); then that month's visits and complaints happen, up to the churn day.
+    Returns the churn dates (NaT: still in the book) and the visits, complaints and resolutions (account
+    index, day)."""
+    ch = cfg.churn
+    start, end = pd.Timestamp(cfg.start), pd.Timestamp(cfg.end)
+    n = len(acquired)
+    acq = np.asarray((pd.DatetimeIndex(acquired) - start).days)
+    beta = {k: np.log(v) for k, v in ch.hazard_ratios.items()}
+    h0 = -np.log1p(-ch.base_monthly)
+    names = sorted(set(manager))
+    diligence = dict(zip(names, rng.uniform(0.6, 1.15, len(names))))
+    visit_rate = (pd.Series(tier).map(cfg.visits_per_week).to_numpy() / 7
+                  * pd.Series(manager).map(diligence).to_numpy() * rng.gamma(4.0, 0.25, n))   # per day
+    complaint_rate = ch.complaints_per_year / 365.25 * propensity
+    churn_day = np.full(n, np.iinfo(np.int64).max)
+    ev = {"visit": ([], []), "complaint": ([], []), "resolved": ([], [])}
+
+    def count(kind, lo, hi):
+        acc_i, day = (np.concatenate(x) if x else np.array([], int) for x in ev[kind])
+        inside = (day >= lo[acc_i]) & (day < hi[acc_i])
+        return np.bincount(acc_i[inside], minlength=n)
+
+    for month in pd.period_range(start, end, freq="M"):
+        m0 = (month.start_time - start).days
+        m1 = min((month.end_time.normalize() - start).days, (end - start).days)
+        first = np.maximum(m0, acq)
+        active = (acq <= m1) & (churn_day == np.iinfo(np.int64).max)     # in the book, not churned yet
+        lo, hi = first - ch.lookback_days, first
+        x = {"visits_90d": count("visit", lo, hi), "complaints_90d": count("complaint", lo, hi)}
+        # open complaints among those of the window, resolutions closing complaints oldest first (as the data
+        # pair them): C(hi) - max(C(lo), R(hi)) with C, R the complaints and resolutions before a day
+        ever = np.full(n, -(10 ** 9))
+        c_hi, r_hi = count("complaint", ever, hi), count("resolved", ever, hi)
+        x["unresolved_complaints_90d"] = np.clip(c_hi - np.maximum(c_hi - x["complaints_90d"], r_hi), 0, None)
+        eta = sum(beta[k] * x[k] for k in beta)
+        days = np.clip(m1 - first + 1, 0, None)
+        prob = 1 - np.exp(-h0 * np.exp(eta) * days / (m1 - m0 + 1))
+        churns = active & (rng.random(n) < prob)
+        churn_day[churns] = first[churns] + np.floor(rng.random(churns.sum()) * days[churns]).astype(int)
+        # this month's visits and complaints, before the churn day
+        last = np.minimum(m1, churn_day - 1)
+        span = np.where(active, np.clip(last - first + 1, 0, None), 0)
+        for kind, rate in (("visit", visit_rate), ("complaint", complaint_rate)):
+            k = rng.poisson(rate * span)
+            i = np.repeat(np.arange(n), k)
+            d = first[i] + np.floor(rng.random(i.size) * span[i]).astype(int)
+            ev[kind][0].append(i)
+            ev[kind][1].append(d)
+            if kind == "complaint":     # resolved the same day (first contact) or within weeks; some never
+                delay = np.where(rng.random(i.size) < 0.3, 0, np.ceil(rng.gamma(1.5, 6, i.size))).astype(int)
+                never = rng.random(i.size) >= ch.resolved_share
+                ev["resolved"][0].append(i)
+                ev["resolved"][1].append(np.where(never, np.iinfo(np.int64).max // 2, d + delay))
+    gone = churn_day <= (end - start).days
+    churned_on = pd.Series(start + pd.to_timedelta(np.where(gone, churn_day, 0), unit="D")).where(gone)
+    rows = []
+    for kind in ("visit", "complaint", "resolved"):
+        i, d = (np.concatenate(v) for v in ev[kind])
+        keep = d <= (end - start).days
+        rows.append(pd.DataFrame({"i": i[keep], "day": d[keep],
+                                  "kind": {"resolved": "complaint_resolved"}.get(kind, kind)}))
+    return churned_on, pd.concat(rows, ignore_index=True)
+
+
+def _interactions(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, service: pd.DataFrame) -> pd.DataFrame:
+    """The simulated visits, complaints and resolutions, plus phone calls (0.5 a week) while in the book."""
+    start, end = pd.Timestamp(cfg.start), pd.Timestamp(cfg.end)
+    frames = [pd.DataFrame({"i": service["i"], "date": start + pd.to_timedelta(service["day"], unit="D"),
+                            "kind": service["kind"]})]
     stop = accounts["churned_on"].fillna(end).clip(upper=end)
-    weeks = ((stop - acquired).dt.days / 7).to_numpy()
-    managers = accounts["account_manager"].unique()
-    diligence = dict(zip(sorted(managers), rng.uniform(0.6, 1.15, len(managers))))
-    rate = accounts["tier"].map(cfg.visits_per_week).to_numpy() * accounts["account_manager"].map(diligence).to_numpy()
-    frames = []
-    for kind, per_week in (("visit", rate), ("call", np.full(len(accounts), 0.5))):
-        k = rng.poisson(per_week * weeks)
-        i = np.repeat(np.arange(len(accounts)), k)
-        days = np.floor(rng.random(i.size) * weeks[i] * 7)
-        frames.append(pd.DataFrame({"i": i, "date": acquired.to_numpy()[i] + pd.to_timedelta(days, unit="D"),
-                                    "kind": kind}))
-    # complaints: accounts prone to drop out complain more; most complaints are resolved within weeks
-    k = rng.poisson((0.4 + 40 * p_drop) * weeks / 52)
+    weeks = ((stop - accounts["acquired_on"]).dt.days / 7).to_numpy().clip(min=0)
+    k = rng.poisson(0.5 * weeks)
     i = np.repeat(np.arange(len(accounts)), k)
     days = np.floor(rng.random(i.size) * weeks[i] * 7)
-    c_date = acquired.to_numpy()[i] + pd.to_timedelta(days, unit="D")
-    frames.append(pd.DataFrame({"i": i, "date": c_date, "kind": "complaint"}))
-    resolved = rng.random(i.size) < 0.85
-    # about a third are resolved on the day of the complaint (first contact), the rest within weeks
-    same_day = rng.random(i.size) < 0.3
-    r_date = pd.Series(c_date) + pd.to_timedelta(np.where(same_day, 0, np.ceil(rng.gamma(1.5, 6, i.size))), unit="D")
-    keep = resolved & (r_date <= end).to_numpy()
-    frames.append(pd.DataFrame({"i": i[keep], "date": r_date[keep].to_numpy(), "kind": "complaint_resolved"}))
+    frames.append(pd.DataFrame({"i": i, "date": accounts["acquired_on"].to_numpy()[i]
+                                + pd.to_timedelta(days, unit="D"), "kind": "call"}))
     out = pd.concat(frames, ignore_index=True)
     out["account_id"] = accounts["account_id"].to_numpy()[out["i"]]
-    return (out[["account_id", "date", "kind"]].sort_values(["date", "account_id"], kind="stable")
+    return (out[["account_id", "date", "kind"]].sort_values(["date", "account_id", "kind"], kind="stable")
             .reset_index(drop=True))
 
 

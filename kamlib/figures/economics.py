@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ..text.i18n import t, tv
+from ..text.i18n import header, t, tv
 from .style import plain_log_ticks
 
 
@@ -47,7 +47,7 @@ def forest(hr: pd.DataFrame, *, lang: str = "en"):
     ax.axvline(1, color="0.5", ls=":")
     ax.set_xscale("log")
     plain_log_ticks(ax.xaxis, subs=(1, 2, 5))
-    ax.set_yticks(y, [t(f"cov_{c}", lang) for c in hr.index])
+    ax.set_yticks(y, [header(c, lang) for c in hr.index])
     ax.set_title(t("forest_title", lang))
     ax.set_xlabel(t("hazard_ratio_axis", lang))
     fig.tight_layout()

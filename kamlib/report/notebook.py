@@ -10,7 +10,9 @@ from IPython.display import HTML, Markdown, display
 
 from ..figures import style as plots
 from ..data.dataset import Dataset
+from ..text.formatting import day as day_text
 from ..text.formatting import money, number_format, pct
+from ..text.formatting import month as month_name
 from ..text.i18n import VALUES, header, t, tv
 from ..data.loading import SAMPLE_DIR, load_dataset
 from ..analysis.metrics import MetricsRecorder
@@ -28,6 +30,19 @@ class NotebookContext:
 
     def t(self, key: str, **fmt) -> str:
         return t(key, self.lang, **fmt)
+
+    @property
+    def month_text(self) -> str:
+        """The analysis month in words, in the report language ('October 2026', '2026年10月')."""
+        return month_name(self.ds.analysis_month, self.lang)
+
+    def day(self, value) -> str:
+        """A date in the report language's medium form ('Sep 30, 2025', '2025年9月30日')."""
+        return day_text(value, self.lang)
+
+    def header(self, key) -> str:
+        """Display text of a column, row or covariate name in the report language."""
+        return header(key, self.lang)
 
     def heading(self, key: str, level: int = 2, **fmt) -> None:
         display(Markdown("#" * level + " " + _md_escape(self.t(key, **fmt))))

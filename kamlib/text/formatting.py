@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_compact_currency, format_decimal, format_percent
 from babel.units import format_unit
 
@@ -83,3 +84,15 @@ def months(n: int, lang: str = "en") -> str:
     if "duration-month" in text:   # Babel's zh data has no long form; the short one ('7个月') is the full word
         text = format_unit(n, "duration-month", length="short", locale=_locale(lang))
     return text
+
+
+def month(period, lang: str = "en") -> str:
+    """A calendar month in words: '2026-10' -> 'October 2026' (zh: '2026年10月')."""
+    import pandas as pd
+    return format_skeleton("yMMMM", pd.Period(str(period), freq="M").to_timestamp(), locale=_locale(lang))
+
+
+def day(value, lang: str = "en") -> str:
+    """A date in the locale's medium form: 'Sep 30, 2025' (zh: '2025年9月30日')."""
+    import pandas as pd
+    return format_date(pd.Timestamp(value).date(), format="medium", locale=_locale(lang))

@@ -84,4 +84,17 @@ def header(key, lang: str = "en", prefer_values: bool = False):
         return t("rank_of", lang, kpi=t(key[5:], lang))
     if "cov_" + key in LABELS:
         return t("cov_" + key, lang)
+    window = _LOOKBACK.fullmatch(key)          # a driver counted over a look-back window, e.g. visits_90d
+    if window and "cov_" + window.group(1) in LABELS:
+        return t("cov_" + window.group(1), lang, days=window.group(2))
     return tv(key, lang)
+
+
+_LOOKBACK = re.compile(r"(.+)_(\d+)d")
+
+
+def covariate_reading(name: str, lang: str = "en") -> str:
+    """How a churn driver's hazard ratio reads: 'Each complaint in the last 90 days' (``cov_unit_*``)."""
+    window = _LOOKBACK.fullmatch(name)
+    base, days = (window.group(1), window.group(2)) if window else (name, "")
+    return t(f"cov_unit_{base}", lang, days=days)
