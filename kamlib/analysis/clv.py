@@ -5,7 +5,7 @@ checks them against what happened in a holdout period.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -141,13 +141,16 @@ def tracking(results: TransactionResults, ds: Dataset, rfm: pd.DataFrame, cal_en
     """Cumulative repeat purchases of the calibration accounts: actual vs model, by week (or ``freq``).
 
     Model: sum over accounts of E[X(t - first purchase)] for a newly acquired account — the standard
-    tracking check of Fader, Hardie & Lee (2005, Figure 3).
+    tracking check of Fader, Hardie & Lee (2005, Figure 3). Accounts acquired before the order history
+    starts and left out of ``rfm`` (:func:`calibration_frame`) are left out of the actual series too.
     """
     unit = agg.unit_days(time_unit)
     first = (pd.Timestamp(cal_end) - pd.to_timedelta(np.round(rfm["T"].to_numpy() * unit), unit="D"))
     births = pd.Series(1, index=first).groupby(level=0).size()
+    predating = predating_accounts(ds)[0]
     daily = agg.execute(agg.repeat_purchases_by_day(ds.table("transactions"), end=ds.analysis_date,
-                                                    first_on_or_before=cal_end))
+                                                    first_on_or_before=cal_end,
+                                                    exclude=list(predating.difference(rfm.index))))
     daily = daily.set_index("day")["repeat_purchases"].sort_index()
     grid = pd.date_range(births.index.min(), ds.analysis_date, freq=freq)
     grid = grid.append(pd.DatetimeIndex([ds.analysis_date])).unique()
@@ -156,6 +159,38 @@ def tracking(results: TransactionResults, ds: Dataset, rfm: pd.DataFrame, cal_en
     expected = np.where(age > 0, results.expected_purchases_new(np.clip(age, 0, None)), 0.0) @ births.to_numpy()
     return pd.DataFrame({"actual": actual.reindex(grid).to_numpy(), "expected": expected},
                         index=pd.Index(grid, name="date"))
+
+
+#: an account acquired more than this many days before the first order of the data predates the order history
+PREDATING_GRACE_DAYS = 31
+#: the fewest accounts acquired inside the data to calibrate on without the older ones
+MIN_CALIBRATION_ACCOUNTS = 100
+
+
+def predating_accounts(ds: Dataset) -> tuple[pd.Index, pd.Timestamp | None]:
+    """Accounts whose ``acquired_on`` lies before the order history starts (their earlier orders are not in
+    the data), and the date of the first order in the data."""
+    first = agg.execute(agg.first_order_date(ds.table("transactions"), end=ds.analysis_date))["first_order"]
+    if first.isna().all():
+        return pd.Index([], name="account_id"), None
+    start = pd.Timestamp(first.min())
+    acc = ds.accounts
+    old = acc.loc[acc["acquired_on"] < start - pd.Timedelta(days=PREDATING_GRACE_DAYS), "account_id"]
+    return pd.Index(old, name="account_id"), start
+
+
+def calibration_frame(ds: Dataset, rfm: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
+    """The rows of ``rfm`` the purchase models are fitted on, and the accounts left out: accounts acquired
+    before the order history starts would enter with their first order in the data as their birth — survivors
+    described as new accounts (their tracking runs high) — so the models are calibrated on the accounts
+    acquired inside the data, when at least :data:`MIN_CALIBRATION_ACCOUNTS` of them have orders, and value
+    the older ones with those parameters from their history in the data."""
+    old = predating_accounts(ds)[0].intersection(rfm.index)
+    inside = rfm.drop(index=old)
+    if not len(old) or len(inside) < MIN_CALIBRATION_ACCOUNTS:
+        return rfm, pd.Index([], name="account_id")
+    inside.attrs = dict(rfm.attrs)
+    return inside, old
 
 
 @dataclass
@@ -210,8 +245,10 @@ class ModelCheck:
 
     plan: HoldoutPlan
     calibration_end: pd.Timestamp | None   # None: no holdout (history too short)
-    summary: pd.DataFrame                  # rfm_summary with holdout columns, or of all history
+    summary: pd.DataFrame                  # rfm_summary (holdout columns, or all history) the models were fitted on
     choice: ModelChoice
+    predating: pd.Index = field(default_factory=lambda: pd.Index([]))   # left out of the fits (acquired before)
+    data_start: pd.Timestamp | None = None                              # the first order in the data
 
     def metrics(self) -> dict[str, float | None]:
         """The model check's headline metrics: holdout MAE and aggregate error of the chosen model, and the
@@ -245,7 +282,8 @@ def model_check(ds: Dataset, holdout_months: int = 12, model: str = "auto", time
     else:
         cal_end = None
         summary = rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date, time_unit=time_unit)
-    return ModelCheck(plan, cal_end, summary, compare_models(summary, model=model))
+    summary, old = calibration_frame(ds, summary)
+    return ModelCheck(plan, cal_end, summary, compare_models(summary, model=model), old, predating_accounts(ds)[1])
 
 
 def margin_rates(ds: Dataset) -> pd.Series:
@@ -279,6 +317,8 @@ def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36
                   time_unit: str = "W", n_draws: int = 200, alpha: float = 0.05, seed: int = 0,
                   fitted: TransactionResults | None = None) -> AccountValue:
     """Fit the purchase model and Gamma-Gamma on all history to the analysis date; CLV of margin with bands.
+    The purchase model is calibrated on the accounts acquired inside the order history when some predate it
+    (:func:`calibration_frame`); every account is valued.
 
     CLV is the discounted expected gross margin over ``horizon_months`` (annual ``discount_rate``): expected
     purchases x expected revenue per purchase (Gamma-Gamma) x the account's margin rate. ``n_draws`` parameter
@@ -292,9 +332,10 @@ def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36
     fraction("discount_rate", discount_rate)
     fraction("alpha", alpha)
     rfm = rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date, time_unit=time_unit)
-    if fitted is not None and (fitted.time_unit != time_unit or fitted.nobs != len(rfm)):
+    fit_rows = calibration_frame(ds, rfm)[0]
+    if fitted is not None and (fitted.time_unit != time_unit or fitted.nobs != len(fit_rows)):
         raise ValueError("fitted: not a fit of this data set's history in the same time unit")
-    purchases = fitted if fitted is not None else TRANSACTION_MODELS[model]().fit(rfm)
+    purchases = fitted if fitted is not None else TRANSACTION_MODELS[model]().fit(fit_rows)
     spend = GammaGamma(time_unit=time_unit).fit(rfm)
     margin = margin_rates(ds).reindex(rfm.index)
     kw = dict(horizon_months=horizon_months, discount_rate=discount_rate, rate_period="annual", margin_rate=margin)

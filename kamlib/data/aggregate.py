@@ -132,13 +132,17 @@ def execute(expr: ibis.Table) -> pd.DataFrame:
 
 
 def repeat_purchases_by_day(tx: ibis.Table, *, end, first_on_or_before, account_col: str = "account_id",
-                            date_col: str = "order_date", value_col: str = "revenue") -> ibis.Table:
+                            date_col: str = "order_date", value_col: str = "revenue",
+                            exclude: list | None = None) -> ibis.Table:
     """Number of repeat purchase days per calendar day (up to ``end``) of the accounts whose first purchase
-    is on or before ``first_on_or_before`` — the actual series of a cumulative tracking plot."""
+    is on or before ``first_on_or_before`` (less the accounts in ``exclude``) — the actual series of a
+    cumulative tracking plot."""
     days = purchase_days(tx, end=end, account_col=account_col, date_col=date_col, value_col=value_col)
     first = days.group_by(account_col).agg(_first=days._day.min())
     j = days.join(first, account_col)
     j = j.filter((j._day > j._first) & (j._first <= _date(first_on_or_before)))
+    if exclude:
+        j = j.filter(~j[account_col].isin(list(exclude)))
     return j.group_by("_day").agg(repeat_purchases=j.count()).rename(day="_day")
 
 
