@@ -67,7 +67,7 @@ class ClvConfig(_Strict):
 
 
 class SegmentationConfig(_Strict):
-    potential: Literal["clv", "growth"] = "clv"
+    potential: Literal["clv", "whitespace", "growth"] = "clv"
     value_threshold: float | None = None
     potential_threshold: float | None = None
     abc_thresholds: tuple[float, float] = (0.8, 0.95)

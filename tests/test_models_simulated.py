@@ -275,9 +275,9 @@ def test_non_convergence_warns():
 
 
 def test_a_shape_parameter_running_to_the_edge_is_named():
-    # in this 150-account book (seed 34 of a search over seeds) the Gamma-Gamma likelihood keeps rising as
+    # in this 150-account book (seed 15 of a search over seeds) the Gamma-Gamma likelihood keeps rising as
     # p -> infinity, past 1e5: there is no interior maximum, and the warning says which parameter runs away
-    book = generate_book(GeneratorConfig(n_accounts=150, seed=34))
+    book = generate_book(GeneratorConfig(n_accounts=150, seed=15))
     tx = book.transactions[book.transactions["revenue"] > 0]
     rfm = rfm_summary(tx, observation_end=book.truth["config"]["end"], time_unit="W")
     with pytest.warns(ConvergenceWarning, match=r"p = [0-9.e+]+ heading to the edge of the parameter space") as rec:

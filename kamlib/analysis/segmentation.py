@@ -136,7 +136,8 @@ class Segmentation:
         return out
 
 
-def account_frame(ds: Dataset, potential: pd.Series | None = None, *, value_threshold=None,
+def account_frame(ds: Dataset, potential: pd.Series | None = None, *, potential_source: str = "potential_clv",
+                  value_threshold=None,
                   potential_threshold=None, policy: service.ServicePolicy = service.ServicePolicy(),
                   tier_rules: dict = service.DEFAULT_TIER_RULES, visit_cost: float = 500.0,
                   allocation: str = "revenue") -> Segmentation:
@@ -144,9 +145,9 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, value_thre
 
     Population: accounts in the book at the analysis date (not recorded as churned on or before it, or won
     back since: :func:`kamlib.analysis.book.churned_as_of`) that ordered at least once up to it. ``potential``: CLV per
-    account (default use); when None, potential is the growth of window margin over the previous 12 months.
-    ``potential_source`` is the i18n key that describes the choice (``"potential_clv"``,
-    ``"potential_margin_growth"``).
+    account (default use) or another potential per account, described by the i18n key ``potential_source``
+    (``"potential_clv"``, ``"potential_whitespace"``); when None, potential is the growth of window margin over
+    the previous 12 months (``"potential_margin_growth"``).
     """
     end = ds.analysis_date
     w = window_12m(end)
@@ -170,7 +171,7 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, value_thre
         source = "potential_margin_growth"
     else:
         f["potential"] = potential.reindex(ids).fillna(0.0)
-        source = "potential_clv"
+        source = potential_source
     scores, edges = rfm_scores(f["recency_days"], f["orders_12m"], f["revenue"])
     f = f.join(scores)
     f["abc_class"] = concentration.abc_classes(f["gross_margin"])
@@ -186,6 +187,52 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, value_thre
         f["service_flag"] = service.service_flags(f["suggested_tier"], f["visits_per_week"], policy)
     compliance = service.visit_compliance(acc.loc[ids].reset_index(), ds.interactions, w.start, w.end, policy)
     return Segmentation(f, edges, compliance, source, policy, win.loc[win["revenue"] > 0, ["revenue", "gross_margin"]])
+
+
+def whitespace(ds: Dataset, peers: tuple[str, ...] = ("industry", "tier"), *, min_share: float = 0.5,
+               far_below: float = 0.25, min_peers: int = 5) -> pd.DataFrame:
+    """Cross-sell whitespace: per account, the product categories most of its peers buy and it does not, or
+    buys far below them, over the 12-month window.
+
+    Peers: the other active accounts (window revenue, in the book at the analysis date) with the same
+    ``peers`` attributes, in groups of at least ``min_peers`` accounts. A category is whitespace for an account
+    when at least ``min_share`` of its peers bought it and the account did not ("not bought"), or bought less
+    than ``far_below`` x the peer median margin ("below peers"). The opportunity is the peer median margin of
+    the category (among peers who bought it) less the account's own margin in it. Columns: account_id,
+    product_category, status, margin (the account's), peer_median_margin, peer_share, peers, opportunity;
+    largest opportunity first."""
+    w = window_12m(ds.analysis_date)
+    per = agg.execute(agg.margin_by_account_category(ds.table("transactions"), start=w.start, end=w.end))
+    acc = ds.accounts.set_index("account_id")
+    active = per.groupby("account_id")["revenue"].sum()
+    active = active.index[(active > 0).to_numpy()]
+    active = active[~book.churned_as_of(acc.loc[active], ds.analysis_date).to_numpy()]
+    groups = acc.loc[active, list(peers)].astype(str).agg(" | ".join, axis=1).rename("group")
+    size = groups.map(groups.value_counts())
+    m = (per[per["account_id"].isin(active)].pivot_table(index="account_id", columns="product_category",
+                                                           values="gross_margin", aggfunc="sum")
+         .reindex(active).fillna(0.0))
+    bought = (m > 0).astype(float)
+    # leave-one-out: the peers of an account are the others in its group
+    buyers = bought.groupby(groups).transform("sum") - bought
+    share = buyers.div((size - 1).where(size - 1 > 0), axis=0)
+    median = m.where(m > 0).groupby(groups).transform("median")
+    long = pd.DataFrame({"margin": m.stack(), "peer_share": share.stack(), "peer_median_margin": median.stack()})
+    long = long.join(size.rename("group_size"), on="account_id")
+    long["peers"] = long["group_size"] - 1
+    keep = (long["peers"] >= min_peers - 1) & (long["peer_share"] >= min_share) & long["peer_median_margin"].gt(0)
+    long = long[keep & (long["margin"] < far_below * long["peer_median_margin"])]
+    long["status"] = np.where(long["margin"] > 0, "below peers", "not bought")
+    long["opportunity"] = long["peer_median_margin"] - long["margin"].clip(lower=0)
+    out = long.reset_index()[["account_id", "product_category", "status", "margin", "peer_median_margin",
+                              "peer_share", "peers", "opportunity"]]
+    return out.sort_values(["opportunity", "account_id"], ascending=[False, True], kind="stable").reset_index(
+        drop=True)
+
+
+def whitespace_potential(ws: pd.DataFrame) -> pd.Series:
+    """The summed whitespace opportunity per account: a potential axis for the value x potential matrix."""
+    return ws.groupby("account_id")["opportunity"].sum().rename("whitespace")
 
 
 def clusters(frame: pd.DataFrame, k_range=range(3, 9), seed: int = 0) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:

@@ -155,6 +155,15 @@ def discount_by_account_month(tx: ibis.Table, *, end, account_col: str = "accoun
                                                    discounted=(t.discount * t.revenue).sum())
 
 
+def margin_by_account_category(tx: ibis.Table, *, start, end, account_col: str = "account_id",
+                               date_col: str = "order_date") -> ibis.Table:
+    """Revenue and gross margin per account and product category of order lines dated in [start, end]."""
+    d = tx[date_col].cast("date")
+    t = tx.filter((d >= _date(start)) & (d <= _date(end)))
+    return t.group_by([account_col, "product_category"]).agg(revenue=t.revenue.sum(),
+                                                             gross_margin=t.gross_margin.sum())
+
+
 def discount_by_account_day(tx: ibis.Table, *, end, account_col: str = "account_id",
                             date_col: str = "order_date") -> ibis.Table:
     """Revenue and revenue-weighted discount per account and order day (for look-back windows)."""

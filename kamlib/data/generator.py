@@ -54,7 +54,8 @@ class ChurnHazard:
     hazard_ratios: dict = field(default_factory=lambda: {
         "complaints_90d": 1.5, "unresolved_complaints_90d": 2.0, "visits_90d": 0.97})
     lookback_days: int = 90
-    complaints_per_year: float = 1.5     # mean; each account's propensity ~ Gamma(2, 1/2)
+    complaints_per_year: float = 2.0     # mean; each account's propensity ~ Gamma(shape, 1 / shape), mean 1
+    complaint_propensity_shape: float = 0.3   # a few accounts complain a lot: churn risk differs by account
     resolved_share: float = 0.85         # complaints ever resolved; the rest stay unresolved
 
 
@@ -152,7 +153,8 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     noisy = rng.random(n) < 0.1
     tier = order[np.where(noisy, np.clip(tier_i + rng.choice([-1, 1], n), 0, 3), tier_i)]
     manager = rng.choice(MANAGERS, n)
-    complaint_propensity = rng.gamma(2.0, 0.5, n)
+    shape = cfg.churn.complaint_propensity_shape
+    complaint_propensity = rng.gamma(shape, 1.0 / shape, n)
     # credit rating worsens with the propensity to complain (a signal known today, not when it was earned)
     risk = pd.Series(complaint_propensity + rng.normal(0, 0.3, n)).rank(pct=True).to_numpy()
     credit = np.select([risk < 0.2, risk < 0.5, risk < 0.8, risk < 0.95], ["AAA", "AA", "A", "BBB"], "BB")
