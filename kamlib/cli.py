@@ -1,4 +1,4 @@
-"""The ``kam`` command line: ``kam report``, ``kam sample``, ``kam validate``, ``kam lab``."""
+"""The ``kam`` command line: ``kam report``, ``kam brief``, ``kam sample``, ``kam validate``, ``kam lab``."""
 from __future__ import annotations
 
 import argparse
@@ -154,6 +154,35 @@ def _cmd_report(args) -> int:
     return 1 if failed else 0
 
 
+def _cmd_brief(args) -> int:
+    """One account's brief: reports/<month>/accounts/<account>.html."""
+    from .config import load_config
+    from .data.loading import load_dataset
+    from .report.runner import run_brief
+    cfg = load_config(args.config, overrides={"language": args.language, "currency": args.currency,
+                                              "data.source": args.data, "report.out": args.out})
+    for note in cfg.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    data = checked_source(cfg.data.source)
+    checked_output(cfg.report.out)
+    month = checked_month(args.month, args.today) if args.month else str(min(
+        load_dataset(data, future_rows="exclude", today=args.today, tables=cfg.data.tables,
+                     columns=cfg.data.columns, **cfg.data.read_options()).analysis_month,
+        last_complete_month(args.today)))
+    try:
+        run = run_brief(data_dir=data, account=args.account, month=month, out_dir=cfg.report.out,
+                        parameters=cfg.notebook_parameters(), today=args.today, company=cfg.company,
+                        tables=cfg.data.tables, columns=cfg.data.columns, read_options=cfg.data.read_options(),
+                        progress=not args.quiet)
+    except KeyError as e:
+        raise UsageError(e.args[0]) from None
+    if run.status != "success":
+        print(f"brief FAILED: {run.error}", file=sys.stderr)
+        return 1
+    print(f"brief written: {Path(cfg.report.out) / month / run.html_presentation}")
+    return 0
+
+
 def _cmd_lab(args) -> int:
     """Open JupyterLab on the notebooks with this environment's kernel (kamlib installed)."""
     import subprocess
@@ -182,6 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.add_argument("--pdf", action="store_true", help="also print the presentation versions to PDF (Chromium)")
     r.set_defaults(func=_cmd_report)
+    b = sub.add_parser("brief", help="write one account's brief (reports/<month>/accounts/<id>.html)",
+                       parents=[common])
+    b.add_argument("--account", required=True, help="the account id")
+    b.add_argument("--month", help="analysis month YYYY-MM (default: the last complete month with orders)")
+    b.add_argument("--config", help="project configuration (default: kam.yaml when present)")
+    b.add_argument("--data", help="data folder (overrides data.source; default data/sample)")
+    b.add_argument("--out", help="output folder (default: reports)")
+    b.add_argument("--language", choices=["en", "zh"])
+    b.add_argument("--currency")
+    b.add_argument("--today", help=argparse.SUPPRESS)
+    b.add_argument("--quiet", action="store_true", help="no progress bars")
+    b.set_defaults(func=_cmd_brief)
     s = sub.add_parser("sample", help="generate the bundled synthetic key-account data set", parents=[common])
     s.add_argument("--out", default=str(DEFAULT_SAMPLE))
     s.add_argument("--accounts", type=int, default=2000)

@@ -50,12 +50,6 @@ def managers(ds: Dataset) -> list[str]:
     return sorted(ds.accounts["account_manager"].dropna().unique().tolist())
 
 
-def slug(name: str) -> str:
-    """A file name for a manager or account: letters, digits and CJK kept, the rest as '-'."""
-    import re
-    return re.sub(r"[^0-9A-Za-z\u4e00-\u9fff]+", "-", str(name)).strip("-").lower() or "unnamed"
-
-
 @dataclass
 class Portfolio:
     """One manager's portfolio."""

@@ -10,16 +10,16 @@ from typing import Callable, TypeVar
 T = TypeVar("T")
 
 
-def cached(folder: str | Path | None, name: str, compute: Callable[[], T]) -> T:
-    """``compute()``'s result, read from ``folder/name.pickle`` when an earlier notebook of the run wrote it
-    (written atomically, so parallel workers never read half a file)."""
+def cached(folder: str | Path | None, name: str, compute: Callable[..., T], *args, **kwargs) -> T:
+    """``compute(*args, **kwargs)``, read from ``folder/name.pickle`` when an earlier notebook of the run wrote
+    it (written atomically, so parallel workers never read half a file)."""
     if not folder:
-        return compute()
+        return compute(*args, **kwargs)
     path = Path(folder) / f"{name}.pickle"
     if path.exists():
         with open(path, "rb") as f:
             return pickle.load(f)
-    value = compute()
+    value = compute(*args, **kwargs)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with open(tmp, "wb") as f:

@@ -87,15 +87,16 @@ def _fmt_metric(key: str, value, notes: dict) -> str:
 def render_index(run, metrics: dict, notes: dict, *, company: str = "", lang: str = "en") -> str:
     """The index page: status, links to every notebook (analyst and presentation), headline metrics."""
     e = html.escape
-    rows = []
+    rows, manager_rows = [], []
     for nb in run.notebooks:
         links = " · ".join(f'<a href="{e(h)}">{label}</a>' for h, label in
                            ((nb.html_presentation, "presentation"), (nb.html, "analyst (code)"),
                             (nb.pdf, "PDF")) if h)
         detail = "" if nb.status == "success" else (
             f"<div class='err'>failed{f' in cell {nb.cell}' if nb.cell else ''}: {e(nb.error or '')}</div>")
-        rows.append(f"<tr><td>{e(nb.name)}</td><td class='{e(nb.status)}'>{e(nb.status)}</td>"
-                    f"<td>{nb.duration_s:.1f} s</td><td>{links}{detail}</td></tr>")
+        (manager_rows if nb.name.startswith("managers/") else rows).append(
+            f"<tr><td>{e(nb.name.removeprefix('managers/'))}</td><td class='{e(nb.status)}'>{e(nb.status)}</td>"
+            f"<td>{nb.duration_s:.1f} s</td><td>{links}{detail}</td></tr>")
     label = (lambda k: getattr(GLOSSARY[k], lang)) if lang in ("en", "zh") else (lambda k: k)
     mrows = "".join(f"<tr><td><code>{e(k)}</code></td><td>{e(label(k) if k in GLOSSARY else k)}</td>"
                     f"<td>{_fmt_metric(k, v, notes)}</td></tr>" for k, v in metrics.items())
@@ -111,6 +112,7 @@ table{{border-collapse:collapse;width:100%;margin:1em 0}}td,th{{border-bottom:1p
 <p>Data fingerprint <code>{e(run.fingerprint)}</code> · run {e(run.started)} → {e(run.finished)}</p>
 {banner}
 <h2>Notebooks</h2><table><tr><th>notebook</th><th>status</th><th>time</th><th>reports</th></tr>{''.join(rows)}</table>
+{f"<h2>Account manager reports</h2><table><tr><th>manager</th><th>status</th><th>time</th><th>reports</th></tr>{''.join(manager_rows)}</table>" if manager_rows else ""}
 <h2>Headline metrics</h2><table><tr><th>key</th><th>metric</th><th>value</th></tr>{mrows}</table>
 <p><a href="metrics.json">metrics.json</a> · <a href="run.json">run.json</a></p>
 </body></html>"""

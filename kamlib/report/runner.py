@@ -30,11 +30,31 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 DEFAULT_NOTEBOOKS = ("01_account_overview", "02_customer_lifetime_value", "03_retention_vs_acquisition",
                      "04_segmentation_strategy", "05_account_manager_scorecard", "00_executive_summary")
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ("00_executive_summary",)   # run last: they read the others' metrics
+MANAGER_NOTEBOOK = "06_manager_portfolio"     # run once per account manager, into managers/<slug>.html
+BRIEF_NOTEBOOK = "07_account_brief"           # kam brief: accounts/<id>.html
+# the parameters the shared tables of manager reports and briefs depend on (the key of their cache)
+SHARED_PARAMETERS = ("clv_model", "holdout_months", "horizon_months", "discount_rate", "n_draws", "alert_threshold",
+                     "visit_policy")
 # typical run times on the bundled sample, to start the longest notebooks first when running in parallel
 TYPICAL_SECONDS = {"02_customer_lifetime_value": 16, "05_account_manager_scorecard": 16,
-                   "03_retention_vs_acquisition": 15, "04_segmentation_strategy": 14, "01_account_overview": 12}
+                   "03_retention_vs_acquisition": 15, "04_segmentation_strategy": 14, "01_account_overview": 12,
+                   "06_manager_portfolio": 3}
 PACKAGES = ("kamlib", "pandas", "numpy", "scipy", "statsmodels", "duckdb", "ibis-framework", "matplotlib",
             "seaborn", "papermill", "nbconvert")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook execution of a run: the notebook, the report file it becomes (default: its own name; e.g.
+    ``managers/li-na`` for a manager report) and its own parameters."""
+
+    notebook: str
+    output: str = ""
+    params: tuple = ()           # ((name, value), ...)
+
+    @property
+    def name(self) -> str:
+        return self.output or self.notebook
 
 
 @dataclass
@@ -189,21 +209,24 @@ class _Shown:
 
 
 def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, progress: bool,
-                     kernel=None) -> dict:
+                     kernel=None, output: str | None = None) -> dict:
     """Run one notebook on a warm kernel (this worker's, or ``kernel``) and render it; returns a NotebookRun
     dict. Each notebook receives the parameters it declares; ``_company`` and ``_fingerprint`` go to the HTML."""
     import papermill as pm
     kernel = kernel or _WORKER_KERNEL
-    run = NotebookRun(name)
+    output = output or name
+    run = NotebookRun(output)
     if kernel is None:
         run.status, run.error = "failed", _WORKER_KERNEL_ERROR
         return asdict(run)
     work_dir = Path(work)
     src = Path(notebook_dir) / f"{name}.ipynb"
-    out_nb = work_dir / "executed" / f"{name}.ipynb"
+    out_nb = work_dir / "executed" / f"{output}.ipynb"
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    (work_dir / output).parent.mkdir(parents=True, exist_ok=True)
     declared = declared_parameters(src)
-    params = {k: v for k, v in dict(parameters, metrics_path=str(work_dir / "metrics" / f"{name}.json")).items()
-              if k in declared}
+    metrics = work_dir / "metrics" / f"{output.replace('/', '--')}.json"
+    params = {k: v for k, v in dict(parameters, metrics_path=str(metrics)).items() if k in declared}
     t0 = time.perf_counter()
     try:
         # the kernel runs in notebook_dir (its working directory is restored before every notebook)
@@ -224,14 +247,15 @@ def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, 
         shown.notebook(out_nb)
         try:
             run.html, run.html_presentation = render_notebook(
-                out_nb, work_dir, name, company=parameters.get("_company", ""), month=parameters["month"],
+                out_nb, work_dir, output, company=parameters.get("_company", ""), month=parameters["month"],
                 fingerprint=parameters.get("_fingerprint", ""), lang=parameters.get("language", "en"))
         except Exception as e:  # noqa: BLE001
             run.status, run.error = "failed", run.error or f"HTML rendering failed: {e}"
     if parameters.get("_pdf") and run.status == "success":
         from .pdf import html_to_pdf
         try:
-            run.pdf = html_to_pdf(work_dir / run.html_presentation, work_dir / f"{name}.presentation.pdf").name
+            run.pdf = str(html_to_pdf(work_dir / run.html_presentation,
+                                      work_dir / f"{output}.presentation.pdf").relative_to(work_dir))
         except Exception as e:  # noqa: BLE001
             run.status, run.error = "failed", f"PDF rendering failed: {e}"
     return asdict(run)
@@ -260,23 +284,44 @@ class NotebookRunner:
         if self._kernel is not None:
             self._kernel.shutdown()
 
-    def run(self, names, work: Path, parameters: dict, progress: bool) -> list[NotebookRun]:
-        """Run ``names`` (longest first when parallel); results in the order of ``names``."""
+    def run(self, jobs, work: Path, parameters: dict, progress: bool) -> list[NotebookRun]:
+        """Run ``jobs`` (notebook names or :class:`Job`; longest first when parallel); results in their order."""
+        jobs = [j if isinstance(j, Job) else Job(j) for j in jobs]
+
+        def call(job: Job, **kw):
+            return execute_notebook(job.notebook, str(work), {**parameters, **dict(job.params)},
+                                    str(self.notebook_dir), output=job.name, **kw)
         if self._pool is None:
             if self._kernel is None and not self._kernel_error:
                 self._kernel, self._kernel_error = _start_kernel(self.notebook_dir, parallel=False)
             if self._kernel is None:
-                return [NotebookRun(n, status="failed", error=self._kernel_error) for n in names]
-            return [NotebookRun(**execute_notebook(n, str(work), parameters, str(self.notebook_dir), progress,
-                                                   kernel=self._kernel))
-                    for n in tqdm(names, desc="notebooks", disable=not progress)]
-        longest_first = sorted(names, key=lambda n: -TYPICAL_SECONDS.get(n, 10))
-        futs = {self._pool.submit(execute_notebook, n, str(work), parameters, str(self.notebook_dir), False): n
-                for n in longest_first}
+                return [NotebookRun(j.name, status="failed", error=self._kernel_error) for j in jobs]
+            return [NotebookRun(**call(j, progress=progress, kernel=self._kernel))
+                    for j in tqdm(jobs, desc="notebooks", disable=not progress)]
+        longest_first = sorted(jobs, key=lambda j: -TYPICAL_SECONDS.get(j.notebook, 10))
+        futs = {self._pool.submit(execute_notebook, j.notebook, str(work), {**parameters, **dict(j.params)},
+                                  str(self.notebook_dir), False, output=j.name): j for j in longest_first}
         runs = [NotebookRun(**f.result())
                 for f in tqdm(as_completed(futs), total=len(futs), desc="notebooks", disable=not progress)]
-        order = {n: i for i, n in enumerate(names)}
+        order = {j.name: i for i, j in enumerate(jobs)}
         return sorted(runs, key=lambda r: order[r.name])
+
+
+def slug(name: str, lower: bool = True) -> str:
+    """A file name for a manager (lower case) or an account id (as it is): letters, digits and CJK kept, the
+    rest as '-'."""
+    import re
+    out = re.sub(r"[^0-9A-Za-z\u4e00-\u9fff]+", "-", str(name)).strip("-") or "unnamed"
+    return out.lower() if lower else out
+
+
+def shared_cache(out_root: Path, month: str, fingerprint: str, params: dict) -> Path:
+    """Where the notebooks of a month share computed tables (:mod:`kamlib.report.cache`): outside the report
+    folder, keyed by the data fingerprint and the parameters, so ``kam brief`` after a batch reuses them."""
+    import hashlib
+    key = hashlib.sha256(json.dumps({k: params.get(k) for k in SHARED_PARAMETERS}, sort_keys=True,
+                                    default=str).encode()).hexdigest()[:12]
+    return out_root / ".cache" / f"{month}-{fingerprint}-{key}"
 
 
 class ReportLocked(RuntimeError):
@@ -336,7 +381,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     out_root = Path(out_dir).resolve()
     out_root.mkdir(parents=True, exist_ok=True)
     nb_dir = Path(notebook_dir or NOTEBOOK_DIR).resolve()
-    names = tuple(notebooks or DEFAULT_NOTEBOOKS)
+    names = tuple(notebooks or (*DEFAULT_NOTEBOOKS, MANAGER_NOTEBOOK))
     from ..data.sources import is_database_url
     source = str(data_dir) if is_database_url(str(data_dir)) else str(Path(data_dir).resolve())
     params = {"data_dir": source, "month": month, **(parameters or {})}
@@ -347,7 +392,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     with month_lock(out_root, month):
         run = ReportRun(month=month, out_dir=str(out_root), parameters=params,
                         started=dt.datetime.now().isoformat(timespec="seconds"))
-        first = [n for n in names if n not in SUMMARY_NOTEBOOKS]
+        first = [n for n in names if n not in SUMMARY_NOTEBOOKS and n != MANAGER_NOTEBOOK]
         last = [n for n in names if n in SUMMARY_NOTEBOOKS]
         # kernels warm up (start, import the libraries) while the data are loaded and validated
         with NotebookRunner(nb_dir, min(jobs, max(len(first), 1))) as runner:
@@ -381,6 +426,10 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                     from ..data.sources import write_source_spec
                     # the spec carries the credentials: it stays in a private folder outside the report, removed below
                     params["data_dir"] = str(write_source_spec(private / "source.json", str(data_dir), tables, columns))
+                if MANAGER_NOTEBOOK in names:     # one report per manager, sharing the tables computed once
+                    params["cache_dir"] = str(shared_cache(out_root, month, ds.fingerprint, params))
+                    first += [Job(MANAGER_NOTEBOOK, f"managers/{slug(m)}", (("account_manager", m),))
+                              for m in sorted(ds.accounts["account_manager"].dropna().unique())]
                 run.notebooks = runner.run(first, work, params, progress)
                 if last:
                     run.notebooks += runner.run(last, work, dict(params, metrics_dir=str(work / "metrics")), progress)
@@ -412,3 +461,52 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
             shutil.rmtree(failed_dir, ignore_errors=True)
             work.rename(failed_dir)
         return run
+
+
+def run_brief(*, data_dir: str | Path, account: str, month: str, out_dir: str | Path = "reports",
+              parameters: dict | None = None, today: str | None = None, company: str = "",
+              tables: dict | None = None, columns: dict | None = None, read_options: dict | None = None,
+              progress: bool = True) -> NotebookRun:
+    """One account's brief (``kam brief``): ``<out>/<month>/accounts/<account>.html`` (and the analyst
+    version), from notebook 07 on the validated data; the tables a batch of that month computed are reused
+    when its data and parameters are the same."""
+    from ..data.credentials import redact, secrets
+    from ..data.engine import remove_database
+    from ..data.loading import load_dataset
+    from ..data.periods import month_end
+    out_root = Path(out_dir).resolve()
+    out_root.mkdir(parents=True, exist_ok=True)
+    params = {"data_dir": str(data_dir), "month": month, **(parameters or {}), "account": account}
+    report = out_root / month / "run.json"          # the purchase model the month's batch chose, when 'auto'
+    if params.get("clv_model") == "auto" and report.exists():
+        params["clv_model"] = json.loads(report.read_text()).get("parameters", {}).get("clv_model", "auto")
+    if today:
+        params["today"] = today
+    with month_lock(out_root, month), NotebookRunner(NOTEBOOK_DIR, 1) as runner:
+        snapshot = out_root / f".snapshot-brief-{month}-{os.getpid()}.duckdb"
+        work = Path(tempfile.mkdtemp(prefix="kam-brief-"))
+        try:
+            ds = load_dataset(data_dir, analysis_date=month_end(month), future_rows="exclude", today=today,
+                              tables=tables, columns=columns, database=snapshot, for_report=True,
+                              **(read_options or {}))
+            if account not in set(ds.accounts["account_id"]):
+                raise KeyError(f"account {account!r} is not in the accounts table of {redact(str(data_dir))}")
+            params.update(_company=company, _fingerprint=ds.fingerprint, _secrets=secrets(str(data_dir)),
+                          _display={str(snapshot): redact(str(data_dir)), str(work): str(Path(out_dir) / month)})
+            params["cache_dir"] = str(shared_cache(out_root, month, ds.fingerprint, params))
+            ds.save(snapshot)
+            ds.con.close()
+            params["data_dir"] = str(snapshot)
+            (work / "metrics").mkdir()
+            job = Job(BRIEF_NOTEBOOK, f"accounts/{slug(account, lower=False)}", (("account", account),))
+            (run,) = runner.run([job], work, params, progress)
+            if run.status == "success":
+                target = out_root / month / "accounts"
+                target.mkdir(parents=True, exist_ok=True)
+                _Shown(params["_display"], params["_secrets"]).folder(work)
+                for f in (work / "accounts").iterdir():
+                    shutil.move(str(f), target / f.name)
+            return run
+        finally:
+            remove_database(snapshot)
+            shutil.rmtree(work, ignore_errors=True)

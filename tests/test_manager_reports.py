@@ -1,0 +1,49 @@
+"""The key-account loop end to end: a report per account manager in the batch, linked from the index, and
+``kam brief`` for one account — executed without stray output, each action with its reason."""
+import pandas as pd
+
+from kamlib.cli import main
+from kamlib.report.runner import run_brief, run_report
+
+from conftest import TODAY
+
+
+def _clean(path) -> str:
+    text = path.read_text(encoding="utf-8")
+    assert '"name": "stderr"' not in text and '"output_type": "error"' not in text, path.name
+    return text
+
+
+def test_the_batch_writes_a_page_per_manager_and_links_them(data_copy, tmp_path):
+    acc = pd.read_csv(data_copy / "accounts.csv")
+    acc["account_manager"] = ["Li Na", "王芳"] * (len(acc) // 2) + ["Li Na"] * (len(acc) % 2)
+    acc.to_csv(data_copy / "accounts.csv", index=False)
+    run = run_report(data_dir=data_copy, month="2026-09", out_dir=tmp_path, progress=False, today=TODAY, jobs=2,
+                     notebooks=("06_manager_portfolio",))
+    assert run.ok, [(n.name, n.error) for n in run.notebooks]
+    assert sorted(n.name for n in run.notebooks) == ["managers/li-na", "managers/王芳"]
+    month = tmp_path / "2026-09"
+    index = (month / "index.html").read_text(encoding="utf-8")
+    assert "Account manager reports" in index
+    for page in ("managers/li-na.presentation.html", "managers/王芳.presentation.html"):
+        assert f'href="{page}"' in index and (month / page).exists()
+    _clean(month / "executed" / "managers" / "li-na.ipynb")
+    html = (month / "managers" / "li-na.presentation.html").read_text(encoding="utf-8")
+    assert "This month&#x27;s actions" in html or "This month's actions" in html
+    assert "Briefs of the strategic and A accounts" in html and "page-break-after" in html
+    assert any(reason in html for reason in ("in-person visits in the last", "overdue, the oldest",
+                                             "unresolved, the oldest", "may have lapsed", "most of its peers buy"))
+
+
+def test_kam_brief_writes_one_account(small_dir, tmp_path, capsys):
+    account = pd.read_csv(small_dir / "accounts.csv")["account_id"].iloc[3]
+    run = run_brief(data_dir=small_dir, account=account, month="2026-09", out_dir=tmp_path, today=TODAY,
+                    progress=False)
+    assert run.status == "success", run.error
+    page = tmp_path / "2026-09" / "accounts" / f"{account}.presentation.html"
+    html = page.read_text(encoding="utf-8")
+    assert account in html and "Gross margin in the last 12 months" in html and "<img" in html
+    assert not list(tmp_path.glob("*.duckdb")) and not list(tmp_path.glob(".tmp-*"))
+    assert main(["brief", "--account", "NO-SUCH", "--data", str(small_dir), "--month", "2026-09",
+                 "--out", str(tmp_path), "--today", TODAY, "--quiet"]) == 2
+    assert "'NO-SUCH' is not in the accounts table" in capsys.readouterr().err
