@@ -119,7 +119,8 @@ def _cmd_report(args) -> int:
     cfg = load_config(args.config, overrides={"language": args.language, "currency": args.currency,
                                               "data.source": args.data, "report.out": args.out,
                                               "report.jobs": args.jobs, "company": args.company,
-                                              "report.pdf": True if args.pdf else None})
+                                              "report.pdf": True if args.pdf else None,
+                                              "report.deck": True if args.deck else None})
     for note in cfg.notes:
         print(f"warning: {note}", file=sys.stderr)
     os.environ.update(cfg.data.duckdb.environment())   # DuckDB settings, inherited by the notebook kernels
@@ -142,7 +143,7 @@ def _cmd_report(args) -> int:
                          notebooks=tuple(args.notebooks or cfg.report.notebooks or ()) or None,
                          parameters=cfg.notebook_parameters(), progress=not args.quiet, today=args.today,
                          company=cfg.company, tables=cfg.data.tables, columns=cfg.data.columns,
-                         pdf=cfg.report.pdf, read_options=cfg.data.read_options())
+                         pdf=cfg.report.pdf, read_options=cfg.data.read_options(), deck=cfg.report.deck)
         target = Path(cfg.report.out) / (month if run.ok else f"{month}-failed") / "index.html"
         for nb in run.notebooks:
             print(f"  {nb.name:32s} {nb.status:8s} {nb.duration_s:6.1f} s" + (f"  {nb.error}" if nb.error else ""))
@@ -210,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--today", help=argparse.SUPPRESS)
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.add_argument("--pdf", action="store_true", help="also print the presentation versions to PDF (Chromium)")
+    r.add_argument("--deck", action="store_true", help="also write the client deck (deck.pptx, editable slides)")
     r.set_defaults(func=_cmd_report)
     b = sub.add_parser("brief", help="write one account's brief (reports/<month>/accounts/<id>.html)",
                        parents=[common])

@@ -106,6 +106,7 @@ class ReportConfig(_Strict):
     jobs: int | None = Field(None, gt=0)
     notebooks: list[str] | None = None
     pdf: bool = False
+    deck: bool = False                   # write reports/<month>/deck.pptx (python-pptx)
 
 
 class KamConfig(_Strict):

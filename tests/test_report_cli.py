@@ -14,7 +14,7 @@ from conftest import TODAY
 def good_report(small_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     code = main(["report", "--data", str(small_dir), "--month", "2026-09", "--out", str(out), "--quiet",
-                 "--jobs", "2"])
+                 "--jobs", "2", "--deck"])
     return code, out / "2026-09"
 
 
@@ -209,3 +209,36 @@ def test_a_young_book_reports_what_it_can(small_dir, tmp_path):
         for cell in nbformat.read(path, as_version=4).cells:
             for out in cell.get("outputs", []):
                 assert not (out.output_type == "stream" and out.name == "stderr"), (path.name, out.text[:300])
+
+
+def test_the_client_deck(good_report):
+    """An editable deck: title, highlights and one slide per finding; every number in a takeaway is a
+    headline metric of metrics.json as the reports format it (or a figure of the sentence itself, such as the
+    rule of thumb's 80%)."""
+    import re
+
+    from pptx import Presentation
+
+    from kamlib.analysis.summary import format_value
+    from kamlib.text.i18n import LABELS
+    code, folder = good_report
+    prs = Presentation(folder / "deck.pptx")
+    titles = [s.shapes.title.text for s in prs.slides]
+    assert 10 <= len(titles) <= 15 and titles[:2] == ["Key-account review", "Highlights"]
+    assert {"Who carries the profit (the 20/80 rule)", "Customer lifetime value", "Value x potential strategy matrix",
+            "Survival and churn drivers"} <= set(titles)
+    metrics = json.loads((folder / "metrics.json").read_text())["metrics"]
+    number = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+    formatted = {key: format_value(key, v) for key, v in metrics.items() if v is not None}
+    from_metrics = {n for text in formatted.values() for n in number.findall(text)}
+    literal = {n for key, text in LABELS.items() if key.startswith("deck_")
+               for n in number.findall(re.sub(r"\{[^}]*\}", "", text["en"]))}
+    takeaways = [s.shapes[-1].text_frame.text for s in prs.slides][2:]
+    assert len(takeaways) == len(titles) - 2
+    for text in takeaways:
+        assert set(number.findall(text)) <= from_metrics | literal, text
+    assert formatted["top20_margin_share"] in takeaways[titles.index("Who carries the profit (the 20/80 rule)") - 2]
+    assert any(formatted["dso_days"] in t for t in takeaways)
+    xml = prs.slides[2].shapes[-1].text_frame._txBody.xml          # editable text with a CJK fallback font
+    assert 'a:ea typeface="Noto Sans CJK SC"' in xml
+    assert 'href="deck.pptx"' in (folder / "index.html").read_text()

@@ -39,6 +39,8 @@ def format_value(key: str, value, currency: str = "CNY", lang: str = "en") -> st
         return count(value)
     if unit == "days":
         return f"{value:,.0f}"
+    if unit == "ratio":
+        return times(value, lang)
     return f"{value:,.3g}" if isinstance(value, float) else str(value)
 
 

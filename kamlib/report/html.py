@@ -114,7 +114,7 @@ table{{border-collapse:collapse;width:100%;margin:1em 0}}td,th{{border-bottom:1p
 <h2>Notebooks</h2><table><tr><th>notebook</th><th>status</th><th>time</th><th>reports</th></tr>{''.join(rows)}</table>
 {f"<h2>Account manager reports</h2><table><tr><th>manager</th><th>status</th><th>time</th><th>reports</th></tr>{''.join(manager_rows)}</table>" if manager_rows else ""}
 <h2>Headline metrics</h2><table><tr><th>key</th><th>metric</th><th>value</th></tr>{mrows}</table>
-<p><a href="metrics.json">metrics.json</a> · <a href="run.json">run.json</a></p>
+<p><a href="metrics.json">metrics.json</a> · <a href="run.json">run.json</a>{' · <a href="deck.pptx">deck.pptx</a>' if any(nb.name == "08_client_deck" and nb.status == "success" for nb in run.notebooks) else ""}</p>
 </body></html>"""
 
 

@@ -32,6 +32,7 @@ DEFAULT_NOTEBOOKS = ("01_account_overview", "02_customer_lifetime_value", "03_re
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ("00_executive_summary",)   # run last: they read the others' metrics
 MANAGER_NOTEBOOK = "06_manager_portfolio"     # run once per account manager, into managers/<slug>.html
 BRIEF_NOTEBOOK = "07_account_brief"           # kam brief: accounts/<id>.html
+DECK_NOTEBOOK = "08_client_deck"              # kam report --deck: deck.pptx, after the others (reads their metrics)
 # the parameters the shared tables of manager reports and briefs depend on (the key of their cache)
 SHARED_PARAMETERS = ("clv_model", "holdout_months", "horizon_months", "discount_rate", "n_draws", "alert_threshold",
                      "visit_policy")
@@ -366,7 +367,8 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                notebooks: tuple[str, ...] | None = None, notebook_dir: str | Path | None = None,
                parameters: dict | None = None, jobs: int = 1, progress: bool = True,
                today: str | None = None, company: str = "", tables: dict | None = None,
-               columns: dict | None = None, pdf: bool = False, read_options: dict | None = None) -> ReportRun:
+               columns: dict | None = None, pdf: bool = False, read_options: dict | None = None,
+               deck: bool = False) -> ReportRun:
     """Run the monthly report for ``month`` ('YYYY-MM') on the data in ``data_dir``.
 
     The executive summary compares with ``<out_dir>/<previous month>/metrics.json`` when it exists. With
@@ -381,7 +383,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     out_root = Path(out_dir).resolve()
     out_root.mkdir(parents=True, exist_ok=True)
     nb_dir = Path(notebook_dir or NOTEBOOK_DIR).resolve()
-    names = tuple(notebooks or (*DEFAULT_NOTEBOOKS, MANAGER_NOTEBOOK))
+    names = tuple(notebooks or (*DEFAULT_NOTEBOOKS, MANAGER_NOTEBOOK)) + ((DECK_NOTEBOOK,) if deck else ())
     from ..data.sources import is_database_url
     source = str(data_dir) if is_database_url(str(data_dir)) else str(Path(data_dir).resolve())
     params = {"data_dir": source, "month": month, **(parameters or {})}
@@ -392,8 +394,8 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     with month_lock(out_root, month):
         run = ReportRun(month=month, out_dir=str(out_root), parameters=params,
                         started=dt.datetime.now().isoformat(timespec="seconds"))
-        first = [n for n in names if n not in SUMMARY_NOTEBOOKS and n != MANAGER_NOTEBOOK]
-        last = [n for n in names if n in SUMMARY_NOTEBOOKS]
+        first = [n for n in names if n not in (*SUMMARY_NOTEBOOKS, MANAGER_NOTEBOOK, DECK_NOTEBOOK)]
+        last = [n for n in names if n in (*SUMMARY_NOTEBOOKS, DECK_NOTEBOOK)]
         # kernels warm up (start, import the libraries) while the data are loaded and validated
         with NotebookRunner(nb_dir, min(jobs, max(len(first), 1))) as runner:
             # notebooks open a validated snapshot instead of re-reading and re-validating the files (files are
@@ -426,8 +428,9 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                     from ..data.sources import write_source_spec
                     # the spec carries the credentials: it stays in a private folder outside the report, removed below
                     params["data_dir"] = str(write_source_spec(private / "source.json", str(data_dir), tables, columns))
+                params["cache_dir"] = str(shared_cache(out_root, month, ds.fingerprint, params))
+                params["company"], params["deck_path"] = company, str(work / "deck.pptx")
                 if MANAGER_NOTEBOOK in names:     # one report per manager, sharing the tables computed once
-                    params["cache_dir"] = str(shared_cache(out_root, month, ds.fingerprint, params))
                     first += [Job(MANAGER_NOTEBOOK, f"managers/{slug(m)}", (("account_manager", m),))
                               for m in sorted(ds.accounts["account_manager"].dropna().unique())]
                 run.notebooks = runner.run(first, work, params, progress)
