@@ -18,11 +18,16 @@ The package is laid out as the floors of the data flow, each importing only from
 - ``report``    the papermill runner, warm kernels, HTML / PDF, the notebook context, widgets
 - ``cli``, ``config``  the ``kam`` command and ``kam.yaml``
 
-Modules are imported on first use, so ``import kamlib`` stays fast.
+Modules are imported on first use, so ``import kamlib`` stays fast. The analysis modules can also be imported
+by their short names (``import kamlib.survival``, ``from kamlib.clv import model_check``).
 """
 from __future__ import annotations
 
+import sys
+import types
 from importlib import import_module
+from importlib.abc import Loader, MetaPathFinder
+from importlib.util import spec_from_loader
 
 __version__ = "0.1.0"
 
@@ -46,6 +51,27 @@ _MODULES = {**{name: f"kamlib.analysis.{name}" for name in ANALYSES},
                                                     "cli", "config")}}
 
 __all__ = ["__version__", *_NAMES, *_MODULES]
+
+
+class _ShortNames(MetaPathFinder, Loader):
+    """``import kamlib.<analysis>`` gives the module ``kamlib.analysis.<analysis>`` itself."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        short = fullname.removeprefix("kamlib.")
+        if fullname.startswith("kamlib.") and short in ANALYSES:
+            return spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        return types.ModuleType(spec.name)        # a placeholder: exec_module puts the real module in its place
+
+    def exec_module(self, module) -> None:
+        # the import system returns what sys.modules holds under the name after this call
+        sys.modules[module.__name__] = import_module(_MODULES[module.__name__.removeprefix("kamlib.")])
+
+
+if not any(isinstance(f, _ShortNames) for f in sys.meta_path):
+    sys.meta_path.append(_ShortNames())
 
 
 def __getattr__(name: str):

@@ -47,3 +47,16 @@ def test_import_kamlib_is_lazy():
     code = "import sys, kamlib; print(any(m in sys.modules for m in ('pandas', 'duckdb', 'ibis', 'kamlib.analysis')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_analysis_modules_import_by_their_short_names():
+    import importlib
+    import sys
+
+    import kamlib
+    survival = importlib.import_module("kamlib.survival")
+    assert survival is sys.modules["kamlib.analysis.survival"] and survival.__spec__.name == "kamlib.analysis.survival"
+    from kamlib.segmentation import whitespace
+    assert whitespace.__module__ == "kamlib.analysis.segmentation" and kamlib.survival is survival
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("kamlib.nothing")
