@@ -22,7 +22,6 @@ from ..data import aggregate as agg
 
 from ..data.dataset import Dataset
 
-CREDIT_ORDER = {"AAA": 0, "AA": 1, "A": 2, "BBB": 3, "BB": 4, "B": 5, "CCC": 6, "CC": 7, "C": 8, "D": 9}
 
 
 def durations(ds: Dataset, churned_on: pd.Series) -> pd.DataFrame:
@@ -210,8 +209,6 @@ def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
 
 
 LOOKBACK_DAYS = 90
-#: covariates counted in the look-back window, per data table they need
-WINDOW_COVARIATES = ("complaints", "unresolved_complaints", "visits", "late_invoices", "discount_pct")
 
 
 def periods(ds: Dataset, churned_on: pd.Series | None = None, freq: str = "M") -> pd.DataFrame:
