@@ -43,6 +43,7 @@ def test_kam_brief_writes_one_account(small_dir, tmp_path, capsys):
     page = tmp_path / "2026-09" / "accounts" / f"{account}.presentation.html"
     html = page.read_text(encoding="utf-8")
     assert account in html and "Gross margin in the last 12 months" in html and "<img" in html
+    assert "Probability the account is still buying" in html and html.count("95% band") >= 2    # P(alive), CLV
     assert not list(tmp_path.glob("*.duckdb")) and not list(tmp_path.glob(".tmp-*"))
     assert main(["brief", "--account", "NO-SUCH", "--data", str(small_dir), "--month", "2026-09",
                  "--out", str(tmp_path), "--today", TODAY, "--quiet"]) == 2

@@ -24,6 +24,8 @@ class BookTables:
     whitespace: pd.DataFrame     # cross-sell whitespace (analysis.segmentation)
     model: str                   # the purchase model that valued the book
     horizon_months: int
+    purchases: object = None     # its fitted results, for an account's P(alive) and purchases with bands
+    rfm: pd.DataFrame | None = None
 
 
 def book_tables(ds: Dataset, *, clv_model: str = "auto", holdout_months: int = 12, horizon_months: int = 36,
@@ -42,7 +44,30 @@ def book_tables(ds: Dataset, *, clv_model: str = "auto", holdout_months: int = 1
     churned_on = pd.to_datetime(ds.accounts.set_index("account_id")["churned_on"])
     card = scorecard.manager_scorecard(ds, churned_on=churned_on, compliance=seg.compliance, clv=value.frame["clv"])
     todo = actions.this_month(ds, table, ws=ws, policy=policy, alert_threshold=alert_threshold)
-    return BookTables(table, todo, card, ws, value.purchases.model.long_name, horizon_months)
+    rfm = value.frame[["frequency", "recency", "T"]]
+    rfm.attrs = dict(value.frame.attrs)
+    key = table.index[table["tier"].isin(["strategic", "A"])].intersection(rfm.index)   # the briefs' accounts
+    bands = purchase_bands(value.purchases, rfm.loc[key])
+    table = table.join(bands[[c for c in bands.columns if c.endswith(("_lower", "_upper"))]])
+    return BookTables(table, todo, card, ws, value.purchases.model.long_name, horizon_months, value.purchases, rfm)
+
+
+def purchase_bands(purchases, rfm: pd.DataFrame, *, n_draws: int = 200, alpha: float = 0.05,
+                   seed: int = 0) -> pd.DataFrame:
+    """Per account of ``rfm``: P(alive) and expected purchase days in the next 12 months with (1 - alpha) bands
+    from parameter draws of the fitted purchase model (NaN bands when it did not converge)."""
+    units = purchases.months_to_units(12)
+    out = pd.DataFrame({"p_alive": purchases.p_alive(rfm), "expected_purchases_12m": purchases.expected_purchases(
+        units, rfm)}, index=rfm.index)
+    for name in ("p_alive", "expected_purchases_12m"):
+        out[f"{name}_lower"] = out[f"{name}_upper"] = np.nan
+    if purchases.converged and n_draws > 0 and len(rfm):
+        draws = [purchases.with_params(d) for d in purchases.draw_params(n_draws, seed)]
+        for name, f in (("p_alive", lambda d: d.p_alive(rfm).to_numpy()),
+                        ("expected_purchases_12m", lambda d: d.expected_purchases(units, rfm).to_numpy())):
+            sims = np.vstack([f(d) for d in draws])
+            out[f"{name}_lower"], out[f"{name}_upper"] = np.quantile(sims, [alpha / 2, 1 - alpha / 2], axis=0)
+    return out
 
 
 def managers(ds: Dataset) -> list[str]:
@@ -102,9 +127,12 @@ def account_brief(ds: Dataset, tables: BookTables, account_id: str,
     row = tables.accounts.loc[account_id] if account_id in tables.accounts.index else pd.Series(dtype=object)
     mine = tables.accounts[tables.accounts["account_manager"] == a["account_manager"]]
     share = row.get("margin_12m", np.nan) / mine["margin_12m"].sum() if mine["margin_12m"].sum() else np.nan
+    band_names = [f"{n}_{side}" for n in ("p_alive", "expected_purchases_12m") for side in ("lower", "upper")]
     value = row.reindex(["margin_12m", "p_alive", "expected_purchases_12m", "clv", "clv_lower", "clv_upper",
-                         "strategy"]).copy()
+                         "strategy", *band_names]).copy()
     value["share_of_manager_margin"] = share
+    if value[band_names].isna().all() and tables.rfm is not None and account_id in tables.rfm.index:
+        value[band_names] = purchase_bands(tables.purchases, tables.rfm.loc[[account_id]]).loc[account_id, band_names]
     start = (ds.analysis_month - (BRIEF_MONTHS - 1)).start_time
     tx = ds.table("transactions")
     tx = tx.filter(tx.account_id == account_id)

@@ -29,10 +29,14 @@ def show_brief(ctx, brief, *, horizon_months: int, figure: bool = True, level: i
     display(ctx.table(p.rename(ctx.header).to_frame(ctx.t("value")).astype(str)))
     band = (ctx.t("brief_band", lo=ctx.money(v["clv_lower"]), hi=ctx.money(v["clv_upper"]))
             if pd.notna(v.get("clv_lower")) else "")
+    def between(name: str, fmt) -> str:         # 'x (95% band a to b)' when the brief has a band for it
+        lo, hi = v.get(f"{name}_lower"), v.get(f"{name}_upper")
+        return fmt(v.get(name)) + (ctx.t("brief_band", lo=fmt(lo), hi=fmt(hi)) if pd.notna(lo) else "")
     ctx.say("brief_value_sentence", margin=ctx.money(v.get("margin_12m")), share=pct(v["share_of_manager_margin"]),
-            manager=str(p.get("account_manager", "")), p_alive=pct(v.get("p_alive")),
-            purchases=_num(v.get("expected_purchases_12m")), months=horizon_months, clv=ctx.money(v.get("clv")),
-            band=band, strategy=tv(v.get("strategy"), ctx.lang) if pd.notna(v.get("strategy")) else "—")
+            manager=str(p.get("account_manager", "")), p_alive=between("p_alive", pct),
+            purchases=between("expected_purchases_12m", _num), months=horizon_months,
+            clv=ctx.money(v.get("clv")), band=band,
+            strategy=tv(v.get("strategy"), ctx.lang) if pd.notna(v.get("strategy")) else "—")
     if figure:                            # shown here, not at the end of the cell
         fig = portfolio_figures.account_months(brief.monthly, brief.categories, name=str(p.get("name", "")),
                                                currency=ctx.currency, lang=ctx.lang)
