@@ -319,9 +319,14 @@ def slug(name: str, lower: bool = True) -> str:
 def shared_cache(out_root: Path, month: str, fingerprint: str, params: dict) -> Path:
     """Where the notebooks of a month share computed tables (:mod:`kamlib.report.cache`): outside the report
     folder, keyed by the data fingerprint and the parameters, so ``kam brief`` after a batch reuses them."""
+    import dataclasses
     import hashlib
-    key = hashlib.sha256(json.dumps({k: params.get(k) for k in SHARED_PARAMETERS}, sort_keys=True,
-                                    default=str).encode()).hexdigest()[:12]
+
+    from .. import __version__
+    from ..analysis.portfolio import BookTables
+    shape = [f.name for f in dataclasses.fields(BookTables)]       # a cache of another layout is not reused
+    key = hashlib.sha256(json.dumps({"params": {k: params.get(k) for k in SHARED_PARAMETERS}, "tables": shape,
+                                     "version": __version__}, sort_keys=True, default=str).encode()).hexdigest()[:12]
     return out_root / ".cache" / f"{month}-{fingerprint}-{key}"
 
 
