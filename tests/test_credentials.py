@@ -70,7 +70,7 @@ def _report(tmp_path, capsys, *args) -> tuple[int, str, Path]:
     return code, printed.out + printed.err, out
 
 
-@pytest.mark.parametrize("how", ["url", "pgpassword", "kam.yaml"])
+@pytest.mark.parametrize("how", ["url", "pgpassword", "kam.yaml", "pgservice"])
 def test_a_report_from_a_password_protected_database_holds_no_password(pg_with_password, tmp_path, capsys,
                                                                        monkeypatch, how):
     monkeypatch.chdir(tmp_path)
@@ -79,6 +79,13 @@ def test_a_report_from_a_password_protected_database_holds_no_password(pg_with_p
     elif how == "pgpassword":
         monkeypatch.setenv("PGPASSWORD", PASSWORD)
         args = ["--data", pg_with_password.url(password=False)]
+    elif how == "pgservice":          # pg_service.conf holds it all; kamlib never sees the password
+        service = tmp_path / "pg_service.conf"
+        service.write_text(f"[kamlib]\nhost=127.0.0.1\nport={pg_with_password.port}\nuser=postgres\n"
+                           f"dbname=postgres\npassword={PASSWORD}\n")
+        monkeypatch.setenv("PGSERVICEFILE", str(service))
+        monkeypatch.setenv("PGSERVICE", "kamlib")
+        args = ["--data", "postgresql://"]
     else:
         monkeypatch.setenv("KAM_DB_PASSWORD", URL_PASSWORD)
         (tmp_path / "kam.yaml").write_text("data:\n  source: " + pg_with_password.url(password=False)
@@ -88,11 +95,11 @@ def test_a_report_from_a_password_protected_database_holds_no_password(pg_with_p
     assert code == 0, console
     _no_secret_anywhere(out, console)
     run = json.loads((out / "2026-09" / "run.json").read_text())
-    assert run["parameters"]["data_dir"].startswith("postgresql://postgres")
+    assert run["parameters"]["data_dir"].startswith("postgresql://")
     assert run["out_dir"] == str(out)
     assert not list(out.glob("**/source.json")) and not list(out.glob(".tmp-*"))
     analyst = (out / "2026-09" / "01_account_overview.html").read_text(encoding="utf-8")
-    assert "postgresql://postgres" in analyst and "kam-source-" not in analyst and ".snapshot-" not in analyst
+    assert "postgresql://" in analyst and "kam-source-" not in analyst and ".snapshot-" not in analyst
 
 
 def test_a_failed_run_leaves_no_password_either(pg_with_password, tmp_path, capsys, monkeypatch):

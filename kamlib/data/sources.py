@@ -26,9 +26,14 @@ def is_database_url(source) -> bool:
 
 
 def connect(source: str):
-    """An Ibis backend for a database URL or a DuckDB file (read-only)."""
+    """An Ibis backend for a database URL or a DuckDB file (read-only). A PostgreSQL URL goes to libpq as it
+    is, so its conventions hold for what the URL leaves out: ``PGPASSWORD``, ``~/.pgpass``, ``PGSERVICE`` or
+    ``?service=`` (``pg_service.conf``), ``PGHOST`` ... (Ibis would fill in localhost:5432 instead)."""
     if isinstance(source, str) and source.endswith(".duckdb") and not source.startswith("duckdb://"):
         return ibis.duckdb.from_connection(duckdb_connect(source, read_only=True))
+    if isinstance(source, str) and source.startswith(("postgresql://", "postgres://")):
+        import psycopg
+        return ibis.postgres.from_connection(psycopg.connect(source, autocommit=True))
     return ibis.connect(source)
 
 
