@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, display
 
@@ -37,11 +36,9 @@ def show_brief(ctx, brief, *, horizon_months: int, figure: bool = True, level: i
             purchases=between("expected_purchases_12m", _num), months=horizon_months,
             clv=ctx.money(v.get("clv")), band=band,
             strategy=tv(v.get("strategy"), ctx.lang) if pd.notna(v.get("strategy")) else "—")
-    if figure:                            # shown here, not at the end of the cell
-        fig = portfolio_figures.account_months(brief.monthly, brief.categories, name=str(p.get("name", "")),
-                                               currency=ctx.currency, lang=ctx.lang)
-        display(fig)
-        plt.close(fig)
+    if figure:
+        ctx.show(portfolio_figures.account_months(brief.monthly, brief.categories, name=str(p.get("name", "")),
+                                                  currency=ctx.currency, lang=ctx.lang))
     if brief.complaints is None:          # no interactions table: visits and complaints unknown
         ctx.say("brief_no_table", table=tv("interactions", ctx.lang))
     if brief.visits is not None:          # (none for an account not yet a full week in the book)

@@ -40,6 +40,12 @@ class NotebookContext:
         """A date in the report language's medium form ('Sep 30, 2025', '2025年9月30日')."""
         return day_text(value, self.lang)
 
+    def show(self, figure) -> None:
+        """Show a figure here, between the sentences and tables around it (not at the end of the cell)."""
+        import matplotlib.pyplot as plt
+        display(figure)
+        plt.close(figure)
+
     def header(self, key) -> str:
         """Display text of a column, row or covariate name in the report language."""
         return header(key, self.lang)
