@@ -72,6 +72,12 @@ def test_calibrating_inside_the_data_recovers_the_truth_where_the_first_order_as
 
 
 def test_every_account_is_valued_with_the_inside_calibration(book):
-    value = clv.value_accounts(book, "auto", n_draws=0)
+    import warnings
+
+    from kamlib.models import ConvergenceWarning
+    with warnings.catch_warnings(record=True) as caught:             # every order is worth 100: no spend variance,
+        warnings.simplefilter("always", ConvergenceWarning)         # so Gamma-Gamma has no interior maximum
+        value = clv.value_accounts(book, "auto", n_draws=0)
+    assert any(isinstance(w.message, ConvergenceWarning) and "Gamma-Gamma" in str(w.message) for w in caught)
     assert len(value.frame) == book.transactions["account_id"].nunique()
     assert value.purchases.nobs == len(value.frame) - len(clv.predating_accounts(book)[0])

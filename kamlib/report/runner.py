@@ -434,6 +434,9 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                     # the spec carries the credentials: it stays in a private folder outside the report, removed below
                     params["data_dir"] = str(write_source_spec(private / "source.json", str(data_dir), tables, columns))
                 params["cache_dir"] = str(shared_cache(out_root, month, ds.fingerprint, params))
+                for stale in (out_root / ".cache").glob(f"{month}-*"):    # earlier data or parameters
+                    if str(stale) != params["cache_dir"]:
+                        shutil.rmtree(stale, ignore_errors=True)
                 params["company"], params["deck_path"] = company, str(work / "deck.pptx")
                 if MANAGER_NOTEBOOK in names:     # one report per manager, sharing the tables computed once
                     first += [Job(MANAGER_NOTEBOOK, f"managers/{slug(m)}", (("account_manager", m),))
