@@ -289,3 +289,16 @@ def test_a_missing_interactions_table_makes_visit_kpis_not_available_never_zero(
     pct = pd.DataFrame({k: managers[k].rank(ascending=k not in scorecard.LOWER_IS_BETTER, pct=True) for k in kpis})
     expected = 100 * (pct * w).sum(axis=1) / (pct.notna() * w).sum(axis=1)
     np.testing.assert_allclose(managers["score"], expected)
+
+
+def test_a_database_source_that_cannot_carry_a_report_is_refused_too(small_dir, tmp_path):
+    import duckdb
+    db = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(f"CREATE TABLE accounts AS SELECT * FROM read_csv('{small_dir / 'accounts.csv'}')")
+    con.execute(f"CREATE TABLE transactions AS SELECT * FROM read_csv('{small_dir / 'transactions.csv'}') "
+                "WHERE account_id IN (SELECT account_id FROM accounts ORDER BY account_id LIMIT 3)")
+    con.close()
+    assert load_dataset(db, analysis_date=MONTH_END, today=TODAY, future_rows="exclude").tables
+    with pytest.raises(DataValidationError, match=r"warehouse.duckdb:transactions: has orders from 3 account"):
+        load_dataset(db, analysis_date=MONTH_END, today=TODAY, future_rows="exclude", for_report=True)

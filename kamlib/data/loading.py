@@ -221,9 +221,13 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
         tables, columns, source = spec.get("tables") or {}, spec.get("columns") or {}, spec["source"]
     if sources.is_database_url(str(source)) or (str(source).endswith(".duckdb") and Path(source).is_file()
                                                  and not _is_snapshot(Path(source))):
-        return sources.load_from_backend(sources.connect(str(source)), analysis_date=analysis_date,
-                                         future_rows=future_rows, today=today, tables=tables, columns=columns,
-                                         label=redact(str(source)))
+        ds = sources.load_from_backend(sources.connect(str(source)), analysis_date=analysis_date,
+                                       future_rows=future_rows, today=today, tables=tables, columns=columns,
+                                       label=redact(str(source)))
+        if for_report:
+            readiness.check(ds, {name: f"{redact(str(source))}:{(tables or {}).get(name, name)}"
+                                 for name in ("accounts", "transactions")})
+        return ds
     folder = Path(source)
     if folder.is_file() and folder.suffix == ".duckdb" and _is_snapshot(folder):
         ds = Dataset.open_snapshot(folder)
@@ -281,12 +285,13 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
                 loaded.append(name)
         if problems:
             raise DataValidationError.combine(problems)
-        if for_report:
-            readiness.check(con, ad, labels, quality.rows_read)
         readiness.findings(con, ad, quality)
         con.execute("DROP TABLE _all_account_ids")
+        ds = Dataset(con=con, analysis_date=ad, quality=quality, source=str(folder),
+                     fingerprint=fingerprint(sorted({tf.path for tf in found.values()})), tables=tuple(loaded))
+        if for_report:
+            readiness.check(ds, labels)
     except BaseException:
         con.close()   # a file database is released at once (the caller may delete it)
         raise
-    return Dataset(con=con, analysis_date=ad, quality=quality, source=str(folder),
-                   fingerprint=fingerprint(sorted({tf.path for tf in found.values()})), tables=tuple(loaded))
+    return ds

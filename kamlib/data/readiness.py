@@ -12,30 +12,30 @@ MIN_ACCOUNTS_WITH_ORDERS = 10
 MIN_REPEAT_BUYERS = 5
 
 
-def check(con, analysis_date: pd.Timestamp, labels: dict[str, str], rows_read: dict[str, int]) -> None:
-    """Raise one error naming every reason the data cannot carry a report (``labels``: file per table)."""
+def check(ds, labels: dict[str, str] | None = None) -> None:
+    """Raise one error naming every reason the data set ``ds`` (files or a database, queried where it lives)
+    cannot carry a report (``labels``: the file or table behind each table, for messages)."""
+    labels = labels or {}
     problems = []
-    day = f"DATE '{analysis_date.date()}'"
-    month = analysis_date.strftime("%Y-%m")
+    month = ds.analysis_date.strftime("%Y-%m")
 
     def problem(table: str, text: str, column: str | None = None):
         problems.append(DataValidationError(text, table=table, column=column, source=labels.get(table, table)))
 
-    if not con.execute("SELECT count(*) FROM accounts").fetchone()[0]:
+    if not int(ds.table("accounts").count().execute()):
         problem("accounts", "has no accounts (a header without rows?)")
-    n_lines = rows_read.get("transactions", 0)
-    used = con.execute("SELECT count(*) FROM transactions").fetchone()[0]
-    if not n_lines:
+    tx = ds.table("transactions")
+    if not ds.quality.rows_read.get("transactions", 0):
         problem("transactions", "has no order lines (a header without rows?)")
-    elif not used:
+    elif not int(tx.count().execute()):
         problem("transactions", f"has no order with positive revenue on or before the end of the analysis month "
                 f"{month}: choose a later month (see the data-quality summary for the lines left out)",
                 column="order_date")
     else:
-        buyers, repeat = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE days > 1) FROM (SELECT account_id, "
-            f"count(DISTINCT order_date) AS days FROM transactions WHERE order_date <= {day} GROUP BY 1)"
-        ).fetchone()
+        used = tx.filter(tx.order_date.cast("date") <= ds.analysis_date.date())
+        days = used.group_by("account_id").agg(days=used.order_date.cast("date").nunique())
+        buyers = int(days.count().execute())
+        repeat = int(days.filter(days.days > 1).count().execute())
         if buyers < MIN_ACCOUNTS_WITH_ORDERS:
             problem("transactions", f"has orders from {buyers} account(s) up to {month}; the purchase models need "
                     f"at least {MIN_ACCOUNTS_WITH_ORDERS}")
