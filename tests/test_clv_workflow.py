@@ -207,14 +207,16 @@ def test_every_report_values_the_book_with_the_clv_reports_model(ds, monkeypatch
     auto = clv.value_accounts(ds, "auto", holdout_months=12, horizon_months=24, n_draws=0)
     named = clv.account_value(ds, chosen, horizon_months=24, n_draws=0)
     assert auto.purchases.model.long_name == check.choice.table.loc[chosen, "model"]
-    assert auto.total["clv"] == pytest.approx(named.total["clv"], rel=1e-9)
+    # the same model on the same data; DuckDB's parallel sums may add in another order from run to run, and the
+    # refit then lands a few 1e-9 away (seen in CI), far below any difference between models
+    assert auto.total["clv"] == pytest.approx(named.total["clv"], rel=1e-6)
     other = "bgnbd" if chosen == "paretonbd" else "paretonbd"
     assert clv.value_accounts(ds, other, n_draws=0).purchases.model.long_name != auto.purchases.model.long_name
     # a named model needs no model check; a check already run is not repeated
     monkeypatch.setattr(clv, "model_check", lambda *a, **k: pytest.fail("model_check run again"))
     assert clv.value_accounts(ds, "bgnbd", n_draws=0).purchases.model.long_name == "BG/NBD"
     again = clv.value_accounts(ds, check=check, horizon_months=24, n_draws=0)
-    assert again.total["clv"] == pytest.approx(auto.total["clv"], rel=1e-9)
+    assert again.total["clv"] == pytest.approx(auto.total["clv"], rel=1e-6)
 
 
 def test_no_notebook_picks_its_own_purchase_model():
