@@ -302,3 +302,14 @@ def test_a_database_source_that_cannot_carry_a_report_is_refused_too(small_dir, 
     assert load_dataset(db, analysis_date=MONTH_END, today=TODAY, future_rows="exclude").tables
     with pytest.raises(DataValidationError, match=r"warehouse.duckdb:transactions: has orders from 3 account"):
         load_dataset(db, analysis_date=MONTH_END, today=TODAY, future_rows="exclude", for_report=True)
+
+
+def test_codes_with_quotes_map_in_sql(small_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(small_dir, data)
+    acc = pd.read_csv(data / "accounts.csv")
+    acc.loc[0, "tier"] = "Gold's"
+    acc.to_csv(data / "accounts.csv", index=False)
+    ds = load_dataset(data, analysis_date=MONTH_END, today=TODAY, future_rows="exclude",
+                      values={"accounts": {"tier": {"Gold's": "A"}}})
+    assert ds.accounts.loc[ds.accounts["account_id"] == acc.loc[0, "account_id"], "tier"].item() == "A"

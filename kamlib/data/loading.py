@@ -55,13 +55,17 @@ def _stage(con: duckdb.DuckDBPyConnection, name: str, tf: readers.TableFile, *, 
     for col in (c.name for c in schema.TABLES[name].columns if c.allowed or c.name == "stage"):
         codes = aliases.value_map(name, col, values)
         if col in have and codes:
-            q = schema._q(col)
-            cases = " ".join(f"WHEN '{k.replace(chr(39), chr(39) * 2)}' THEN '{v.replace(chr(39), chr(39) * 2)}'"
-                             for k, v in codes.items())
-            con.execute(f"UPDATE {raw}_t SET {q} = CASE trim(CAST({q} AS VARCHAR)) {cases} ELSE {q} END "
-                        f"WHERE trim(CAST({q} AS VARCHAR)) IN ({', '.join(repr(k) for k in codes)})")
+            q, text = schema._q(col), f"trim(CAST({schema._q(col)} AS VARCHAR))"
+            cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in codes.items())
+            con.execute(f"UPDATE {raw}_t SET {q} = CASE {text} {cases} ELSE {q} END "
+                        f"WHERE {text} IN ({', '.join(_literal(k) for k in codes)})")
     con.execute(f"CREATE TEMP VIEW {raw} AS SELECT rowid + 1 AS _row, * FROM {raw}_t")
     return str(tf.path if tf.sheet is None else tf.path.with_name(tf.label))
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (quotes doubled)."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def _drop_raw(con: duckdb.DuckDBPyConnection, raw: str) -> None:
