@@ -39,6 +39,16 @@ def last_complete_month(today: str | None = None):
     return pd.Period(_today(today), freq="M") - 1
 
 
+def default_month(cfg, data: str, today: str | None = None) -> str:
+    """The month to report when none is given: the last month with transactions, if it is complete."""
+    import pandas as pd
+
+    from .data.loading import load_dataset
+    last = load_dataset(data, future_rows="exclude", today=today, tables=cfg.data.tables, columns=cfg.data.columns,
+                        **cfg.data.read_options()).analysis_month
+    return str(min(pd.Period(last, freq="M"), last_complete_month(today)))
+
+
 def checked_source(source) -> str:
     """A data folder that exists, or a database URL (checked when it is opened)."""
     from .data.sources import is_database_url
@@ -111,10 +121,7 @@ def months_between(first: str, last: str) -> list[str]:
 
 
 def _cmd_report(args) -> int:
-    import pandas as pd
-
     from .config import load_config
-    from .data.loading import load_dataset
     from .report.runner import run_report
     cfg = load_config(args.config, overrides={"language": args.language, "currency": args.currency,
                                               "data.source": args.data, "report.out": args.out,
@@ -133,10 +140,8 @@ def _cmd_report(args) -> int:
         months = [checked_month(args.month, args.today)]
     data = checked_source(cfg.data.source)
     checked_output(cfg.report.out)
-    if months is None:    # the last month with transactions, if it is complete
-        last = load_dataset(data, future_rows="exclude", today=args.today, tables=cfg.data.tables,
-                            columns=cfg.data.columns, **cfg.data.read_options()).analysis_month
-        months = [str(min(pd.Period(last, freq="M"), last_complete_month(args.today)))]
+    if months is None:
+        months = [default_month(cfg, data, args.today)]
     failed = []
     for month in months:       # in order, so each month can compare with the one before
         run = run_report(data_dir=data, month=month, out_dir=cfg.report.out, jobs=cfg.report.jobs or os.cpu_count() or 1,
@@ -158,7 +163,6 @@ def _cmd_report(args) -> int:
 def _cmd_brief(args) -> int:
     """One account's brief: reports/<month>/accounts/<account>.html."""
     from .config import load_config
-    from .data.loading import load_dataset
     from .report.runner import run_brief
     cfg = load_config(args.config, overrides={"language": args.language, "currency": args.currency,
                                               "data.source": args.data, "report.out": args.out})
@@ -166,10 +170,7 @@ def _cmd_brief(args) -> int:
         print(f"warning: {note}", file=sys.stderr)
     data = checked_source(cfg.data.source)
     checked_output(cfg.report.out)
-    month = checked_month(args.month, args.today) if args.month else str(min(
-        load_dataset(data, future_rows="exclude", today=args.today, tables=cfg.data.tables,
-                     columns=cfg.data.columns, **cfg.data.read_options()).analysis_month,
-        last_complete_month(args.today)))
+    month = checked_month(args.month, args.today) if args.month else default_month(cfg, data, args.today)
     try:
         run = run_brief(data_dir=data, account=args.account, month=month, out_dir=cfg.report.out,
                         parameters=cfg.notebook_parameters(), today=args.today, company=cfg.company,

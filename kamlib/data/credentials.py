@@ -48,8 +48,8 @@ def secrets(source: str, environ=None) -> tuple[str, ...]:
     """Every secret of this source kamlib can know: the URL's password (as written and decoded) and libpq's
     password variable."""
     environ = os.environ if environ is None else environ
-    found = [url_password(str(source)), _URL_PASSWORD.search(str(source)) and
-             _URL_PASSWORD.search(str(source)).group(2)] + [environ.get(name) for name in SECRET_ENV]
+    written = _URL_PASSWORD.search(str(source))
+    found = [url_password(str(source)), written and written.group(2)] + [environ.get(name) for name in SECRET_ENV]
     return tuple(sorted({s for s in found if s}, key=len, reverse=True))
 
 

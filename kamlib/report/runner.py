@@ -289,19 +289,17 @@ class NotebookRunner:
         """Run ``jobs`` (notebook names or :class:`Job`; longest first when parallel); results in their order."""
         jobs = [j if isinstance(j, Job) else Job(j) for j in jobs]
 
-        def call(job: Job, **kw):
-            return execute_notebook(job.notebook, str(work), {**parameters, **dict(job.params)},
-                                    str(self.notebook_dir), output=job.name, **kw)
+        def args(job: Job) -> tuple:             # execute_notebook's positional arguments for a job
+            return job.notebook, str(work), {**parameters, **dict(job.params)}, str(self.notebook_dir)
         if self._pool is None:
             if self._kernel is None and not self._kernel_error:
                 self._kernel, self._kernel_error = _start_kernel(self.notebook_dir, parallel=False)
             if self._kernel is None:
                 return [NotebookRun(j.name, status="failed", error=self._kernel_error) for j in jobs]
-            return [NotebookRun(**call(j, progress=progress, kernel=self._kernel))
+            return [NotebookRun(**execute_notebook(*args(j), progress, kernel=self._kernel, output=j.name))
                     for j in tqdm(jobs, desc="notebooks", disable=not progress)]
         longest_first = sorted(jobs, key=lambda j: -TYPICAL_SECONDS.get(j.notebook, 10))
-        futs = {self._pool.submit(execute_notebook, j.notebook, str(work), {**parameters, **dict(j.params)},
-                                  str(self.notebook_dir), False, output=j.name): j for j in longest_first}
+        futs = {self._pool.submit(execute_notebook, *args(j), False, output=j.name): j for j in longest_first}
         runs = [NotebookRun(**f.result())
                 for f in tqdm(as_completed(futs), total=len(futs), desc="notebooks", disable=not progress)]
         order = {j.name: i for i, j in enumerate(jobs)}
