@@ -122,7 +122,7 @@ def months_between(first: str, last: str) -> list[str]:
 
 def _cmd_report(args) -> int:
     from .config import load_config
-    from .report.runner import run_report
+    from .report.runner import resolve_notebooks, run_report
     cfg = load_config(args.config, overrides={"language": args.language, "currency": args.currency,
                                               "data.source": args.data, "report.out": args.out,
                                               "report.jobs": args.jobs, "company": args.company,
@@ -138,6 +138,11 @@ def _cmd_report(args) -> int:
         months = months_between(checked_month(args.from_, args.today), checked_month(args.to, args.today))
     elif args.month:
         months = [checked_month(args.month, args.today)]
+    notebooks = tuple(args.notebooks or cfg.report.notebooks or ()) or None
+    if args.notebook_dir and not Path(args.notebook_dir).is_dir():
+        raise UsageError(f"--notebook-dir {args.notebook_dir}: folder not found")
+    if notebooks:                     # names checked before any work (the valid ones listed)
+        resolve_notebooks(notebooks, args.notebook_dir)
     data = checked_source(cfg.data.source)
     checked_output(cfg.report.out)
     if months is None:
@@ -145,13 +150,18 @@ def _cmd_report(args) -> int:
     failed = []
     for month in months:       # in order, so each month can compare with the one before
         run = run_report(data_dir=data, month=month, out_dir=cfg.report.out, jobs=cfg.report.jobs or os.cpu_count() or 1,
-                         notebooks=tuple(args.notebooks or cfg.report.notebooks or ()) or None,
+                         notebooks=notebooks, notebook_dir=args.notebook_dir,
                          parameters=cfg.notebook_parameters(), progress=not args.quiet, today=args.today,
                          company=cfg.company, tables=cfg.data.tables, columns=cfg.data.columns,
                          pdf=cfg.report.pdf, read_options=cfg.data.read_options(), deck=cfg.report.deck)
         target = Path(cfg.report.out) / (month if run.ok else f"{month}-failed") / "index.html"
         for nb in run.notebooks:
-            print(f"  {nb.name:32s} {nb.status:8s} {nb.duration_s:6.1f} s" + (f"  {nb.error}" if nb.error else ""))
+            if not run.updated or nb.name in run.updated:
+                print(f"  {nb.name:32s} {nb.status:8s} {nb.duration_s:6.1f} s" + (f"  {nb.error}" if nb.error else ""))
+        if run.updated:
+            print(f"  (the other {len(run.notebooks) - len(run.updated)} reports of {month} kept as they were)")
+        for note in run.notes:
+            print(f"warning: {note}", file=sys.stderr)
         if run.ok:
             print(f"report written: {target}")
         else:
@@ -205,7 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--to", help="last month of a back-fill range YYYY-MM")
     r.add_argument("--out", help="output folder (default: reports)")
     r.add_argument("--jobs", type=int, help="notebooks run in parallel (default: number of cores)")
-    r.add_argument("--notebooks", nargs="*", help="notebook names to run (default: all)")
+    r.add_argument("--notebooks", nargs="*", help="notebook names to run (default: all); into a month that has a "
+                   "report, only those are updated and the rest is kept")
+    r.add_argument("--notebook-dir", help="run the notebooks of this folder (e.g. your edited copies) instead of "
+                   "the package's; recorded in run.json")
     r.add_argument("--currency")
     r.add_argument("--language", choices=["en", "zh"])
     r.add_argument("--company")
@@ -249,8 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     from .config import ConfigError
     from .data.schema import DataValidationError
     from .report.pdf import PdfUnavailable
-    from .report.runner import ReportLocked
+    from .report.runner import ReportLocked, UnknownNotebook
     prefixes = {DataValidationError: "invalid data: ", ConfigError: "invalid configuration: ", UsageError: "",
+                UnknownNotebook: "",
                 PdfUnavailable: "", ReportLocked: "", FileNotFoundError: "", PermissionError: ""}
     try:
         return args.func(args)
@@ -259,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         prefix = next(v for k, v in prefixes.items() if isinstance(e, k))
         print(f"kam {args.command}: {prefix}{e}", file=sys.stderr)
-        if not isinstance(e, (UsageError, ConfigError)):
+        if not isinstance(e, (UsageError, ConfigError, UnknownNotebook)):
             print("(run again with --debug for the Python traceback)", file=sys.stderr)
         return 2
 

@@ -243,3 +243,69 @@ def test_the_client_deck(good_report):
     xml = prs.slides[2].shapes[-1].text_frame._txBody.xml          # editable text with a CJK fallback font
     assert 'a:ea typeface="Noto Sans CJK SC"' in xml
     assert 'href="deck.pptx"' in (folder / "index.html").read_text()
+
+
+def _files(folder):
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_rerunning_one_edited_notebook_keeps_the_rest_of_the_month(good_report, small_dir, tmp_path, capsys):
+    _, folder = good_report
+    out = tmp_path / "r"
+    shutil.copytree(folder, out / "2026-09")
+    (out / "2026-09" / "accounts").mkdir(exist_ok=True)
+    (out / "2026-09" / "accounts" / "A1.html").write_text("a brief")           # a brief written by kam brief
+    before = _files(out / "2026-09")
+    metrics_before = json.loads((out / "2026-09" / "metrics.json").read_text())["metrics"]
+    mine = tmp_path / "my-notebooks"                                           # an analyst's edited copy
+    mine.mkdir()
+    nb = nbformat.read(NOTEBOOK_DIR / "01_account_overview.ipynb", as_version=4)
+    nb.cells.append(nbformat.from_dict({"cell_type": "markdown", "metadata": {},
+                                        "source": "Edited by the analyst: marker-7f3a"}))
+    nbformat.write(nb, mine / "01_account_overview.ipynb")
+    assert main(["report", "--data", str(small_dir), "--month", "2026-09", "--out", str(out), "--quiet",
+                 "--jobs", "1", "--notebook-dir", str(mine), "--notebooks", "01"]) == 0
+    printed = capsys.readouterr().out
+    assert "01_account_overview" in printed and "02_customer_lifetime_value" not in printed
+    after = out / "2026-09"
+    assert _files(after) == before                                              # nothing lost, nothing extra
+    assert "marker-7f3a" in (after / "01_account_overview.html").read_text()
+    assert "marker-7f3a" not in (after / "02_customer_lifetime_value.html").read_text()
+    assert (after / "accounts" / "A1.html").read_text() == "a brief"
+    run = json.loads((after / "run.json").read_text())
+    assert run["status"] == "success" and run["updated"] == ["01_account_overview"]
+    assert run["notebook_dir"] == str(mine.resolve())
+    old_names = [n["name"] for n in json.loads((folder / "run.json").read_text())["notebooks"]]
+    assert [n["name"] for n in run["notebooks"]] == old_names                  # every report still listed
+    index = (after / "index.html").read_text()
+    assert 'href="02_customer_lifetime_value.presentation.html"' in index and "managers/" in index
+    metrics = json.loads((after / "metrics.json").read_text())["metrics"]
+    assert metrics.keys() == metrics_before.keys()
+    for k, v in metrics.items():
+        assert v == pytest.approx(metrics_before[k], rel=1e-9, abs=1e-12) if v is not None else metrics_before[k] is None
+    assert not list(out.glob(".tmp-*")) and not list(out.glob(".old-*"))
+
+
+def test_unknown_notebook_names_are_refused_before_any_work(small_dir, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["report", "--data", str(small_dir), "--month", "2026-09", "--out", str(out), "--quiet",
+                 "--notebooks", "clv"]) == 2
+    err = capsys.readouterr().err
+    assert "no notebook 'clv'" in err and "02_customer_lifetime_value" in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
+    from kamlib.report.runner import UnknownNotebook, resolve_notebooks
+    assert resolve_notebooks(["02", "customer_lifetime_value", "01_account_overview.ipynb"]) == (
+        "02_customer_lifetime_value", "01_account_overview")
+    with pytest.raises(UnknownNotebook, match="kam brief"):
+        resolve_notebooks(["07_account_brief"])
+
+
+def test_no_temporary_folder_survives_an_error(small_dir, tmp_path, monkeypatch):
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("kamlib.report.runner.shared_model_choice", boom)
+    out = tmp_path / "r"
+    with pytest.raises(KeyboardInterrupt):
+        run_report(data_dir=small_dir, month="2026-09", out_dir=out, progress=False, today=TODAY,
+                   notebooks=("01_account_overview",))
+    assert [p.name for p in out.iterdir() if p.name.startswith((".tmp", ".old", ".snapshot"))] == []

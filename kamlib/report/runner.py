@@ -3,7 +3,12 @@
 A run builds everything in a temporary folder next to the output and replaces ``<out>/<month>/`` only when
 every notebook succeeded. A failed run leaves the previous report of that month untouched, writes a
 failure page to ``<out>/<month>-failed/index.html`` naming the notebook, cell and error, and returns a
-non-success result (the CLI exits non-zero). This module knows nothing about statistics.
+non-success result (the CLI exits non-zero). No temporary folder survives a run, whatever stops it.
+
+A partial run (some notebooks, e.g. ``kam report --notebooks 02_customer_lifetime_value``) into a month that
+has a report updates those notebooks and the index and metrics entries they own, and keeps everything else
+(other reports, manager reports, briefs). Notebook names are checked before any work. This module knows
+nothing about statistics.
 """
 from __future__ import annotations
 
@@ -80,6 +85,9 @@ class ReportRun:
     finished: str = ""
     fingerprint: str = ""
     status: str = "pending"
+    notebook_dir: str = ""                                  # where the notebooks were read from
+    updated: list[str] = field(default_factory=list)        # a partial run: the reports it replaced
+    notes: list[str] = field(default_factory=list)          # things the user should know about the run
 
     @property
     def ok(self) -> bool:
@@ -89,6 +97,63 @@ class ReportRun:
         d = asdict(self)
         d["package_versions"] = package_versions()
         return d
+
+
+class UnknownNotebook(ValueError):
+    """A notebook name that is not in the notebook folder (the message lists the names there are)."""
+
+
+def report_notebooks(notebook_dir: str | Path | None = None) -> list[str]:
+    """The notebooks ``kam report --notebooks`` can run from ``notebook_dir`` (default: the package's);
+    the account brief is ``kam brief``'s."""
+    return sorted(p.stem for p in Path(notebook_dir or NOTEBOOK_DIR).glob("*.ipynb") if p.stem != BRIEF_NOTEBOOK)
+
+
+def resolve_notebooks(names, notebook_dir: str | Path | None = None) -> tuple[str, ...]:
+    """``names`` as notebooks of ``notebook_dir``: each given by its file name (with or without ``.ipynb``), its
+    number (``02``) or its name without the number (``customer_lifetime_value``); an unknown or ambiguous
+    name raises :class:`UnknownNotebook` listing the valid ones, before any work is done."""
+    valid = report_notebooks(notebook_dir)
+    out = []
+    for name in names:
+        key = Path(str(name)).name.removesuffix(".ipynb")
+        found = [v for v in valid if key in (v, v.split("_", 1)[0], v.split("_", 1)[-1])]
+        if len(found) != 1:
+            where = Path(notebook_dir or NOTEBOOK_DIR)
+            hint = (f"; {BRIEF_NOTEBOOK} is written by kam brief --account <id>" if key == BRIEF_NOTEBOOK else "")
+            raise UnknownNotebook(f"no notebook {name!r} in {where}{hint}; the notebooks are: {', '.join(valid)} "
+                                  "(give the name, its number like 02, or the name without the number)")
+        out.append(found[0])
+    return tuple(dict.fromkeys(out))
+
+
+def _owned_files(folder: Path, name: str) -> list[Path]:
+    """The files a report ``name`` (e.g. ``02_customer_lifetime_value``) owns in a report folder."""
+    return [folder / f"{name}.html", folder / f"{name}.presentation.html", folder / f"{name}.presentation.pdf",
+            folder / "executed" / f"{name}.ipynb", folder / "metrics" / f"{name.replace('/', '--')}.json"]
+
+
+def _seed_partial(final: Path, work: Path, names: tuple[str, ...]) -> list[NotebookRun]:
+    """Copy the month's report into ``work`` without the files of the notebooks about to run (all manager
+    reports when the manager notebook runs); returns the kept reports' runs from its run.json."""
+    import dataclasses
+    shutil.copytree(final, work, dirs_exist_ok=True)
+    for name in names:
+        for f in _owned_files(work, name):
+            f.unlink(missing_ok=True)
+    if MANAGER_NOTEBOOK in names:
+        for d in (work / "managers", work / "executed" / "managers"):
+            shutil.rmtree(d, ignore_errors=True)
+        for f in (work / "metrics").glob("managers--*.json"):
+            f.unlink()
+    try:
+        previous = json.loads((final / "run.json").read_text())
+    except (OSError, ValueError):
+        return []
+    fields = {f.name for f in dataclasses.fields(NotebookRun)}
+    return [NotebookRun(**{k: v for k, v in n.items() if k in fields}) for n in previous.get("notebooks", [])
+            if n.get("name") not in names
+            and not (MANAGER_NOTEBOOK in names and str(n.get("name", "")).startswith("managers/"))]
 
 
 def package_versions() -> dict[str, str]:
@@ -366,6 +431,16 @@ def month_lock(out_root: Path, month: str):
         f.close()
 
 
+@contextmanager
+def _no_leftovers(out_root: Path, month: str):
+    """Remove this process's temporary folders of ``month`` however the run ends (an error, Ctrl-C)."""
+    try:
+        yield
+    finally:
+        for tmp in (out_root / f".tmp-{month}-{os.getpid()}", out_root / f".old-{month}-{os.getpid()}"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "reports",
                notebooks: tuple[str, ...] | None = None, notebook_dir: str | Path | None = None,
                parameters: dict | None = None, jobs: int = 1, progress: bool = True,
@@ -383,10 +458,15 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
         from .pdf import require_chromium
         require_chromium()
     from ..data.credentials import redact, secrets
+    nb_dir = Path(notebook_dir or NOTEBOOK_DIR).resolve()
+    if not nb_dir.is_dir():
+        raise UnknownNotebook(f"notebook folder not found: {notebook_dir}")
+    everything = (*DEFAULT_NOTEBOOKS, MANAGER_NOTEBOOK)
+    if notebooks is None and notebook_dir is not None:     # an analyst's folder: the report notebooks it has
+        notebooks = [n for n in everything if (nb_dir / f"{n}.ipynb").exists()] or everything
+    names = resolve_notebooks((*(notebooks or everything), *((DECK_NOTEBOOK,) if deck else ())), nb_dir)
     out_root = Path(out_dir).resolve()
     out_root.mkdir(parents=True, exist_ok=True)
-    nb_dir = Path(notebook_dir or NOTEBOOK_DIR).resolve()
-    names = tuple(notebooks or (*DEFAULT_NOTEBOOKS, MANAGER_NOTEBOOK)) + ((DECK_NOTEBOOK,) if deck else ())
     from ..data.sources import is_database_url
     source = str(data_dir) if is_database_url(str(data_dir)) else str(Path(data_dir).resolve())
     params = {"data_dir": source, "month": month, **(parameters or {})}
@@ -394,9 +474,11 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     params["_secrets"] = secrets(str(data_dir))
     if today:
         params["today"] = today
-    with month_lock(out_root, month):
-        run = ReportRun(month=month, out_dir=str(out_root), parameters=params,
+    with month_lock(out_root, month), _no_leftovers(out_root, month):
+        run = ReportRun(month=month, out_dir=str(out_root), parameters=params, notebook_dir=str(nb_dir),
                         started=dt.datetime.now().isoformat(timespec="seconds"))
+        final = out_root / month
+        partial = final.is_dir() and not set(everything) <= set(names)
         first = [n for n in names if n not in (*SUMMARY_NOTEBOOKS, MANAGER_NOTEBOOK, DECK_NOTEBOOK)]
         last = [n for n in names if n in (*SUMMARY_NOTEBOOKS, DECK_NOTEBOOK)]
         # kernels warm up (start, import the libraries) while the data are loaded and validated
@@ -420,8 +502,9 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                 previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"
                 params["previous_metrics"] = str(previous) if previous.exists() else ""
                 shutil.rmtree(work, ignore_errors=True)
-                (work / "executed").mkdir(parents=True)
-                (work / "metrics").mkdir()
+                kept = _seed_partial(final, work, names) if partial else []
+                (work / "executed").mkdir(parents=True, exist_ok=True)
+                (work / "metrics").mkdir(exist_ok=True)
                 params.update(shared_model_choice(ds, params, [nb_dir / f"{n}.ipynb" for n in names]))
                 if ds.con is not None:
                     ds.save(snapshot)
@@ -447,6 +530,17 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                 shutil.rmtree(private, ignore_errors=True)
         run.finished = dt.datetime.now().isoformat(timespec="seconds")
         run.status = "success" if all(r.status == "success" for r in run.notebooks) else "failed"
+        if partial:
+            run.updated = [r.name for r in run.notebooks]
+            before = json.loads((final / "run.json").read_text()) if (final / "run.json").exists() else {}
+            if before.get("fingerprint", run.fingerprint) != run.fingerprint:
+                run.notes.append(f"the data changed since the rest of the {month} report was run (fingerprint "
+                                 f"{before['fingerprint']} then, {run.fingerprint} now): run the whole month "
+                                 "to bring every report to the same data")
+            order = {n: i for i, n in enumerate((*(n for n in DEFAULT_NOTEBOOKS if n not in SUMMARY_NOTEBOOKS),
+                                                 MANAGER_NOTEBOOK, *SUMMARY_NOTEBOOKS, DECK_NOTEBOOK))}
+            run.notebooks = sorted(run.notebooks + kept, key=lambda r: order.get(
+                MANAGER_NOTEBOOK if r.name.startswith("managers/") else r.name, len(order)))
         metrics, notes = merge_metric_files(sorted((work / "metrics").glob("*.json")))
         (work / "metrics.json").write_text(json.dumps({"month": month, "metrics": metrics, "notes": notes},
                                                       indent=2, ensure_ascii=False))
@@ -457,7 +551,6 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
         (work / "index.html").write_text(render_index(run, metrics, notes, company=company,
                                                       lang=params.get("language", "en")), encoding="utf-8")
         shown.folder(work)
-        final = out_root / month
         failed_dir = out_root / f"{month}-failed"
         if run.ok:
             backup = out_root / f".old-{month}-{os.getpid()}"
