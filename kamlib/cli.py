@@ -14,14 +14,15 @@ class UsageError(ValueError):
 
 
 def checked_month(value: str, today: str | None = None) -> str:
-    """``value`` as 'YYYY-MM' if it is a real, complete month (not the current one, not a future one)."""
-    import re
-
+    """``value`` as 'YYYY-MM' (``2026-10`` or ``2026年10月``, :mod:`kamlib.data.dates`) if it is a real, complete
+    month (not the current one, not a future one)."""
     import pandas as pd
-    if not re.fullmatch(r"\d{4}-\d{2}", value or ""):
-        raise UsageError(f"month {value!r} is not of the form YYYY-MM (e.g. 2026-10)")
-    if not 1 <= int(value[5:]) <= 12:
-        raise UsageError(f"month {value}: there is no month {value[5:]} (months are 01 to 12)")
+
+    from .data.dates import DateArgumentError, read_month
+    try:
+        value = read_month("--month", value or "")
+    except DateArgumentError as e:
+        raise UsageError(str(e)) from None
     last = last_complete_month(today)
     if pd.Period(value, freq="M") > last:
         raise UsageError(f"month {value} is not complete yet (today is {_today(today)}); the last complete month "

@@ -5,6 +5,7 @@ import ibis
 import pandas as pd
 
 from ..data import aggregate as agg
+from ..data.dates import check_against_data, read_date
 
 
 def rfm_summary(transactions: ibis.Table | pd.DataFrame, *, observation_end, calibration_end=None,
@@ -22,7 +23,9 @@ def rfm_summary(transactions: ibis.Table | pd.DataFrame, *, observation_end, cal
 
     With ``calibration_end``, the summary describes accounts whose first purchase is on or before it, and
     adds ``frequency_holdout``, ``monetary_value_holdout`` (0 when none) and ``duration_holdout`` for the
-    period (calibration_end, observation_end].
+    period (calibration_end, observation_end]. Both dates are read strictly (:mod:`kamlib.data.dates`:
+    ``2026-10-31``, ``2026-10`` = its last day, ``2026年10月31日``); an ``observation_end`` a month or more after the
+    last order is warned about (every account would look older than it is).
 
     Returns a DataFrame indexed by account id.
     """
@@ -30,10 +33,11 @@ def rfm_summary(transactions: ibis.Table | pd.DataFrame, *, observation_end, cal
     missing = [c for c in (account_col, date_col, value_col) if c not in tx.columns]
     if missing:
         raise KeyError(f"rfm_summary: transactions lack column(s) {missing}; found {list(tx.columns)}")
-    end = pd.Timestamp(observation_end)
-    cal = end if calibration_end is None else pd.Timestamp(calibration_end)
+    end = read_date("observation_end", observation_end)
+    cal = end if calibration_end is None else read_date("calibration_end", calibration_end)
     if cal > end:
         raise ValueError(f"calibration_end {cal.date()} is after observation_end {end.date()}")
+    check_against_data("observation_end", end, agg.execute(tx.aggregate(last=tx[date_col].max()))["last"].iloc[0])
     kw = dict(account_col=account_col, date_col=date_col, value_col=value_col, collapse=collapse)
     expr = agg.rfm_expr(tx, end=cal, time_unit=time_unit, **kw)
     if calibration_end is not None:

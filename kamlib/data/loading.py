@@ -9,7 +9,7 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from . import aliases, engine, readers, readiness, schema
+from . import aliases, dates, engine, readers, readiness, schema
 from .credentials import redact
 from .dataset import Dataset
 from .schema import DataQuality, DataValidationError, TableSpec
@@ -195,6 +195,15 @@ def _default_analysis_date(con, today: pd.Timestamp, source: str) -> pd.Timestam
     return (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).normalize()
 
 
+def _last_order(con, today: pd.Timestamp):
+    """The last order date up to ``today`` in the staged transactions (None when it cannot be read)."""
+    try:
+        day = schema.date_expr("order_date")
+        return con.execute(f"SELECT max({day}) FROM raw_transactions WHERE {day} <= DATE '{today.date()}'").fetchone()[0]
+    except duckdb.Error:       # a missing or unreadable column: reported by the validation
+        return None
+
+
 def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None = None,
                  future_rows: FutureRows = "error", today: str | pd.Timestamp | None = None,
                  tables: dict | None = None, columns: dict | None = None,
@@ -220,6 +229,8 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
     large files stay within DuckDB's memory limit (:mod:`kamlib.data.engine`; working copies spill beyond it).
     """
     from . import sources
+    if analysis_date is not None:       # read strictly (kamlib.data.dates): errors name the argument
+        analysis_date = dates.read_date("analysis_date", analysis_date, today=today)
     if isinstance(source, (str, Path)) and str(source).endswith(".json") and Path(source).is_file():
         spec = sources.read_source_spec(Path(source))
         tables, columns, source = spec.get("tables") or {}, spec.get("columns") or {}, spec["source"]
@@ -276,6 +287,9 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
                 analysis_date = _default_analysis_date(con, today_ts, labels["transactions"])
             except DataValidationError as e:
                 raise DataValidationError.combine(problems + [e]) from None
+        else:
+            dates.check_against_data("analysis_date", analysis_date, _last_order(con, today_ts),
+                                     future_rows=future_rows)
         ad = pd.Timestamp(analysis_date).normalize()
         if ad > today_ts:
             raise ValueError(f"analysis date {ad.date()} is after today ({today_ts.date()})")

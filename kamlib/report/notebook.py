@@ -10,6 +10,7 @@ from IPython.display import HTML, Markdown, display
 
 from ..figures import style as plots
 from ..data.dataset import Dataset
+from ..data.dates import read_month
 from ..text.formatting import day as day_text
 from ..text.formatting import money, number_format, pct
 from ..text.formatting import month as month_name
@@ -148,6 +149,7 @@ def open_notebook(*, data_dir: str = "", month: str | None = None, currency: str
     """Load and validate the data, set the plot style, and return the notebook's context. An empty
     ``data_dir`` is the project's bundled sample, wherever the notebook runs."""
     plots.use_style(language)
+    month = read_month("month", month) if month else None       # a notebook parameter, read strictly
     ds = load_dataset(data_dir or SAMPLE_DIR, analysis_date=month_end(month) if month else None, future_rows=future_rows,
                       today=today)
     ctx = NotebookContext(ds=ds, lang=language, currency=currency, metrics=MetricsRecorder(metrics_path))
