@@ -163,9 +163,9 @@ def test_without_a_holdout_models_are_compared_by_aic(small_dir):
     with warnings.catch_warnings():                 # fits on 4 months of history may not converge
         warnings.simplefilter("ignore", ConvergenceWarning)
         check = clv.model_check(young, 12)
-        kept = clv.compare_models(check.summary, model="bgnbd")
+        kept = clv.compare_models(check.rfm, model="bgnbd")
     assert check.plan.months == 0 and check.calibration_end is None
-    assert "frequency_holdout" not in check.summary and "mae" not in check.choice.table
+    assert "frequency_holdout" not in check.rfm and "mae" not in check.choice.table
     t = check.choice.table
     pool = t[t["converged"]] if t["converged"].any() else t
     assert check.choice.chosen == pool["aic"].idxmin()

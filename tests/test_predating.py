@@ -53,7 +53,7 @@ def test_accounts_older_than_the_data_are_found(book):
 
 def test_calibrating_inside_the_data_recovers_the_truth_where_the_first_order_as_birth_does_not(book):
     check = clv.model_check(book, 12, model="paretonbd")
-    assert len(check.predating) > 1000 and not check.summary.index.isin(check.predating).any()
+    assert len(check.predating) > 1000 and not check.rfm.index.isin(check.predating).any()
     fit = check.choice.calibration_fits["paretonbd"]
     ci = fit.conf_int()
     truth = pd.Series(TRUTH)
@@ -63,7 +63,7 @@ def test_calibrating_inside_the_data_recovers_the_truth_where_the_first_order_as
     naive_ci = naive.conf_int()
     assert not ((naive_ci["lower"] <= truth) & (truth <= naive_ci["upper"])).all(), naive.params
     # the calibration-period tracking of the accounts the model describes is not biased
-    track = clv.tracking(fit, book, check.summary, check.calibration_end)
+    track = clv.tracking(fit, book, check.rfm, check.calibration_end)
     at_cal_end = track[track.index <= check.calibration_end].iloc[-1]
     assert at_cal_end["expected"] == pytest.approx(at_cal_end["actual"], rel=0.05)
     naive_track = clv.tracking(naive, book, everyone, check.calibration_end)

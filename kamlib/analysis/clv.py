@@ -19,6 +19,8 @@ from ..models.base import PoorlyDetermined
 from ..models.transactions import MONTH_DAYS, TransactionResults
 from ..data.periods import window_12m
 from .rfm import rfm_summary
+from ..text.display import Shown, Summary, distribution, headed
+from ..text.i18n import t
 
 TRANSACTION_MODELS = {"bgnbd": BGNBD, "paretonbd": ParetoNBD}
 
@@ -193,9 +195,12 @@ def calibration_frame(ds: Dataset, rfm: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     return inside, old
 
 
-@dataclass
-class ModelChoice:
-    """The comparison of purchase models on the holdout and the chosen one."""
+@dataclass(repr=False)
+class ModelChoice(Shown):
+    """The comparison of purchase models on the holdout and the chosen one. ``table``: one row per model key
+    (``bgnbd``, ``paretonbd``; ``baseline`` when there is a holdout) with ``model`` (long name),
+    ``log_likelihood``, ``aic``, ``bic``, ``mae`` and ``rmse`` (purchase days per account in the holdout),
+    ``aggregate_error`` (expected total / actual - 1), ``converged`` and ``chosen``."""
 
     table: pd.DataFrame
     chosen: str
@@ -207,6 +212,14 @@ class ModelChoice:
         if "baseline" not in self.table.index:
             return None
         return bool(self.table.loc[self.chosen, "mae"] < self.table.loc["baseline", "mae"])
+
+    def summary(self, lang: str = "en") -> Summary:
+        """The comparison table (fit criteria and holdout errors per model)."""
+        info = [(t("res_chosen_model", lang), self.table.loc[self.chosen, "model"])]
+        if self.beats_baseline is not None:
+            info.append((t("res_beats_baseline", lang), t("yes" if self.beats_baseline else "no", lang)))
+        table = self.table.set_index("model").drop(columns=["chosen"], errors="ignore")
+        return Summary(t("res_model_check_title", lang), info, headed(table, lang))
 
 
 def compare_models(rfm_holdout: pd.DataFrame, models=("bgnbd", "paretonbd"), model: str = "auto") -> ModelChoice:
@@ -239,13 +252,16 @@ def compare_models(rfm_holdout: pd.DataFrame, models=("bgnbd", "paretonbd"), mod
     return ModelChoice(table, chosen, fits)
 
 
-@dataclass
-class ModelCheck:
-    """The holdout check of the purchase models on a data set (:func:`model_check`)."""
+@dataclass(repr=False)
+class ModelCheck(Shown):
+    """The holdout check of the purchase models on a data set (:func:`model_check`). ``rfm``: the
+    :func:`~kamlib.analysis.rfm.rfm_summary` frame the models were fitted on, indexed by account_id — frequency,
+    recency, T, monetary_value and, with a holdout, frequency_holdout, monetary_value_holdout, duration_holdout
+    (was ``summary`` before ``summary()`` became the printed summary)."""
 
     plan: HoldoutPlan
     calibration_end: pd.Timestamp | None   # None: no holdout (history too short)
-    summary: pd.DataFrame                  # rfm_summary (holdout columns, or all history) the models were fitted on
+    rfm: pd.DataFrame                      # rfm_summary (holdout columns, or all history) the models were fitted on
     choice: ModelChoice
     predating: pd.Index = field(default_factory=lambda: pd.Index([]))   # left out of the fits (acquired before)
     data_start: pd.Timestamp | None = None                              # the first order in the data
@@ -264,6 +280,16 @@ class ModelCheck:
     def reasons(self) -> dict[str, str]:
         """Metric -> text key of why it is not available."""
         return {} if self.plan.months else dict.fromkeys(self.metrics(), "clv_reason_no_holdout")
+
+    def summary(self, lang: str = "en") -> Summary:
+        """Holdout plan, chosen model and the models' fit criteria and holdout errors."""
+        choice = self.choice.summary(lang)
+        cal = str(self.calibration_end.date()) if self.calibration_end is not None else "-"
+        info = [(t("res_holdout_months", lang), str(self.plan.months)), (t("res_calibration_end", lang), cal),
+                (t("res_accounts_fitted", lang), f"{len(self.rfm):,}"),
+                (t("res_predating", lang), f"{len(self.predating):,}"), *choice.info]
+        notes = [] if self.plan.months else [t("res_no_holdout", lang)]
+        return Summary(choice.title, info, choice.table, notes)
 
     @property
     def fit_on_all_history(self) -> TransactionResults | None:
@@ -296,9 +322,18 @@ def margin_rates(ds: Dataset) -> pd.Series:
     return rate.clip(0, 1)
 
 
-@dataclass
-class AccountValue:
-    """Per-account valuation at the analysis date and the fitted models behind it."""
+@dataclass(repr=False)
+class AccountValue(Shown):
+    """Per-account valuation at the analysis date and the fitted models behind it.
+
+    ``frame``, indexed by account_id (every account with an order up to the analysis date): ``frequency``,
+    ``recency``, ``T`` (repeat purchase days and ages in the model's time unit, :func:`rfm_summary`),
+    ``monetary_value`` (mean revenue per repeat purchase day), ``p_alive`` (probability the account is still
+    buying at the analysis date), ``expected_purchases_12m`` (expected purchase days in the next 12 calendar
+    months), ``expected_spend`` (Gamma-Gamma expected revenue per purchase day), ``margin_rate`` (the account's
+    margin / revenue), ``clv`` (discounted expected gross margin over ``horizon_months``) and ``clv_lower`` /
+    ``clv_upper`` (its band; NaN without bands, see ``no_band``). ``total``: the book's total CLV and band.
+    """
 
     frame: pd.DataFrame            # account_id -> frequency, recency, T, p_alive, expected purchases, spend, CLV
     purchases: TransactionResults
@@ -311,6 +346,19 @@ class AccountValue:
     @property
     def has_bands(self) -> bool:
         return self.no_band is None
+
+    def summary(self, lang: str = "en") -> Summary:
+        """Models, horizon, the book's total CLV with its band, and the spread of the per-account values."""
+        total = f"{self.total['clv']:,.0f}"
+        band = (f"{self.total['lower']:,.0f} – {self.total['upper']:,.0f}" if self.has_bands else "-")
+        info = [(t("res_purchase_model", lang), self.purchases.model.long_name),
+                (t("accounts", lang), f"{len(self.frame):,}"),
+                (t("res_horizon_months", lang), str(self.horizon_months)),
+                (t("res_discount_rate", lang), f"{self.discount_rate:.0%}"),
+                (t("res_total_clv", lang), total), (t("res_band", lang), band)]
+        notes = [] if self.has_bands else [t("res_no_band", lang, why=t(self.no_band, lang))]
+        table = distribution(self.frame, ("p_alive", "expected_purchases_12m", "clv"), lang, totals=("clv",))
+        return Summary(t("res_value_title", lang), info, table, notes)
 
 
 def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36, discount_rate: float = 0.10,

@@ -15,6 +15,7 @@ import pandas as pd
 from ..data import aggregate as agg
 from . import book
 from ..data.dataset import Dataset
+from ..text.display import Shown, Summary, plain_number
 from ..text.formatting import times
 from ..data.periods import last_complete_period, window_12m
 from ..models.arguments import fraction, non_negative
@@ -94,9 +95,15 @@ def _ratio(num, den, why: str):
     return (float(num) / float(den), None) if den else (None, why)
 
 
-@dataclass
-class BookFlows:
-    """Window flows per account and the headline economics."""
+@dataclass(repr=False)
+class BookFlows(Shown):
+    """Window flows per account and the headline economics.
+
+    ``accounts``, indexed by account_id: ``acquired_on``, ``channel`` (acquisition channel), ``churned_on`` (under
+    the churn definition used), ``back_on`` (the win-back ending a recorded churn), ``new`` (acquired in the
+    window), ``at_risk_start`` (in the book when the window starts), ``churned``, ``retained`` and ``won_back``
+    (in the window). ``measured``: the headline values and the reason of each one not available;
+    ``window_margin``: gross margin per account in the window."""
 
     accounts: pd.DataFrame          # per account: acquired_on, churned_on, back_on, channel, at_risk_start, ...
     measured: Measured
@@ -106,6 +113,19 @@ class BookFlows:
     def in_book_before(self, day) -> pd.Series:
         """Per account: in the book just before ``day`` (:func:`in_book_before`)."""
         return in_book_before(self.accounts, day)
+
+    def summary(self, lang: str = "en") -> Summary:
+        """The headline values of the window (a reason instead of each one not available)."""
+        from ..text.i18n import LABELS, t
+        from .metrics import GLOSSARY
+        rows = {(getattr(GLOSSARY[k], lang) if k in GLOSSARY else LABELS.get(k, {}).get(lang, k)):
+                (plain_number(v) if isinstance(v, float) else v) if v is not None
+                else t("res_not_available", lang, why=self.measured.reasons.get(k, ""))
+                for k, v in self.measured.values.items()}
+        table = pd.DataFrame({t("value", lang): pd.Series(rows, dtype=object)})
+        return Summary(t("res_flows_title", lang), [(t("res_analysis_date", lang), str(self.analysis_date.date())),
+                                                    (t("accounts", lang), f"{len(self.accounts):,}")], table,
+                       max_rows=20)
 
 
 def in_book_before(accounts: pd.DataFrame, day) -> pd.Series:

@@ -9,14 +9,22 @@ import pandas as pd
 
 from ..data import aggregate as agg
 from ..data.dataset import Dataset
+from ..text.display import Shown, Summary, headed
+from ..text.i18n import t
 from . import actions, clv, scorecard, segmentation, service
 
 BRIEF_MONTHS = 24
 
 
-@dataclass
-class BookTables:
-    """Account-level results shared by the manager reports and briefs of one batch."""
+@dataclass(repr=False)
+class BookTables(Shown):
+    """Account-level results shared by the manager reports and briefs of one batch.
+
+    ``accounts``, indexed by account_id: the columns of :func:`kamlib.analysis.actions.account_table` (profile,
+    margin_12m, p_alive, clv and its band) plus ``strategy``, ``potential``, ``expected_purchases_12m``, the
+    whitespace potential and, for strategic and A accounts, the ``*_lower`` / ``*_upper`` bands of P(alive) and
+    expected purchases. ``actions``: :func:`kamlib.analysis.actions.this_month`; ``scorecard``:
+    :func:`kamlib.analysis.scorecard.manager_scorecard`; ``whitespace``: :func:`kamlib.analysis.segmentation.whitespace`."""
 
     accounts: pd.DataFrame       # per account in the book: profile, margin, P(alive), CLV and band, strategy
     actions: pd.DataFrame        # this month's actions of every manager, ranked (analysis.actions)
@@ -26,6 +34,14 @@ class BookTables:
     horizon_months: int
     purchases: object = None     # its fitted results, for an account's P(alive) and purchases with bands
     rfm: pd.DataFrame | None = None
+
+    def summary(self, lang: str = "en") -> Summary:
+        """The model, accounts, managers and actions; the team's scorecard."""
+        info = [(t("res_purchase_model", lang), self.model), (t("accounts", lang), f"{len(self.accounts):,}"),
+                (t("res_managers", lang), f"{self.accounts['account_manager'].nunique():,}"),
+                (t("res_action_count", lang), f"{len(self.actions):,}")]
+        card = self.scorecard[[c for c in self.scorecard.columns if not c.startswith("rank_")]]
+        return Summary(t("res_book_tables_title", lang), info, headed(card, lang), max_rows=8)
 
 
 def book_tables(ds: Dataset, *, clv_model: str = "auto", holdout_months: int = 12, horizon_months: int = 36,
@@ -75,9 +91,11 @@ def managers(ds: Dataset) -> list[str]:
     return sorted(ds.accounts["account_manager"].dropna().unique().tolist())
 
 
-@dataclass
-class Portfolio:
-    """One manager's portfolio."""
+@dataclass(repr=False)
+class Portfolio(Shown):
+    """One manager's portfolio. ``accounts``: the manager's rows of :attr:`BookTables.accounts`;
+    ``strategy_mix``: accounts, margin_12m and clv per strategy; ``actions``: :func:`kamlib.analysis.actions.this_month`
+    for the manager, ranked from 1."""
 
     manager: str
     scorecard: pd.DataFrame     # the manager's row and the team median
@@ -85,6 +103,12 @@ class Portfolio:
     strategy_mix: pd.DataFrame  # accounts and margin per strategy
     monthly_margin: pd.Series   # gross margin per month, last 24 months
     actions: pd.DataFrame       # this month's ranked actions
+
+    def summary(self, lang: str = "en") -> Summary:
+        """Accounts and actions; accounts, margin and CLV per strategy."""
+        info = [(t("accounts", lang), f"{len(self.accounts):,}"), (t("res_action_count", lang), f"{len(self.actions):,}")]
+        mix = self.strategy_mix.rename(index=lambda s: t(f"strategy_{s}", lang))
+        return Summary(t("res_portfolio_title", lang, manager=self.manager), info, headed(mix, lang))
 
 
 def portfolio(ds: Dataset, tables: BookTables, manager: str) -> Portfolio:
@@ -99,8 +123,8 @@ def portfolio(ds: Dataset, tables: BookTables, manager: str) -> Portfolio:
                      todo.reset_index(drop=True).rename(index=lambda i: i + 1).rename_axis("rank"))
 
 
-@dataclass
-class AccountBrief:
+@dataclass(repr=False)
+class AccountBrief(Shown):
     """One key account on a page (``kam brief``; a page per strategic and A account in a manager report)."""
 
     account_id: str
@@ -114,6 +138,18 @@ class AccountBrief:
     opportunities: pd.Series | None    # open, won, lost (None: no opportunities)
     actions: pd.DataFrame              # its actions this month
     whitespace: pd.DataFrame           # its whitespace categories
+
+    def summary(self, lang: str = "en") -> Summary:
+        """The profile as facts; the value row (margin, P(alive), purchases, CLV and band, strategy)."""
+        from ..text.display import plain_number
+        from ..text.i18n import header
+        info = [(str(header(k, lang)), str(v.date() if isinstance(v, pd.Timestamp) else header(v, lang)))
+                for k, v in self.profile.items()]
+        value = self.value.map(lambda v: plain_number(v) if isinstance(v, float) else v)
+        if isinstance(value.get("strategy"), str):
+            value["strategy"] = t(f"strategy_{value['strategy']}", lang)
+        table = headed(pd.DataFrame({"value": value}), lang)
+        return Summary(t("res_brief_title", lang, account=self.account_id), info, table, max_rows=20)
 
 
 def account_brief(ds: Dataset, tables: BookTables, account_id: str,

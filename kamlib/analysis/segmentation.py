@@ -13,6 +13,7 @@ import pandas as pd
 from ..data import aggregate as agg
 from . import book, concentration, service
 from ..data.dataset import Dataset
+from ..text.display import Shown, Summary, headed
 from ..text.i18n import join_reasons, t, tv
 from ..data.periods import window_12m
 
@@ -96,9 +97,19 @@ def strategy_table(frame: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     return g.rename(index=lambda s: t(f"strategy_{s}", lang))
 
 
-@dataclass
-class Segmentation:
-    """Per-account frame and the parameters that produced it."""
+@dataclass(repr=False)
+class Segmentation(Shown):
+    """Per-account frame and the parameters that produced it.
+
+    ``frame``, indexed by account_id (accounts in the book with an order): the profile columns (name, tier,
+    account_manager, industry, region, acquisition_channel, enterprise_type), ``revenue`` / ``gross_margin`` /
+    ``orders_12m`` of the 12-month window, ``recency_days`` (days since the last order), ``cost_to_serve`` and
+    ``profit_after_cost_to_serve`` (NaN without interactions), ``potential`` (see ``potential_source``),
+    ``r_score`` / ``f_score`` / ``m_score`` (1-4 quartile scores, 4 best) and ``rfm_segment``, ``abc_class`` (by
+    window margin), ``strategy`` (value x potential), ``suggested_tier`` and ``tier_change``,
+    ``visits_per_week`` and ``service_flag`` (against the visit policy). ``window``: revenue and gross_margin of
+    every account with window revenue; ``compliance``: visits against the policy per account (None: no
+    interactions table)."""
 
     frame: pd.DataFrame
     rfm_edges: pd.DataFrame
@@ -120,6 +131,16 @@ class Segmentation:
         if self.compliance is None:
             out["service_compliance_rate"] = "reason_no_interactions"
         return out
+
+    def summary(self, lang: str = "en") -> Summary:
+        """Accounts, window margin and potential per strategy."""
+        g = self.frame.groupby("strategy").agg(accounts=("strategy", "size"), gross_margin=("gross_margin", "sum"),
+                                               potential=("potential", "sum")).reindex(list(STRATEGIES))
+        g = g.rename(index=lambda s: t(f"strategy_{s}", lang))
+        info = [(t("accounts", lang), f"{len(self.frame):,}"),
+                (t("res_potential_source", lang), self.potential_source.removeprefix("potential_")),
+                (t("res_cost_to_serve_known", lang), t("yes" if self.has_cost_to_serve else "no", lang))]
+        return Summary(t("res_segmentation_title", lang), info, headed(g, lang))
 
     def metrics(self) -> dict:
         """Headline metrics: concentration over every account with revenue in the 12-month window, churned ones

@@ -21,6 +21,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from ..data import aggregate as agg
 
 from ..data.dataset import Dataset
+from ..text.display import Shown, Summary, headed
 
 
 
@@ -314,9 +315,13 @@ def lookback_covariates(ds: Dataset, rows: pd.DataFrame, lookback_days: int = LO
     return out, dropped
 
 
-@dataclass
-class ChurnDrivers:
-    """Churn drivers without look-ahead: the counting-process Cox model and its discrete-time check."""
+@dataclass(repr=False)
+class ChurnDrivers(Shown):
+    """Churn drivers without look-ahead: the counting-process Cox model and its discrete-time check. The
+    frames are indexed by covariate (e.g. ``complaints_90d``, ``tier_A``); ``coef`` and ``std_err`` are on the
+    log-hazard scale, ``hazard_ratio`` = exp(coef) with its ``lower`` / ``upper`` Wald bounds, ``p_value`` of
+    the Wald test; ``rho`` is the correlation of the scaled Schoenfeld residuals with event-time rank (far from
+    0: the hazard ratio changes over time)."""
 
     hazard_ratios: pd.DataFrame      # covariate -> coef, std_err, hazard_ratio, lower, upper, p_value
     ph_check: pd.DataFrame           # covariate -> rho, p_value (Schoenfeld residuals vs event-time rank)
@@ -328,10 +333,20 @@ class ChurnDrivers:
     dropped: dict = field(default_factory=dict)    # covariate -> (i18n key, values)
     result: object = None
 
-    def summary(self) -> pd.DataFrame:
-        """Cox and discrete-time hazard ratios side by side."""
+    def table(self) -> pd.DataFrame:
+        """Cox and discrete-time hazard ratios side by side: hazard_ratio, lower, upper, p_value,
+        hazard_ratio_discrete per covariate."""
         return self.hazard_ratios[["hazard_ratio", "lower", "upper", "p_value"]].join(
             self.discrete[["hazard_ratio"]].rename(columns={"hazard_ratio": "hazard_ratio_discrete"}))
+
+    def summary(self, lang: str = "en") -> Summary:
+        """Rows, accounts, churns and look-back; the hazard ratios (:meth:`table`); the covariates left out."""
+        from ..text.i18n import header, t
+        info = [(t("res_account_months", lang), f"{self.nobs:,}"), (t("accounts", lang), f"{self.accounts:,}"),
+                (t("res_churns", lang), f"{self.events:,}"), (t("res_lookback_days", lang), str(self.lookback_days))]
+        notes = ([t("res_dropped", lang, names=t("list_separator", lang).join(
+                 str(header(c, lang)) for c in self.dropped))] if self.dropped else [])
+        return Summary(t("res_drivers_title", lang), info, headed(self.table(), lang), notes, max_rows=20)
 
 
 def discrete_time_hazard(rows: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:

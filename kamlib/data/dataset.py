@@ -8,12 +8,13 @@ import duckdb
 import ibis
 import pandas as pd
 
+from ..text.display import Shown, Summary, headed
 from .engine import connect as duckdb_connect
 from .schema import DataQuality
 
 
-@dataclass
-class Dataset:
+@dataclass(repr=False)
+class Dataset(Shown):
     """Validated key-account data.
 
     Files are read into a local DuckDB connection (``con``); database sources stay where they are and are
@@ -36,9 +37,21 @@ class Dataset:
         return ibis.duckdb.from_connection(self.con)
 
     def table(self, name: str) -> ibis.Table:
+        """The Ibis expression of table ``name`` (one of :attr:`tables`; another name lists them)."""
         if name in self.exprs:
             return self.exprs[name]
+        if self.tables and name not in self.tables:
+            raise KeyError(f"no table {name!r} in this data set; its tables are: {', '.join(self.tables)}")
         return self.backend.table(name)
+
+    def summary(self, lang: str = "en") -> Summary:
+        """Source, analysis date, fingerprint and rows read / excluded / used per table."""
+        from ..text.i18n import t
+        q = self.quality
+        info = [(t("res_source", lang), self.source), (t("res_analysis_date", lang), str(self.analysis_date.date())),
+                (t("data_fingerprint", lang), self.fingerprint), (t("res_tables", lang), ", ".join(self.tables))]
+        notes = [t("res_rows_excluded_note", lang, rows=f"{q.rows_excluded:,}")] if q.rows_excluded else []
+        return Summary(t("res_dataset_title", lang), info, headed(q.summary(), lang), notes)
 
     def has(self, name: str) -> bool:
         return name in self.tables

@@ -9,14 +9,14 @@ stationary point). Confidence intervals are Wald intervals on the log scale, so 
 """
 from __future__ import annotations
 
-import html
 import warnings
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+
+from ..text.display import Summary
 
 
 class ConvergenceWarning(UserWarning):
@@ -88,43 +88,6 @@ def require_columns(frame: pd.DataFrame, columns: list[str], model: str) -> None
             i = frame.index[np.argmax(bad)]
             raise ValueError(f"{model}: column '{c}' has {int(bad.sum())} negative or non-finite value(s), "
                              f"e.g. at index {i!r}: {frame.loc[i, c]!r}")
-
-
-@dataclass
-class Summary:
-    """A printable summary table (text and HTML), in the manner of statsmodels."""
-
-    title: str
-    info: list[tuple[str, str]]
-    table: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
-
-    def as_text(self) -> str:
-        width = 78
-        lines = ["=" * width, self.title.center(width), "=" * width]
-        half = (len(self.info) + 1) // 2
-        left, right = self.info[:half], self.info[half:]
-        for i in range(half):
-            a = f"{left[i][0] + ':':<18}{left[i][1]:>20}"
-            b = f"{right[i][0] + ':':<18}{right[i][1]:>20}" if i < len(right) else ""
-            lines.append(f"{a}  {b}")
-        lines.append("-" * width)
-        lines.append(self.table.to_string(float_format=estimate_format))
-        lines.append("=" * width)
-        lines += self.notes
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.as_text()
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        info = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-                       for k, v in self.info)
-        notes = "".join(f"<p><em>{html.escape(n)}</em></p>" for n in self.notes)
-        return (f"<h4>{html.escape(self.title)}</h4><table>{info}</table>"
-                f"{self.table.to_html(float_format=estimate_format)}{notes}")
 
 
 class FitResults:
@@ -224,7 +187,7 @@ class FitResults:
         notes = [label("note_se")] + [label(key, unit=unit, **fmt) for key, fmt in self._extra_notes()]
         if self.bse.isna().any():
             notes.insert(1, label("note_no_se", names=", ".join(self.bse.index[self.bse.isna()])))
-        return Summary(label("title", model=self.model.long_name), info, table, notes)
+        return Summary(label("title", model=self.model.long_name), info, table, notes, float_format=estimate_format)
 
     def _extra_info(self) -> list[tuple[str, str]]:
         """(label key without the 'fit_' prefix, formatted value) pairs for the summary."""
