@@ -19,7 +19,12 @@ The package is laid out as the floors of the data flow, each importing only from
 - ``cli``, ``config``  the ``kam`` command and ``kam.yaml``
 
 Modules are imported on first use, so ``import kamlib`` stays fast. The analysis modules can also be imported
-by their short names (``import kamlib.survival``, ``from kamlib.clv import model_check``).
+by their short names (``import kamlib.survival``, ``from kamlib.clv import model_check``); ``kam.actions``
+(this month's actions) and ``kam.portfolio`` (manager portfolios, account briefs) are the key-account loop.
+
+In a notebook (or wherever matplotlib is already imported) ``import kamlib`` sets the report style with a CJK
+font, so Chinese account names draw as text in one's own charts too; ``kam.use_style("zh")`` puts the CJK font
+first for Chinese labels.
 """
 from __future__ import annotations
 
@@ -43,9 +48,10 @@ _NAMES = {
     "ParetoNBD": "kamlib.models",
     "GammaGamma": "kamlib.models",
     "ShiftedBetaGeometric": "kamlib.models",
+    "use_style": "kamlib.figures.style",
 }
 ANALYSES = ("rfm", "clv", "economics", "cohorts", "survival", "concentration", "segmentation", "service",
-            "scorecard", "overview", "summary", "metrics")
+            "scorecard", "overview", "summary", "metrics", "actions", "portfolio")
 _MODULES = {**{name: f"kamlib.analysis.{name}" for name in ANALYSES},
             **{name: f"kamlib.{name}" for name in ("models", "text", "data", "analysis", "figures", "report",
                                                     "cli", "config")}}
@@ -87,3 +93,7 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+if "ipykernel" in sys.modules or "matplotlib" in sys.modules:      # one's own charts draw Chinese names too
+    import_module("kamlib.figures.style").use_style("en")

@@ -15,6 +15,7 @@ from ..data import aggregate as agg
 from ..data.dataset import Dataset
 from ..data.periods import window_12m
 from . import book, service
+from ..models.arguments import fraction, one_of
 from .scorecard import classify_opportunities, complaints, receivables
 
 KINDS = ("churn_alert", "visits_behind", "overdue_invoices", "open_complaint", "opportunity_ageing", "whitespace")
@@ -40,6 +41,7 @@ def account_table(ds: Dataset, value=None) -> pd.DataFrame:
 def churn_alerts(table: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
     """Valuable accounts (12-month margin above the median of accounts with margin) with P(alive) below
     ``threshold``: money at stake, their 12-month margin."""
+    fraction("threshold", threshold)
     if "p_alive" not in table:
         return pd.DataFrame(columns=COLUMNS)
     median = table.loc[table["margin_12m"] > 0, "margin_12m"].median()
@@ -126,12 +128,22 @@ def _rows(hit: pd.DataFrame, kind: str, money, details: list[dict]) -> pd.DataFr
                          "money_at_stake": np.asarray(money, dtype=float), "detail": details}, columns=COLUMNS)
 
 
-def this_month(ds: Dataset, table: pd.DataFrame, *, manager: str | None = None, ws: pd.DataFrame | None = None,
+def this_month(ds: Dataset, table: pd.DataFrame | None = None, *, manager: str | None = None, ws: pd.DataFrame | None = None,
                policy: service.ServicePolicy = service.ServicePolicy(), alert_threshold: float = 0.5
                ) -> pd.DataFrame:
     """One ranked list of this month's actions (of one ``manager``, or everyone's), largest money at stake
-    first; ``detail`` holds the values its reason is written from."""
+    first; ``detail`` holds the values its reason is written from.
+
+    ``table``: :func:`account_table` (default: built with the CLV valuation of
+    :func:`kamlib.analysis.clv.value_accounts`, the model chosen as in the CLV report). Columns of the result
+    (index ``rank``, from 1): account_id, account_manager, name, tier, kind (one of :data:`KINDS`),
+    money_at_stake and detail (a dict; :func:`reasons` words it)."""
+    fraction("alert_threshold", alert_threshold)
+    if table is None:
+        from .clv import value_accounts
+        table = account_table(ds, value_accounts(ds, n_draws=0))
     if manager is not None:
+        one_of("manager", manager, sorted(ds.accounts["account_manager"].dropna().unique()))
         table = table[table["account_manager"] == manager]
     parts = [churn_alerts(table, alert_threshold), visits_behind(ds, table, policy), overdue_invoices(ds, table),
              open_complaints(ds, table), ageing_opportunities(ds, table), cross_sell(table, ws)]

@@ -14,7 +14,7 @@ from ..data import aggregate as agg
 from . import book
 from ..data.dataset import Dataset
 from ..models import BGNBD, GammaGamma, ParetoNBD
-from ..models.arguments import fraction, non_negative
+from ..models.arguments import fraction, non_negative, one_of
 from ..models.base import PoorlyDetermined
 from ..models.transactions import MONTH_DAYS, TransactionResults
 from ..data.periods import window_12m
@@ -231,8 +231,7 @@ def compare_models(rfm_holdout: pd.DataFrame, models=("bgnbd", "paretonbd"), mod
     holdout columns (a plain ``rfm_summary``, when the history is too short for a holdout, see
     :func:`plan_holdout`) gives a table without holdout errors or baseline, and ``"auto"`` picks the lowest AIC.
     """
-    if model != "auto" and model not in TRANSACTION_MODELS:
-        raise ValueError(f"model must be 'auto' or one of {sorted(TRANSACTION_MODELS)}, got {model!r}")
+    model = one_of("model", model, ["auto", *TRANSACTION_MODELS], loose=True)
     has_holdout = "frequency_holdout" in rfm_holdout.columns
     fits, rows = {}, []
     for name in models:
@@ -376,6 +375,7 @@ def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36
     ``fitted``: the purchase model already fitted on the same history (:attr:`ModelCheck.fit_on_all_history`),
     used instead of fitting again.
     """
+    model = one_of("model", model, list(TRANSACTION_MODELS), loose=True)
     non_negative("horizon_months", horizon_months, integer=True)
     fraction("discount_rate", discount_rate)
     fraction("alpha", alpha)
@@ -415,6 +415,7 @@ def value_accounts(ds: Dataset, model: str = "auto", *, holdout_months: int = 12
     the same model: ``"auto"`` runs :func:`model_check` (or takes ``check``, already run) and values with its
     choice, reusing its fit when that was on all history; a named model is used as given. ``kw`` goes to
     :func:`account_value` (horizon, discount rate, time unit, draws)."""
+    model = one_of("model", model, ["auto", *TRANSACTION_MODELS], loose=True)
     if check is None and model != "auto":
         return account_value(ds, model, **kw)
     if check is None:
@@ -426,6 +427,7 @@ def accounts_at_risk(ds: Dataset, value: AccountValue, threshold: float = 0.5) -
     """Churn alerts: accounts in the book (not recorded as churned, or won back since) with P(alive) <
     ``threshold`` and trailing-12-month margin above the median of active accounts (the ``accounts_at_risk``
     metric), most valuable first."""
+    fraction("threshold", threshold)
     w = window_12m(ds.analysis_date)
     per = agg.execute(agg.window_by_account(ds.table("transactions"), start=w.start, end=w.end))
     acc = ds.accounts.set_index("account_id")

@@ -10,6 +10,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..models.arguments import fraction
+
 
 def _values(values) -> np.ndarray:
     v = np.asarray(values, dtype=float)
@@ -21,7 +23,9 @@ def _values(values) -> np.ndarray:
 
 
 def top_share(values, share: float = 0.2) -> float | None:
-    """Total of the top ceil(share * n) accounts / total (None when the total is not positive)."""
+    """Total of the top ceil(share * n) accounts / total (None when the total is not positive); ``share`` is a
+    fraction (0.2 for the top 20%)."""
+    fraction("share", share)
     v = np.sort(_values(values))[::-1]
     if len(v) == 0 or v.sum() <= 0:
         return None
@@ -30,6 +34,7 @@ def top_share(values, share: float = 0.2) -> float | None:
 
 def share_of_accounts_for(values, target: float = 0.8) -> float | None:
     """Smallest share of accounts, ranked by value, whose cumulative value reaches ``target`` of the total."""
+    fraction("target", target)
     v = np.sort(_values(values))[::-1]
     total = v.sum()
     if len(v) == 0 or total <= 0:

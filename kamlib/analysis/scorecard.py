@@ -196,12 +196,17 @@ def complaint_summary(comp: pd.DataFrame, churned_on: pd.Series, start, end) -> 
 
 # --- scorecard ------------------------------------------------------------------------------------------
 
-def manager_scorecard(ds: Dataset, *, churned_on: pd.Series, compliance: pd.DataFrame | None = None,
+def manager_scorecard(ds: Dataset, *, churned_on: pd.Series | None = None, compliance: pd.DataFrame | None = None,
                       clv: pd.Series | None = None, weights: dict = DEFAULT_WEIGHTS) -> pd.DataFrame:
     """One row per account manager: accounts, portfolio margin (12 months) and its growth, retention rate,
     CLV of the portfolio, visit compliance, win rate, DSO, median complaint resolution days; each KPI's rank
     (1 = best) and a composite score = weighted mean of KPI percentile scores (weights shown, missing KPIs
-    re-weighted over the available ones). A 'team median' row follows (no ranks)."""
+    re-weighted over the available ones). A 'team median' row follows (no ranks). ``churned_on``: churn date
+    per account (default: the churn definition ``auto`` — recorded churn when the data have it, else 180 days
+    without an order — :func:`kamlib.analysis.economics.churn_definition`)."""
+    if churned_on is None:
+        from .economics import churn_dates, churn_definition
+        churned_on = churn_dates(ds, churn_definition("auto", ds=ds))
     unknown = set(weights) - set(DEFAULT_WEIGHTS)
     if unknown:
         raise ValueError(f"unknown KPI weight(s) {sorted(unknown)}; allowed {sorted(DEFAULT_WEIGHTS)}")

@@ -222,6 +222,11 @@ def whitespace(ds: Dataset, peers: tuple[str, ...] = ("industry", "tier"), *, mi
     the category (among peers who bought it) less the account's own margin in it. Columns: account_id,
     product_category, status, margin (the account's), peer_median_margin, peer_share, peers, opportunity;
     largest opportunity first."""
+    from ..models.arguments import columns_of, fraction, positive
+    columns_of("peers", peers, ds.accounts, "the accounts table")
+    fraction("min_share", min_share)
+    fraction("far_below", far_below)
+    positive("min_peers", min_peers, integer=True)
     w = window_12m(ds.analysis_date)
     per = agg.execute(agg.margin_by_account_category(ds.table("transactions"), start=w.start, end=w.end))
     acc = ds.accounts.set_index("account_id")

@@ -376,6 +376,9 @@ def churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: in
     with entry times) on one row per account and calendar month in the book, each covariate measured in the
     ``lookback_days`` before its month starts (:func:`lookback_covariates`), with a discrete-time hazard model
     beside it (:func:`discrete_time_hazard`). ``churn``: churn date per account (default: recorded)."""
+    from ..models.arguments import fraction, positive
+    positive("lookback_days", lookback_days, integer=True)
+    fraction("alpha", alpha)
     rows = periods(ds, churn)
     x, dropped = lookback_covariates(ds, rows, lookback_days)
     res = cox(rows, x, alpha=alpha)

@@ -38,3 +38,40 @@ def non_negative(name: str, value, *, integer: bool = False):
     if integer and not (isinstance(value, numbers.Integral) or np.all(v == np.round(v))):
         raise ValueError(f"{name} must be a whole number, got {value!r}")
     return value
+
+
+def positive(name: str, value, *, integer: bool = False):
+    """A window or a count that must be above 0 (a look-back of 0 days measures nothing)."""
+    non_negative(name, value, integer=integer)
+    if np.any(_values(value) <= 0):
+        raise ValueError(f"{name} must be above 0, got {value!r}")
+    return value
+
+
+def _key(text) -> str:
+    return "".join(ch for ch in str(text).lower() if ch.isalnum())
+
+
+def one_of(name: str, value, allowed, *, loose: bool = False):
+    """``value`` if it is one of ``allowed``; otherwise an error listing them. With ``loose``, case and
+    punctuation do not matter ('BG/NBD' is 'bgnbd') and the allowed spelling is returned."""
+    allowed = list(allowed)
+    if value in allowed:
+        return value
+    if loose:
+        match = [a for a in allowed if _key(a) == _key(value)]
+        if len(match) == 1:
+            return match[0]
+    shown = ", ".join(repr(a) for a in allowed[:30]) + (f" ... ({len(allowed)} in all)" if len(allowed) > 30 else "")
+    raise ValueError(f"{name}={value!r} is not known; the valid ones are: {shown}")
+
+
+def columns_of(name: str, names, frame: pd.DataFrame, what: str = "the table"):
+    """``names`` if every one is a column of ``frame``; otherwise an error naming the missing ones and the
+    columns there are."""
+    names = [names] if isinstance(names, str) else list(names)
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name}: no column {', '.join(map(repr, missing))} in {what}; its columns are: "
+                         f"{', '.join(map(str, frame.columns))}")
+    return names
