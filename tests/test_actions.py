@@ -1,5 +1,6 @@
 """This month's actions on hand-built data: each defect appears once, ranked by the money at stake."""
 import pandas as pd
+import pytest
 
 from kamlib.analysis import actions, segmentation
 from kamlib.data.loading import load_dataset
@@ -41,7 +42,9 @@ def test_each_defect_appears_once_ranked_by_money_at_stake(tmp_path):
     assert text[2] == "1 invoice(s) overdue, the oldest 30 days past due"
     assert "逾期" in actions.reasons(got, "zh").iloc[2]
     # one manager's list; an account not yet due (A4's invoice) is no action
-    assert actions.this_month(ds, table, manager="Nobody").empty
+    assert actions.this_month(ds, table, manager="Li Na").equals(got)       # the only manager: every action
+    with pytest.raises(ValueError, match="manager='Nobody' is not known; the valid ones are: 'Li Na'"):
+        actions.this_month(ds, table, manager="Nobody")
     assert "A4" not in set(got["account_id"])
 
 

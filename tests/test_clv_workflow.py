@@ -51,7 +51,7 @@ def test_model_comparison_and_auto_choice(holdout, choice):
     assert t.loc["bgnbd", "mae"] == pytest.approx(np.mean(np.abs(pred - holdout["frequency_holdout"])))
     assert t.loc["bgnbd", "aggregate_error"] == pytest.approx(pred.sum() / holdout["frequency_holdout"].sum() - 1)
     assert clv.compare_models(holdout, model="paretonbd").chosen == "paretonbd"
-    with pytest.raises(ValueError, match="model must be 'auto' or one of"):
+    with pytest.raises(ValueError, match="model='lifetimes' is not known; the valid ones are: 'auto', 'bgnbd', 'paretonbd'"):
         clv.compare_models(holdout, model="lifetimes")
 
 
