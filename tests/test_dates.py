@@ -77,3 +77,10 @@ def test_rfm_observation_end_is_a_month_end_and_checked(small_book):
 def test_cli_month_in_chinese_and_errors(capsys):
     assert main(["validate", "--month", "01/10/2026"]) == 2
     assert "--month 01/10/2026 is not of the form YYYY-MM" in capsys.readouterr().err
+
+
+def test_an_empty_today_parameter_is_today():
+    # notebooks pass today="" when the run has no --today
+    assert read_date("analysis_date", "2026-10-31", today="") == pd.Timestamp("2026-10-31")
+    with pytest.raises(DateArgumentError, match="is after today"):
+        read_date("analysis_date", "2999-01-01", today="")

@@ -29,7 +29,7 @@ def _label(name: str, value) -> str:
 
 
 def _today(today) -> pd.Timestamp:
-    return pd.Timestamp(today if today is not None else dt.date.today()).normalize()
+    return pd.Timestamp(today or dt.date.today()).normalize()          # '' (a notebook parameter): today
 
 
 def read_date(name: str, value, *, today=None, after_today: bool = False) -> pd.Timestamp:
