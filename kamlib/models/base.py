@@ -247,9 +247,17 @@ class Model:
     def _initial(self, d: dict[str, np.ndarray], w: np.ndarray) -> np.ndarray:
         return np.ones(len(self.param_names))
 
-    def fit(self, data, weights=None, *, initial: dict | None = None, maxiter: int = 2000,
-            gtol: float = 1e-7) -> FitResults:
-        """Maximum-likelihood fit; returns a results object (params, bse, conf_int(), llf, summary())."""
+    def fit(self, data, weights=None, *more, initial: dict | None = None, maxiter: int = 2000,
+            gtol: float = 1e-7, time_unit: str | None = None) -> FitResults:
+        """Maximum-likelihood fit; returns a results object (params, bse, conf_int(), llf, summary()). Also
+        lifetimes' call shape ``fit(frequency, recency, T, time_unit="D")`` (:mod:`kamlib.models.call_shape`)."""
+        if not isinstance(data, pd.DataFrame):
+            from .call_shape import frame_from_arrays
+            data, weights = frame_from_arrays(self, (data, *([] if weights is None else [weights]), *more), time_unit)
+        elif more:
+            raise TypeError(f"{type(self).__name__}.fit(frame, weights) takes no further positional arguments")
+        if time_unit is not None:
+            self.time_unit = time_unit
         d, w = self._prepare(data, weights)
         if self.time_unit is None and isinstance(data, pd.DataFrame):
             self.time_unit = data.attrs.get("time_unit", None)
