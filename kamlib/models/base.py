@@ -251,8 +251,8 @@ class Model:
             gtol: float = 1e-7, time_unit: str | None = None) -> FitResults:
         """Maximum-likelihood fit; returns a results object (params, bse, conf_int(), llf, summary()). Also
         lifetimes' call shape ``fit(frequency, recency, T, time_unit="D")`` (:mod:`kamlib.models.call_shape`)."""
-        if not isinstance(data, pd.DataFrame):
-            from .call_shape import frame_from_arrays
+        from .call_shape import SHAPES, frame_from_arrays
+        if type(self).__name__ in SHAPES and not isinstance(data, pd.DataFrame):
             data, weights = frame_from_arrays(self, (data, *([] if weights is None else [weights]), *more), time_unit)
         elif more:
             raise TypeError(f"{type(self).__name__}.fit(frame, weights) takes no further positional arguments")
