@@ -7,7 +7,7 @@ import pytest
 
 from kamlib.cli import main
 from kamlib.report.runner import NOTEBOOK_DIR, run_report
-from conftest import TODAY
+from conftest import ROOT, TODAY
 
 
 @pytest.fixture(scope="module")
@@ -309,3 +309,26 @@ def test_no_temporary_folder_survives_an_error(small_dir, tmp_path, monkeypatch)
         run_report(data_dir=small_dir, month="2026-09", out_dir=out, progress=False, today=TODAY,
                    notebooks=("01_account_overview",))
     assert [p.name for p in out.iterdir() if p.name.startswith((".tmp", ".old", ".snapshot"))] == []
+
+
+def test_the_cookbook_reproduces_every_headline_metric(good_report, small_dir, monkeypatch):
+    """docs/cookbook.md, run as written on the small book, gives the report's metrics.json to 1e-9."""
+    import re
+    _, folder = good_report
+    report = json.loads((folder / "metrics.json").read_text())["metrics"]
+    text = (ROOT / "docs" / "cookbook.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    first = 'data, month = "data/sample", "2026-10"'
+    assert first in blocks[0]
+    blocks[0] = blocks[0].replace(first, f"data, month = {str(small_dir)!r}, '2026-09'")
+    ns: dict = {}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"docs/cookbook.md block {i + 1}", "exec"), ns)
+    got = ns["metrics"]
+    assert set(got) == set(report)                                  # every headline metric, nothing else
+    for key, want in report.items():
+        assert f"`{key}`" in text, key                             # named next to its glossary section
+        if want is None:
+            assert got[key] is None, key
+        else:
+            assert got[key] == pytest.approx(want, rel=1e-9, abs=1e-12), key
