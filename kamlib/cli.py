@@ -263,12 +263,16 @@ def main(argv: list[str] | None = None) -> int:
     from .config import ConfigError
     from .data.schema import DataValidationError
     from .report.pdf import PdfUnavailable
+    from .report.interrupts import Interrupted
     from .report.runner import ReportLocked, UnknownNotebook
     prefixes = {DataValidationError: "invalid data: ", ConfigError: "invalid configuration: ", UsageError: "",
                 UnknownNotebook: "",
                 PdfUnavailable: "", ReportLocked: "", FileNotFoundError: "", PermissionError: ""}
     try:
         return args.func(args)
+    except Interrupted as e:
+        print(f"kam {args.command}: {e}", file=sys.stderr)
+        return e.exit_status
     except tuple(prefixes) as e:
         if args.debug:
             raise

@@ -141,6 +141,18 @@ class WarmKernel:
         if self.manager is not None:
             self.manager.close_clients()
 
+    def kill(self) -> None:
+        """Kill the kernel at once, without a word to it (a run being stopped); it runs in its own session, so
+        its process group goes with it."""
+        import signal
+        pid = getattr(getattr(self.manager, "provisioner", None), "pid", None)
+        if pid:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.manager, self._control = None, None
+
     def shutdown(self) -> None:
         if self.manager is None:
             return

@@ -29,6 +29,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .html import render_index, render_notebook
+from .interrupts import Interrupted, Interrupts
 from ..analysis.metrics import merge_metric_files
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
@@ -221,11 +222,23 @@ def _start_kernel(notebook_dir: str | Path, parallel: bool):
 
 def _start_worker_kernel(notebook_dir: str, parallel: bool) -> None:
     """Pool initializer: start this worker's warm kernel (shut down when the worker exits)."""
+    import signal
     from multiprocessing import util
+
+    from .interrupts import ignore_in_worker
     global _WORKER_KERNEL, _WORKER_KERNEL_ERROR
+    ignore_in_worker()
+    signal.signal(signal.SIGTERM, _stop_worker)
     _WORKER_KERNEL, _WORKER_KERNEL_ERROR = _start_kernel(notebook_dir, parallel)
     if _WORKER_KERNEL is not None:
         util.Finalize(_WORKER_KERNEL, _WORKER_KERNEL.shutdown, exitpriority=10)
+
+
+def _stop_worker(signum, frame) -> None:
+    """A pool worker told to stop (the run was interrupted): its kernel goes with it."""
+    if _WORKER_KERNEL is not None:
+        _WORKER_KERNEL.kill()
+    os._exit(128 + signum)
 
 
 def _worker_ready() -> bool:
@@ -344,11 +357,15 @@ class NotebookRunner:
     def __enter__(self) -> NotebookRunner:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, *exc) -> None:
+        stopped = kind is not None and issubclass(kind, KeyboardInterrupt)    # Ctrl-C, SIGTERM: no waiting
         if self._pool is not None:
+            if stopped:
+                for process in list((self._pool._processes or {}).values()):   # their kernels go with them
+                    process.terminate()
             self._pool.shutdown(wait=True, cancel_futures=True)
         if self._kernel is not None:
-            self._kernel.shutdown()
+            self._kernel.kill() if stopped else self._kernel.shutdown()
 
     def run(self, jobs, work: Path, parameters: dict, progress: bool) -> list[NotebookRun]:
         """Run ``jobs`` (notebook names or :class:`Job`; longest first when parallel); results in their order."""
@@ -432,6 +449,26 @@ def month_lock(out_root: Path, month: str):
 
 
 @contextmanager
+def _say_what_was_left(out_dir: str | Path, month: str, brief: bool = False):
+    """On Ctrl-C or SIGTERM (:class:`~kamlib.report.interrupts.Interrupted`), after the run's own clean-up:
+    remove half-written cache entries of the month and say what was removed and what was left as it was."""
+    try:
+        yield
+    except Interrupted as e:
+        root, pid = Path(out_dir).resolve(), os.getpid()
+        for half in (*root.glob(f".cache/{month}-*/.*.tmp"), *root.glob(f".cache/{month}-*/.*.old")):
+            shutil.rmtree(half, ignore_errors=True)
+        left = [p for p in (*root.glob(f".tmp-{month}-{pid}"), *root.glob(f".old-{month}-{pid}"),
+                            *root.glob(f".snapshot-*{month}-{pid}.duckdb*"), root / f".lock-{month}") if p.exists()]
+        kept = Path(out_dir) / month
+        what = "the brief" if brief else "the unfinished run"
+        e.left = (f"{what} was removed (temporary folder, data snapshot, lock); "
+                  + (f"{kept} was left as it was" if (root / month).is_dir() else f"no report of {month} was written")
+                  + (f"; could not remove {', '.join(p.name for p in left)}" if left else ""))
+        raise
+
+
+@contextmanager
 def _no_leftovers(out_root: Path, month: str):
     """Remove this process's temporary folders of ``month`` however the run ends (an error, Ctrl-C)."""
     try:
@@ -474,7 +511,8 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     params["_secrets"] = secrets(str(data_dir))
     if today:
         params["today"] = today
-    with month_lock(out_root, month), _no_leftovers(out_root, month):
+    with Interrupts() as stop, _say_what_was_left(out_dir, month), month_lock(out_root, month), \
+            _no_leftovers(out_root, month):
         run = ReportRun(month=month, out_dir=str(out_root), parameters=params, notebook_dir=str(nb_dir),
                         started=dt.datetime.now().isoformat(timespec="seconds"))
         final = out_root / month
@@ -552,16 +590,17 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                                                       lang=params.get("language", "en")), encoding="utf-8")
         shown.folder(work)
         failed_dir = out_root / f"{month}-failed"
-        if run.ok:
-            backup = out_root / f".old-{month}-{os.getpid()}"
-            if final.exists():
-                final.rename(backup)
-            work.rename(final)
-            shutil.rmtree(backup, ignore_errors=True)
-            shutil.rmtree(failed_dir, ignore_errors=True)
-        else:
-            shutil.rmtree(failed_dir, ignore_errors=True)
-            work.rename(failed_dir)
+        with stop.deferred():             # a signal now waits: the month's report is never half replaced
+            if run.ok:
+                backup = out_root / f".old-{month}-{os.getpid()}"
+                if final.exists():
+                    final.rename(backup)
+                work.rename(final)
+                shutil.rmtree(backup, ignore_errors=True)
+                shutil.rmtree(failed_dir, ignore_errors=True)
+            else:
+                shutil.rmtree(failed_dir, ignore_errors=True)
+                work.rename(failed_dir)
         return run
 
 
@@ -584,7 +623,8 @@ def run_brief(*, data_dir: str | Path, account: str, month: str, out_dir: str | 
         params["clv_model"] = json.loads(report.read_text()).get("parameters", {}).get("clv_model", "auto")
     if today:
         params["today"] = today
-    with month_lock(out_root, month), NotebookRunner(NOTEBOOK_DIR, 1) as runner:
+    with Interrupts(), _say_what_was_left(out_dir, month, brief=True), month_lock(out_root, month), \
+            NotebookRunner(NOTEBOOK_DIR, 1) as runner:
         snapshot = out_root / f".snapshot-brief-{month}-{os.getpid()}.duckdb"
         work = Path(tempfile.mkdtemp(prefix="kam-brief-"))
         try:
