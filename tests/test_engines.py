@@ -59,7 +59,8 @@ def test_postgres_gives_the_same_numbers(postgres, duck):
     ds = load_dataset(postgres.url(), analysis_date=MONTH_END, today=TODAY, future_rows="exclude",
                       tables={"transactions": "orders"},
                       columns={name: {"cust_no": "account_id"} for name in
-                               ("accounts", "transactions", "costs", "interactions", "opportunities", "payments")})
+                               ("accounts", "transactions", "costs", "interactions", "opportunities", "payments",
+                                "contacts")})
     assert ds.con is None and ds.source.startswith("postgresql://postgres@")
     assert ds.quality.rows_read == duck.quality.rows_read
     assert ds.quality.exclusions_table()[["table", "reason", "rows"]].equals(
@@ -111,8 +112,8 @@ def test_spark_gives_the_same_numbers(spark, small_dir, duck):
     import ibis
 
     from kamlib.data.sources import load_from_backend
-    for name in ("accounts", "transactions", "costs", "interactions", "opportunities", "payments"):
-        df = pd.read_csv(small_dir / f"{name}.csv")
+    for name in ("accounts", "transactions", "costs", "interactions", "opportunities", "payments", "contacts"):
+        df = pd.read_csv(small_dir / f"{name}.csv", dtype={"phone": str})
         for c in df.columns:
             if c in ("acquired_on", "churned_on", "won_back_on", "order_date", "period", "date", "created_on",
                      "closed_on", "invoice_date", "due_date", "paid_date"):
@@ -133,7 +134,8 @@ def test_report_from_postgres_with_mapping(postgres, tmp_path):
         f"data:\n  source: {postgres.url()}\n  tables: {{transactions: orders}}\n"
         "  columns: {accounts: {cust_no: account_id}, transactions: {cust_no: account_id}, "
         "costs: {cust_no: account_id}, interactions: {cust_no: account_id}, "
-        "opportunities: {cust_no: account_id}, payments: {cust_no: account_id}}\n")
+        "opportunities: {cust_no: account_id}, payments: {cust_no: account_id}, "
+        "contacts: {cust_no: account_id}}\n")
     out = tmp_path / "r"
     assert main(["report", "--config", str(tmp_path / "kam.yaml"), "--month", "2026-09", "--out", str(out),
                  "--quiet", "--today", TODAY, "--notebooks", "01_account_overview"]) == 0

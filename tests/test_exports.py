@@ -16,7 +16,7 @@ from kamlib.data.schema import DataValidationError
 from conftest import TODAY
 
 MONTH_END = "2026-09-30"
-TABLES = ("accounts", "transactions", "costs", "interactions", "opportunities", "payments")
+TABLES = ("accounts", "transactions", "costs", "interactions", "opportunities", "payments", "contacts")
 
 
 def _chinese(table: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -86,6 +86,7 @@ def clean_and_messy(small_dir, tmp_path_factory):
     pay["amount"] = _amounts(pd.to_numeric(pay["amount"]), "thousands")
     _excel({"opportunities": opp, "payments": pay}, messy / "回款与商机.xlsx",            # one workbook, 2 sheets
            date_columns=("created_on", "invoice_date", "due_date"))
+    _chinese("contacts", read["contacts"]).to_csv(messy / "contacts.csv", index=False, encoding="gbk")
     return clean, messy
 
 

@@ -44,6 +44,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "account_id": ("客户编号", "客户编码", "客户ID"),
         "date": ("日期", "拜访日期"),
         "kind": ("类型", "互动类型"),
+        "contact_id": ("联系人编号", "联系人编码", "拜访对象编号"),
     },
     "opportunities": {
         "opportunity_id": ("机会编号", "商机编号"),
@@ -64,6 +65,16 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "paid_date": ("回款日期", "收款日期"),
         "amount": ("金额", "发票金额"),
     },
+    "contacts": {
+        "account_id": ("客户编号", "客户编码", "客户ID", "客户代码"),
+        "contact_id": ("联系人编号", "联系人编码", "联系人ID"),
+        "name": ("联系人", "联系人姓名", "姓名"),
+        "role": ("角色", "联系人角色"),
+        "title": ("职务", "职位"),
+        "phone": ("手机", "电话", "手机号", "联系电话"),
+        "email": ("邮箱", "电子邮箱", "邮件"),
+        "is_decision_maker": ("是否决策人", "决策人"),
+    },
 }
 
 # (table, column) -> {code as exported: the model's code}
@@ -81,6 +92,12 @@ VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("opportunities", "outcome"): {"赢单": "won", "成交": "won", "输单": "lost", "丢单": "lost", "进行中": "open"},
     ("opportunities", "stage"): {"资格确认": "qualification", "方案": "proposal", "方案报价": "proposal",
                                  "谈判": "negotiation", "商务谈判": "negotiation", "赢单": "won"},
+    ("contacts", "role"): {"决策者": "decision_maker", "决策人": "decision_maker", "采购": "purchasing",
+                           "财务": "finance", "技术": "technical", "使用部门": "user", "用户": "user",
+                           "高层": "executive"},
+    ("contacts", "is_decision_maker"): {"是": "true", "否": "false", "Y": "true", "N": "false", "y": "true",
+                                        "n": "false", "1": "true", "0": "false", "yes": "true", "no": "false",
+                                        "TRUE": "true", "FALSE": "false", "True": "true", "False": "false"},
 }
 
 

@@ -95,12 +95,14 @@ class SimulatedBook:
     truth: dict
     opportunities: pd.DataFrame | None = None
     payments: pd.DataFrame | None = None
+    contacts: pd.DataFrame | None = None
 
     def write(self, folder: str | Path) -> Path:
         """Write the tables as CSV files plus ``truth.json`` into ``folder``."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
-        for name in ("accounts", "transactions", "costs", "interactions", "opportunities", "payments"):
+        for name in ("accounts", "transactions", "costs", "interactions", "opportunities", "payments",
+                     "contacts"):
             if getattr(self, name) is None:
                 continue
             getattr(self, name).to_csv(out / f"{name}.csv", index=False, date_format="%Y-%m-%d")
@@ -228,7 +230,16 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
                                                   "tier_hazard_ratios": {"strategic": 1.0, "A": 1.0, "B": 1.0}},
              "accounts_alive_at_end": int(churned_on.isna().sum()), "n_orders": int(o_acc.size),
              "win_rate_existing": cfg.win_rate_existing, "win_rate_new": cfg.win_rate_new}
-    return SimulatedBook(accounts, tx, costs, interactions, truth, opportunities, payments)
+    book = SimulatedBook(accounts, tx, costs, interactions, truth, opportunities, payments)
+    return with_contacts(book, cfg.seed + 2)
+
+
+def with_contacts(book: SimulatedBook, seed: int) -> SimulatedBook:
+    """``book`` with the buying centres of its key accounts and the contact met on each of their visits
+    (:mod:`kamlib.data.generator_contacts`; its own random stream, the other tables stay as they are)."""
+    from .generator_contacts import contact_frames
+    book.contacts, book.interactions = contact_frames(book.accounts, book.interactions, seed)
+    return book
 
 
 def _active_months(acquired: pd.Series, last_active: pd.Series, end: pd.Timestamp) -> pd.DataFrame:

@@ -144,7 +144,7 @@ def _apply_exclusions(con, spec: TableSpec, analysis_date: pd.Timestamp, quality
     rules: list[tuple[str, str, str | None]] = [
         (f"{spec.date_column} > {d}", f"dated after the analysis date {analysis_date.date()}",
          "revenue" if spec.name == "transactions" else None),
-    ]
+    ] if spec.date_column else []     # undated tables (contacts) keep every row
     if spec.name == "transactions":
         rules += [("_duplicate", "order line repeated exactly (duplicate)", "revenue"),
                   ("revenue < 0", "return (negative revenue)", "revenue"),

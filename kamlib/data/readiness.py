@@ -53,6 +53,12 @@ def findings(con, analysis_date: pd.Timestamp, quality: DataQuality) -> None:
                     "(SELECT DISTINCT account_id FROM transactions)").fetchone()[0]
     quality.find("accounts", "accounts without any order up to the analysis date", n)
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "contacts" in tables and "interactions" in tables and "contact_id" in [
+            r[0] for r in con.execute("DESCRIBE interactions").fetchall()]:
+        n = con.execute("SELECT count(*) FROM interactions WHERE contact_id IS NOT NULL AND contact_id NOT IN "
+                        "(SELECT contact_id FROM contacts)").fetchone()[0]
+        quality.find("interactions", "meetings with a contact_id not in the contacts table (not counted as "
+                     "meeting anyone of the buying centre)", n)
     if "payments" in tables:
         n, amount = con.execute(
             f"SELECT count(*), sum(amount) FROM payments WHERE paid_date IS NULL "

@@ -21,6 +21,7 @@ TIERS = ("strategic", "A", "B", "C")
 COST_KINDS = ("acquisition", "retention", "service", "win_back")
 INTERACTION_KINDS = ("visit", "call", "complaint", "complaint_resolved")
 OUTCOMES = ("won", "lost", "open")
+CONTACT_ROLES = ("decision_maker", "purchasing", "finance", "technical", "user", "executive")   # the buying centre
 DOUBTFUL_AFTER_DAYS = 365   # an invoice unpaid this long after its due date is doubtful debt (kam.yaml: payments)
 
 
@@ -108,6 +109,7 @@ TABLES: dict[str, TableSpec] = {
             Column("account_id", "id"),
             Column("date", "date"),
             Column("kind", "text", allowed=INTERACTION_KINDS),
+            Column("contact_id", "id", required=False, nullable=True),   # who was met (contacts table)
         ),
         required=False,
         date_column="date",
@@ -153,6 +155,21 @@ TABLES: dict[str, TableSpec] = {
         row_rules=(("due_date < invoice_date", "due_date", "are due before they were invoiced"),
                    ("paid_date < invoice_date", "paid_date", "are paid before they were invoiced")),
         blank_after_analysis=(("paid_date", "payments after the analysis date treated as unpaid", ""),),
+    ),
+    "contacts": TableSpec(       # the buying centre (客户档案 · 联系人); phone and email are personal information
+        "contacts",
+        (
+            Column("account_id", "id"),
+            Column("contact_id", "id"),
+            Column("name", "text"),
+            Column("role", "text", allowed=CONTACT_ROLES),
+            Column("title", "text", required=False, nullable=True),
+            Column("phone", "text", required=False, nullable=True),
+            Column("email", "text", required=False, nullable=True),
+            Column("is_decision_maker", "text", required=False, nullable=True, allowed=("true", "false")),
+        ),
+        required=False,
+        key="contact_id",
     ),
 }
 
@@ -334,7 +351,8 @@ def check_values(con, raw: str, spec: TableSpec, present: list[str], source: str
             allowed = ", ".join("'" + a + "'" for a in col.allowed)
             _fail(con, f"SELECT _row, {q} FROM {raw} WHERE {q} IS NOT NULL AND {q} NOT IN ({allowed})",
                   spec=spec, problems=problems, column=name, source=source, is_csv=is_csv,
-                  what=f"have a value outside the allowed set ({', '.join(col.allowed)})")
+                  what=f"have a value outside the allowed set ({', '.join(col.allowed)}; a company's own codes "
+                       f"are mapped to these under data.values in kam.yaml)")
 
 
 def check_unique_key(con, raw: str, spec: TableSpec, source: str, is_csv: bool,
@@ -373,6 +391,8 @@ def check_row_rules(con, raw: str, spec: TableSpec, present: list[str], source: 
 def check_not_after(con, raw: str, spec: TableSpec, limit: pd.Timestamp, source: str, is_csv: bool,
                     what: str, problems: list | None = None) -> None:
     col = spec.date_column
+    if col is None:         # an undated table (contacts)
+        return
     _fail(con, f"SELECT _row, CAST({_q(col)} AS VARCHAR) FROM {raw} "
                f"WHERE {date_expr(col)} > DATE '{limit.date()}'",
           spec=spec, problems=problems, column=col, source=source, is_csv=is_csv, what=what)
