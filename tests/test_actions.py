@@ -39,7 +39,7 @@ def test_each_defect_appears_once_ranked_by_money_at_stake(tmp_path):
     # the full calendar weeks of the last 13 weeks: 12 (2026-06-29 .. 2026-09-20), two visits a week required
     assert text[0] == "9 in-person visits in the last 12 weeks, the policy asks for 24"
     assert text[1] == "P(alive) is 20%: a valuable account that may have lapsed"
-    assert text[2] == "1 invoice(s) overdue, the oldest 30 days past due"
+    assert text[2] == "1 invoice overdue, the oldest 30 days past due"
     assert "逾期" in actions.reasons(got, "zh").iloc[2]
     # one manager's list; an account not yet due (A4's invoice) is no action
     assert actions.this_month(ds, table, manager="Li Na").equals(got)       # the only manager: every action

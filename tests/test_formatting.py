@@ -40,3 +40,95 @@ def test_house_style_multiples_and_p_values():
 def test_months_and_dates_in_the_report_language():
     assert f.month("2026-10") == "October 2026" and f.month("2026-10", "zh") == "2026年10月"
     assert f.day("2025-09-30") == "Sep 30, 2025" and f.day("2025-09-30", "zh") == "2025年9月30日"
+
+
+# --- One money format (issue 32): never more digits than the form allows, one unit per column ------------
+import re  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+MAGNITUDES = sorted({float(m * 10.0 ** e) for e in range(-2, 11) for m in (1, 1.2345678901, 3.298487777777778,
+                                                                              5.851000000000022, 9.9996, 9.99949)})
+SIGNED = MAGNITUDES + [-v for v in MAGNITUDES] + [0.0, -0.0, 0.004, -0.004]
+FORM = {"en": re.compile(r"^-?CN¥(\d{1,3}(,\d{3})*)(\.(\d))?([KMBT])?$|^-?CN¥\d\.\d\d$"),
+        "zh": re.compile(r"^-?¥(\d{1,4}|\d{1,3}(,\d{3})+)(\.(\d))?(万|亿|万亿)?$|^-?¥\d\.\d\d$")}
+
+
+def _amount(text: str, lang: str) -> float:
+    """The amount a formatted string states (to read it back)."""
+    units = f.compact_units(lang)
+    body = text.replace("CN¥", "").replace("¥", "").replace(",", "")
+    factor = next((d for d, s in sorted(units.items(), key=lambda kv: -len(kv[1])) if s and body.endswith(s)), 1.0)
+    if factor != 1.0:
+        body = body[: -len(units[factor])]
+    return float(body) * factor
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("value", SIGNED)
+def test_money_never_shows_more_digits_than_its_form(value, lang):
+    text = f.money(value, "CNY", lang)
+    assert FORM[lang].match(text), text
+    shown = _amount(text, lang)
+    # the text states the amount to its precision: within half a step of the last digit shown
+    digits = text.split(".")[1] if "." in text else ""
+    decimals = len(re.sub(r"\D", "", digits))
+    unit = next((d for d, s in f.compact_units(lang).items() if s and text.endswith(s)), 1.0)
+    assert abs(abs(shown) - abs(value)) <= 0.5 * unit * 10.0 ** -decimals + 1e-9 * abs(value)
+    assert (text.startswith("-")) == (value < 0 and shown != 0)     # no '-0' and no lost sign
+
+
+@pytest.mark.parametrize("value, lang, text", [
+    (9701.225542590431, "zh", "¥9701"), (3298.487777777778, "zh", "¥3298"), (-1431.4099999999999, "zh", "-¥1431"),
+    (58.51000000000022, "en", "CN¥59"), (107.65253795123645, "en", "CN¥108"), (5.3, "en", "CN¥5.30"),
+    (999.6, "en", "CN¥1K"), (999_960, "en", "CN¥1M"), (99_999_999, "zh", "¥1亿"), (-0.004, "en", "CN¥0.00"),
+])
+def test_money_rounds_the_amounts_babel_leaves_raw_and_carries_at_unit_edges(value, lang, text):
+    assert f.money(value, "CNY", lang) == text
+
+
+@pytest.mark.parametrize("lang, suffixes", [("en", {"K"}), ("zh", {"万"})])
+def test_a_money_column_has_one_unit_and_one_number_of_decimals(lang, suffixes):
+    rng = np.random.default_rng(32)
+    values = np.concatenate([rng.lognormal(np.log(60_000), 1.5, 200), [2e6, 4.3e8, -1431.41, 58.51, np.nan]])
+    fmt = f.money_column(values, "CNY", lang)
+    texts = [fmt(v) for v in values]
+    assert texts[-1] == f.MISSING[lang]
+    shown = texts[:-1]
+    assert {re.sub(r"[\d.,¥CN\-]", "", s) for s in shown} == suffixes
+    assert {len(s.split(".")[1].rstrip("K万亿M")) for s in shown} == {1}
+    for v, s in zip(values[:-1], shown):
+        assert abs(_amount(s.lstrip("-"), lang) - abs(v)) <= 0.05 * f.money_unit([1e5], lang) + 1e-6
+
+
+def test_a_column_of_small_amounts_stays_in_whole_units_and_nan_or_inf_reads_missing():
+    fmt = f.money_column([12.5, 130.2, 987.4], "CNY", "en")
+    assert [fmt(v) for v in (12.5, 130.2, 987.4)] == ["CN¥12", "CN¥130", "CN¥987"]   # 12.5 rounds half to even
+    assert f.money(float("inf"), "CNY", "zh") == "无" and f.money_column([], "CNY", "en")(1.0) == "CN¥1"
+
+
+def test_durations_and_counts_read_in_words():
+    assert (f.due_relative(-6.0), f.due_relative(-6.0, "zh")) == ("6 days early", "提前6天")
+    assert (f.due_relative(1), f.due_relative(3.4, "zh"), f.due_relative(0.3)) == ("1 day late", "逾期3天",
+                                                                                  "on the due date")
+    assert f.due_relative(float("nan")) == "n/a"
+    assert [f.counted(n, "invoice") for n in (0, 1, 2)] == ["0 invoices", "1 invoice", "2 invoices"]
+    assert f.counted(1, "complaint") == "1 complaint" and f.counted(1, "complaint", "zh") == "1次投诉"
+    assert f.counted(12_345, "account") == "12,345 accounts"
+
+
+@pytest.mark.parametrize("lang, unit", [("en", "M"), ("zh", "万")])
+def test_money_axis_ticks_use_the_report_units(lang, unit):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kamlib.figures.style import money_axis
+    fig, ax = plt.subplots()
+    ax.bar([0, 1, 2], [1.2e6, 3.4e6, 2.5e6])
+    money_axis(ax, currency="CNY", lang=lang)
+    fig.canvas.draw()
+    labels = [tl.get_text() for tl in ax.get_yticklabels() if tl.get_text()]
+    plt.close(fig)
+    assert labels and all(unit in s or s in ("CN¥0", "¥0") for s in labels), labels
+    assert all(len(re.sub(r"\D", "", s)) <= 4 for s in labels), labels

@@ -155,12 +155,18 @@ def this_month(ds: Dataset, table: pd.DataFrame | None = None, *, manager: str |
 
 def reasons(actions: pd.DataFrame, lang: str = "en") -> pd.Series:
     """Each action's reason in the report language, written from its ``detail``."""
+    from ..text.formatting import counted, days
     from ..text.i18n import t, tv
 
     def one(kind: str, detail: dict) -> str:
         if kind == "whitespace":
             key = "action_whitespace_below" if detail["status"] == "below peers" else "action_whitespace_not_bought"
             return t(key, lang, category=tv(detail["category"], lang))
+        if kind == "overdue_invoices":
+            detail = {**detail, "invoices": counted(detail["invoices"], "invoice", lang), "days": days(detail["days"], lang)}
+        if kind == "open_complaint":
+            detail = {**detail, "complaints": counted(detail["complaints"], "complaint", lang),
+                      "days": days(detail["days"], lang)}
         return t(f"action_{kind}", lang, **detail)
     return pd.Series([one(k, d) for k, d in zip(actions["kind"], actions["detail"])], index=actions.index,
                      name="reason", dtype=object)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..text.i18n import t
+from .style import money_axis
 
 
 def tracking(track: pd.DataFrame, cal_end, *, lang: str = "en"):
@@ -54,6 +55,7 @@ def clv_distribution(clv: pd.Series, *, currency: str, lang: str = "en"):
     ax.hist(v, bins=np.logspace(0, np.log10(max(v.max(), 10)), 40))
     ax.set_xscale("log")
     ax.set_title(t("clv_distribution", lang))
+    money_axis(ax, "x", currency=currency, lang=lang)
     ax.set_xlabel(t("clv_axis", lang, currency=currency))
     ax.set_ylabel(t("accounts", lang))
     fig.tight_layout()
@@ -61,14 +63,15 @@ def clv_distribution(clv: pd.Series, *, currency: str, lang: str = "en"):
 
 
 def top_clv_bands(top: pd.DataFrame, *, currency: str, lang: str = "en"):
-    """Top accounts by CLV with their 95% bands (millions of currency; points only when there are none)."""
+    """Top accounts by CLV with their 95% bands (points only when there are none)."""
     fig, ax = plt.subplots(figsize=(10, 0.35 * len(top) + 1.5))
     y = np.arange(len(top))[::-1]
     bands = bool(top[["clv_lower", "clv_upper"]].notna().all().all())
-    err = np.vstack([top["clv"] - top["clv_lower"], top["clv_upper"] - top["clv"]]) / 1e6 if bands else None
-    ax.errorbar(top["clv"] / 1e6, y, xerr=err, fmt="o", capsize=3)
+    err = np.vstack([top["clv"] - top["clv_lower"], top["clv_upper"] - top["clv"]]) if bands else None
+    ax.errorbar(top["clv"], y, xerr=err, fmt="o", capsize=3)
     ax.set_yticks(y, top["name"])
     ax.set_title(t("clv_top" if bands else "clv_top_points", lang))
-    ax.set_xlabel(t("in_millions", lang, label=t("clv", lang), currency=currency))
+    money_axis(ax, "x", currency=currency, lang=lang)
+    ax.set_xlabel(t("clv", lang))
     fig.tight_layout()
     return fig

@@ -7,7 +7,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..text.i18n import header, t, tv
-from .style import plain_log_ticks
+from .style import money_axis, plain_log_ticks
 
 
 def cohort_heatmap(table: pd.DataFrame, *, title_key: str, lang: str = "en", fmt: str = ".0%"):
@@ -57,11 +57,12 @@ def forest(hr: pd.DataFrame, *, lang: str = "en"):
 def tornado(table: pd.DataFrame, *, currency: str, change: float, lang: str = "en"):
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(table) + 1.5))
     y = np.arange(len(table))[::-1]
-    ax.barh(y, table["low"] / 1e6, color="C3", label=t("input_minus", lang, pct=f"{change:.0%}"))
-    ax.barh(y, table["high"] / 1e6, color="C2", label=t("input_plus", lang, pct=f"{change:.0%}"))
+    ax.barh(y, table["low"], color="C3", label=t("input_minus", lang, pct=f"{change:.0%}"))
+    ax.barh(y, table["high"], color="C2", label=t("input_plus", lang, pct=f"{change:.0%}"))
     ax.axvline(0, color="0.3", lw=1)
     ax.set_yticks(y, [t(f"input_{i}", lang) for i in table.index])
     ax.set_title(t("tornado_title", lang))
+    money_axis(ax, "x", currency=currency, lang=lang)
     ax.set_xlabel(t("ce_change_axis", lang, currency=currency))
     ax.legend()
     fig.tight_layout()
@@ -70,12 +71,13 @@ def tornado(table: pd.DataFrame, *, currency: str, change: float, lang: str = "e
 
 def budget_curve(curve: pd.DataFrame, *, currency: str, lang: str = "en"):
     fig, ax = plt.subplots()
-    ax.plot(curve.index * 100, curve["customer_equity"] / 1e6)
+    ax.plot(curve.index * 100, curve["customer_equity"])
     best = curve[curve["optimal"]].index[0]
     ax.axvline(best * 100, color="C3", ls="--", label=t("optimal_share", lang, pct=f"{best:.0%}"))
     ax.set_title(t("budget_title", lang))
     ax.set_xlabel(t("acquisition_share_axis", lang))
-    ax.set_ylabel(t("in_millions", lang, label=t("customer_equity", lang), currency=currency))
+    money_axis(ax, currency=currency, lang=lang)
+    ax.set_ylabel(t("customer_equity", lang))
     ax.legend()
     fig.tight_layout()
     return fig

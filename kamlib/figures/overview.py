@@ -10,13 +10,13 @@ from .style import PALETTE, money_axis, shorten
 
 
 def monthly_trend(trend: pd.DataFrame, *, currency: str, lang: str = "en"):
-    """Revenue and gross margin by month (millions of currency), active accounts below."""
+    """Revenue and gross margin by month (money axis in the report's units), active accounts below."""
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True, height_ratios=[2, 1])
     ax.plot(trend.index, trend["revenue"], marker="o", ms=3, label=t("revenue", lang))
     ax.plot(trend.index, trend["gross_margin"], marker="o", ms=3, label=t("gross_margin", lang))
-    money_axis(ax)
+    money_axis(ax, currency=currency, lang=lang)
     ax.set_title(t("monthly_trend", lang))
-    ax.set_ylabel(t("in_millions", lang, label=t("amount", lang), currency=currency))
+    ax.set_ylabel(t("amount", lang))
     ax.legend(loc="upper left")
     ax2.bar(trend.index, trend["active_accounts"], width=20, color="0.55")
     ax2.set_title(t("active_by_month", lang))
@@ -35,9 +35,9 @@ def breakdown_bars(table: pd.DataFrame, by: str, *, currency: str, lang: str = "
     ax1.set_xlabel(t("accounts", lang))
     ax1.set_ylabel(t(by, lang))
     ax2.barh(labels, table["revenue"].to_numpy()[::-1], color=sns.color_palette(PALETTE)[1])
-    money_axis(ax2, "x")
+    money_axis(ax2, "x", currency=currency, lang=lang)
     ax2.set_title(t("by_attribute", lang, attr=t(by, lang)))
-    ax2.set_xlabel(t("in_millions", lang, label=t("revenue_12m", lang), currency=currency))
+    ax2.set_xlabel(t("revenue_12m", lang))
     ax2.set_ylabel("")
     fig.tight_layout()
     return fig
@@ -48,9 +48,9 @@ def top_accounts_bar(top: pd.DataFrame, *, currency: str, lang: str = "en"):
     names = [shorten(n, 28) for n in top["name"]]
     sns.barplot(x=top["revenue"].to_numpy(), y=names, ax=ax, hue=top["tier"].map(lambda v: tv(v, lang)).to_numpy(),
                 dodge=False)
-    money_axis(ax, "x")
+    money_axis(ax, "x", currency=currency, lang=lang)
     ax.set_title(t("top_accounts", lang))
-    ax.set_xlabel(t("in_millions", lang, label=t("revenue_12m", lang), currency=currency))
+    ax.set_xlabel(t("revenue_12m", lang))
     ax.set_ylabel(t("account", lang))
     ax.legend(title=t("tier", lang), loc="lower right")
     fig.tight_layout()

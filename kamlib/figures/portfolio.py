@@ -9,13 +9,13 @@ from .style import money_axis, shorten
 
 
 def margin_trend(monthly: pd.Series, *, manager: str, currency: str, lang: str = "en"):
-    """A manager's portfolio gross margin per month (thousands of currency)."""
+    """A manager's portfolio gross margin per month."""
     fig, ax = plt.subplots(figsize=(9, 3.2))
-    ax.bar(pd.to_datetime(monthly.index), monthly.to_numpy() / 1e3, width=20, color="C0")
-    money_axis(ax, scale=1.0)
+    ax.bar(pd.to_datetime(monthly.index), monthly.to_numpy(), width=20, color="C0")
+    money_axis(ax, currency=currency, lang=lang)
     ax.set_title(t("portfolio_margin_title", lang, manager=shorten(manager, 30)))
     ax.set_xlabel(t("month", lang))
-    ax.set_ylabel(t("in_thousands", lang, label=t("gross_margin", lang), currency=currency))
+    ax.set_ylabel(t("gross_margin", lang))
     fig.tight_layout()
     return fig
 
@@ -23,18 +23,20 @@ def margin_trend(monthly: pd.Series, *, manager: str, currency: str, lang: str =
 def account_months(monthly: pd.DataFrame, categories: pd.DataFrame, *, name: str, currency: str,
                    lang: str = "en"):
     """Left: revenue and gross margin per month, last 24 months; right: gross margin by product category
-    (thousands of currency)."""
+    (money axes in the report's units)."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.4), width_ratios=[2, 1])
     x = pd.to_datetime(monthly.index)
-    ax1.bar(x, monthly["revenue"] / 1e3, width=20, color="C0", label=t("revenue", lang))
-    ax1.bar(x, monthly["gross_margin"] / 1e3, width=12, color="C1", label=t("gross_margin", lang))
+    ax1.bar(x, monthly["revenue"], width=20, color="C0", label=t("revenue", lang))
+    ax1.bar(x, monthly["gross_margin"], width=12, color="C1", label=t("gross_margin", lang))
     ax1.set_title(t("brief_months_title", lang, name=shorten(name, 36)))
     ax1.set_xlabel(t("month", lang))
-    ax1.set_ylabel(t("in_thousands", lang, label=t("amount", lang), currency=currency))
+    money_axis(ax1, currency=currency, lang=lang)
+    ax1.set_ylabel(t("amount", lang))
     ax1.legend(loc="upper left", fontsize=8)
     top = categories.head(8).iloc[::-1]
-    ax2.barh([shorten(c, 16) for c in top.index], top["gross_margin"] / 1e3, color="C1")
+    ax2.barh([shorten(c, 16) for c in top.index], top["gross_margin"], color="C1")
+    money_axis(ax2, "x", currency=currency, lang=lang)
     ax2.set_title(t("brief_categories_title", lang))
-    ax2.set_xlabel(t("in_thousands", lang, label=t("gross_margin", lang), currency=currency))
+    ax2.set_xlabel(t("gross_margin", lang))
     fig.tight_layout()
     return fig

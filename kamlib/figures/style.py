@@ -59,6 +59,20 @@ def plain_log_ticks(axis, subs: tuple = (1.0,)) -> None:
     axis.set_minor_formatter(mticker.NullFormatter())
 
 
-def money_axis(ax, axis: str = "y", scale: float = 1e6) -> None:
-    fmt = mticker.FuncFormatter(lambda v, _: f"{v / scale:,.1f}")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+def money_axis(ax, axis: str = "y", currency: str = "CNY", lang: str = "en") -> None:
+    """Tick labels of an axis of amounts as money in the report's compact units ('CN¥1.5M'; '¥150万', '¥1.2亿'),
+    one unit for the axis, chosen from its range when drawn — the same units as the tables and prose."""
+    from ..text.formatting import money, money_unit
+    target = ax.yaxis if axis == "y" else ax.xaxis
+
+    def tick(v, _pos):
+        if target.get_scale() != "linear":         # log axis: each tick in its own unit ('CN¥1K', 'CN¥1M')
+            return money(v, currency, lang)
+        lo, hi = target.get_view_interval()
+        unit = money_unit([lo, hi], lang)
+        steps = target.get_majorticklocs()
+        step = min((abs(b - a) for a, b in zip(steps, steps[1:]) if b != a), default=unit)
+        digits = 0 if step / unit >= 1 - 1e-9 else (1 if step / unit >= 0.1 - 1e-9 else 2)
+        return money(v, currency, lang, unit=unit, digits=digits)
+
+    target.set_major_formatter(mticker.FuncFormatter(tick))

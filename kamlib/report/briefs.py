@@ -10,7 +10,7 @@ from IPython.display import HTML, display
 from ..analysis.actions import reasons
 from ..analysis.segmentation import ACTIONS
 from ..figures import portfolio as portfolio_figures
-from ..text.formatting import count, pct
+from ..text.formatting import count, counted, due_relative, pct
 from ..text.i18n import tv
 
 PAGE_BREAK = '<div style="break-after: page; page-break-after: always"></div>'
@@ -54,7 +54,7 @@ def show_brief(ctx, brief, *, horizon_months: int, figure: bool = True, level: i
     if brief.invoices is not None:
         i = brief.invoices
         ctx.say("brief_invoices", open=ctx.money(i["open_amount"]), overdue=ctx.money(i["overdue_amount"]),
-                n=count(i["overdue_invoices"]), late=_num(i["average_days_late"]))
+                n=counted(i["overdue_invoices"], "invoice", ctx.lang), late=due_relative(i["average_days_late"], ctx.lang))
     if brief.opportunities is not None:
         o = brief.opportunities
         ctx.say("brief_opportunities", open=count(o["open"]), won=count(o["won"]), lost=count(o["lost"]))

@@ -12,7 +12,7 @@ from ..figures import style as plots
 from ..data.dataset import Dataset
 from ..data.dates import read_month
 from ..text.formatting import day as day_text
-from ..text.formatting import money, number_format, pct
+from ..text.formatting import money, money_column, number_format, pct
 from ..text.formatting import month as month_name
 from ..text.i18n import VALUES, header, t, tv
 from ..data.loading import SAMPLE_DIR, load_dataset
@@ -75,7 +75,7 @@ class NotebookContext:
         """A table with translated headers, formatted numbers and HTML-escaped text; missing values read 'not
         available', or stay blank with ``blank_missing`` (cells not observed yet, e.g. in a cohort triangle)."""
         out = translate_values(df, self.lang)
-        fmt = {c: (lambda v: money(v, self.currency, self.lang)) for c in money_cols if c in out}
+        fmt = {c: money_column(out[c], self.currency, self.lang) for c in money_cols if c in out}  # one unit
         fmt |= {c: pct for c in pct_cols if c in out}
         fmt |= {c: "{:,.0f}" for c in int_cols if c in out}
         fmt |= {c: number_format(out[c]) for c in out.columns          # other decimals: by magnitude
