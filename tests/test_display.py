@@ -54,7 +54,7 @@ def test_summaries_carry_the_numbers(results):
     assert check.choice.table.loc[check.choice.chosen, "model"] in str(check.summary())
     assert "frequency" in check.rfm.columns                     # the fitted frame, formerly .summary
     drivers = results["ChurnDrivers"]
-    assert list(drivers.table().columns) == ["hazard_ratio", "lower", "upper", "p_value", "hazard_ratio_discrete"]
+    assert list(drivers.table().columns) == ["hazard_ratio", "lower", "upper", "p_value", "p_adjusted", "hazard_ratio_discrete"]
     assert f"{drivers.events:,}" in str(drivers.summary())
 
 

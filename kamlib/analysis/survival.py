@@ -95,6 +95,18 @@ def logrank(frame: pd.DataFrame, group: str) -> dict:
     return out | {"chi2": float(stat), "p_value": float(p)}
 
 
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of p-values over the tests given (family-wise error rate): a covariate is
+    named at level a when its adjusted p-value is below a."""
+    from statsmodels.stats.multitest import multipletests
+    p = np.asarray(p_values, float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="holm")[1]
+    return out
+
+
 @dataclass
 class CoxResults:
     """Cox PH fit: hazard ratios with CIs and the proportional-hazards check."""
@@ -138,6 +150,23 @@ def inestimable_covariates(dur: pd.DataFrame, x: pd.DataFrame) -> dict:
     return out
 
 
+def collinear_covariates(x: pd.DataFrame) -> dict:
+    """Covariates that are a linear combination of the ones before them plus a constant (the Cox model has no
+    intercept, so e.g. tier dummies that cover every account cannot all be estimated): ``{covariate: (i18n key,
+    values)}``, found by the rank of the centred columns taken in order."""
+    centred = (x - x.mean()).to_numpy(float)
+    scale = np.abs(centred).max(axis=0)
+    centred = centred / np.where(scale > 0, scale, 1.0)
+    out, kept = {}, []
+    for j, c in enumerate(x.columns):
+        trial = centred[:, kept + [j]]
+        if np.linalg.matrix_rank(trial, tol=1e-8 * np.sqrt(len(x))) <= len(kept):
+            out[c] = ("cox_dropped_collinear", {"others": list(x.columns[kept])})
+        else:
+            kept.append(j)
+    return out
+
+
 #: Largest |coefficient| and standard error, per standard deviation of the covariate, taken as a finite
 #: estimate (a hazard ratio of e^10 ~ 22,000 per standard deviation; a 95% interval spanning e^+-100). Beyond
 #: them the partial likelihood is still rising towards infinity (monotone likelihood: the covariate separates
@@ -149,26 +178,45 @@ def _at_maximum(model: PHReg, res) -> bool:
     """Finite estimates and standard errors, a zero score (gradient of the log partial likelihood) and no
     coefficient running off to infinity (:data:`MAX_STANDARDISED_COEF`, :data:`MAX_STANDARDISED_SE`)."""
     p = np.asarray(res.params)
-    if not (np.all(np.isfinite(p)) and np.all(np.isfinite(res.bse))):
+    try:
+        bse = np.asarray(res.bse)
+    except Exception:                            # noqa: BLE001 - no covariance matrix: not a maximum
+        return False
+    if not (np.all(np.isfinite(p)) and np.all(np.isfinite(bse))):
         return False
     sd = model.exog.std(axis=0)
-    if np.any(np.abs(p) * sd > MAX_STANDARDISED_COEF) or np.any(np.asarray(res.bse) * sd > MAX_STANDARDISED_SE):
+    if np.any(np.abs(p) * sd > MAX_STANDARDISED_COEF) or np.any(bse * sd > MAX_STANDARDISED_SE):
         return False
     return float(np.max(np.abs(model.score(p)))) <= 1e-6 * (1.0 + abs(model.loglike(p)))
+
+
+def _try_fit(model: PHReg, **kwargs):
+    """One statsmodels fit, or the exception it raised (e.g. 'need covariance of parameters' when the Hessian
+    at its end point cannot be inverted)."""
+    try:
+        return model.fit(**kwargs)
+    except Exception as e:                       # noqa: BLE001 - any failure of the fit is a non-estimable model
+        return e
 
 
 def fit_phreg(model: PHReg, names: list[str]):
     """Maximum partial likelihood, checked. statsmodels fits by Newton-Raphson without step-size control, which
     can overshoot into exp() overflow (NaN estimates, with only a RuntimeWarning) when a covariate has few
     members; then BFGS finds the neighbourhood of the maximum and Newton-Raphson finishes from there. Raises
-    :class:`CoxUnavailable` when neither reaches a finite maximum (a covariate separates churned from retained)."""
+    :class:`CoxUnavailable` when neither reaches a finite maximum (a covariate separates churned from retained)
+    or when the fit itself fails (the error is kept as the exception's message)."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)     # the result is checked below instead
-        res = model.fit()
-        if not _at_maximum(model, res):
-            start = model.fit(method="bfgs", maxiter=2000, disp=0).params
-            res = model.fit(start_params=start) if np.all(np.isfinite(start)) else res
-    if not _at_maximum(model, res):
+        warnings.simplefilter("ignore")          # the result is checked below instead
+        res = _try_fit(model)
+        if isinstance(res, Exception) or not _at_maximum(model, res):
+            bfgs = _try_fit(model, method="bfgs", maxiter=2000, disp=0)
+            if not isinstance(bfgs, Exception) and np.all(np.isfinite(bfgs.params)):
+                res = _try_fit(model, start_params=bfgs.params)
+        if isinstance(res, Exception):
+            raise CoxUnavailable("cox_failed", f"the Cox model of churn (covariates {', '.join(names)}) could not "
+                                 f"be fitted: {type(res).__name__}: {res}")
+        ok = _at_maximum(model, res)
+    if not ok:
         raise CoxUnavailable("cox_not_estimable", f"the Cox model of churn did not converge (covariates "
                              f"{', '.join(names)}): some hazard ratio is not estimable (a covariate separates "
                              "churned from retained accounts)")
@@ -187,6 +235,8 @@ def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
     x = x.loc[dur.index]
     dropped = inestimable_covariates(dur, x)
     x = x.drop(columns=list(dropped))
+    dropped |= collinear_covariates(x)
+    x = x.drop(columns=[c for c in dropped if c in x.columns])
     if x.shape[1] == 0:
         raise CoxUnavailable("cox_no_covariates", "no covariate left for the Cox model")
     entry = dur["entry_days"].to_numpy(float) if "entry_days" in dur else None
@@ -198,6 +248,7 @@ def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
     hr = pd.DataFrame({"coef": beta, "std_err": se, "hazard_ratio": np.exp(beta),
                        "lower": np.exp(beta - z * se), "upper": np.exp(beta + z * se), "p_value": res.pvalues},
                       index=x.columns)
+    hr["p_adjusted"] = holm(hr["p_value"])
     sch = res.schoenfeld_residuals
     ev = dur["event"].to_numpy() == 1
     t_rank = stats.rankdata(dur["duration_days"].to_numpy()[ev])
@@ -321,9 +372,11 @@ class ChurnDrivers(Shown):
     frames are indexed by covariate (e.g. ``complaints_90d``, ``tier_A``); ``coef`` and ``std_err`` are on the
     log-hazard scale, ``hazard_ratio`` = exp(coef) with its ``lower`` / ``upper`` Wald bounds, ``p_value`` of
     the Wald test; ``rho`` is the correlation of the scaled Schoenfeld residuals with event-time rank (far from
-    0: the hazard ratio changes over time)."""
+    0: the hazard ratio changes over time). ``p_adjusted`` is Holm's adjustment of ``p_value`` over the
+    covariates tested (the rows of ``hazard_ratios``): a report names a driver only when it is below 0.05
+    (:meth:`named`), so on a book where nothing drives churn at most 5% of reports name any."""
 
-    hazard_ratios: pd.DataFrame      # covariate -> coef, std_err, hazard_ratio, lower, upper, p_value
+    hazard_ratios: pd.DataFrame      # covariate -> coef, std_err, hazard_ratio, lower, upper, p_value, p_adjusted
     ph_check: pd.DataFrame           # covariate -> rho, p_value (Schoenfeld residuals vs event-time rank)
     discrete: pd.DataFrame           # covariate -> hazard_ratio, lower, upper, p_value (cloglog GLM)
     nobs: int                        # account-month rows
@@ -333,10 +386,20 @@ class ChurnDrivers(Shown):
     dropped: dict = field(default_factory=dict)    # covariate -> (i18n key, values)
     result: object = None
 
+    @property
+    def tests(self) -> int:
+        """How many covariates were tested (the family Holm's adjustment covers)."""
+        return len(self.hazard_ratios)
+
+    def named(self, level: float = 0.05) -> pd.DataFrame:
+        """The drivers a report may name: Holm-adjusted p-value below ``level``, strongest first."""
+        hr = self.hazard_ratios
+        return hr[hr["p_adjusted"] < level].sort_values("p_adjusted", kind="stable")
+
     def table(self) -> pd.DataFrame:
-        """Cox and discrete-time hazard ratios side by side: hazard_ratio, lower, upper, p_value,
-        hazard_ratio_discrete per covariate."""
-        return self.hazard_ratios[["hazard_ratio", "lower", "upper", "p_value"]].join(
+        """Cox and discrete-time hazard ratios side by side: hazard_ratio, lower, upper, p_value, p_adjusted
+        (Holm), hazard_ratio_discrete per covariate."""
+        return self.hazard_ratios[["hazard_ratio", "lower", "upper", "p_value", "p_adjusted"]].join(
             self.discrete[["hazard_ratio"]].rename(columns={"hazard_ratio": "hazard_ratio_discrete"}))
 
     def summary(self, lang: str = "en") -> Summary:
@@ -390,11 +453,19 @@ def churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: in
 
 def try_churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: int = LOOKBACK_DAYS
                       ) -> tuple[ChurnDrivers | None, CoxUnavailable | None]:
-    """:func:`churn_drivers`, or (None, why) when the model cannot be fit on these accounts (for reports)."""
+    """:func:`churn_drivers`, or (None, why) when the model cannot be estimated on these accounts (for reports):
+    every failure of the estimation becomes a :class:`CoxUnavailable` whose reason a report can word; only
+    invalid arguments raise."""
+    from ..models.arguments import positive
+    positive("lookback_days", lookback_days, integer=True)
     try:
         return churn_drivers(ds, churn, lookback_days), None
     except CoxUnavailable as e:
         return None, e
+    except Exception as e:                       # noqa: BLE001 - a report says why instead of failing
+        why = CoxUnavailable("cox_failed", f"the churn-driver model could not be estimated: {type(e).__name__}: {e}")
+        why.__cause__ = e
+        return None, why
 
 
 def hazard_ratio(drivers: CoxResults | None, why: CoxUnavailable | None,
