@@ -1,5 +1,7 @@
 """The key-account loop end to end: a report per account manager in the batch, linked from the index, and
 ``kam brief`` for one account — executed without stray output, each action with its reason."""
+import re
+
 import pandas as pd
 
 from kamlib.cli import main
@@ -27,12 +29,36 @@ def test_the_batch_writes_a_page_per_manager_and_links_them(data_copy, tmp_path)
     assert "Account manager reports" in index
     for page in ("managers/li-na.presentation.html", "managers/王芳.presentation.html"):
         assert f'href="{page}"' in index and (month / page).exists()
-    _clean(month / "executed" / "managers" / "li-na.ipynb")
+    # rendered from the shared tables through the manager template: no notebook executed per manager
+    assert not (month / "executed" / "managers").exists()
     html = (month / "managers" / "li-na.presentation.html").read_text(encoding="utf-8")
     assert "This month&#x27;s actions" in html or "This month's actions" in html
     assert "Briefs of the strategic and A accounts" in html and "page-break-after" in html
     assert any(reason in html for reason in ("in-person visits in the last", "overdue, the oldest",
                                              "unresolved, the oldest", "may have lapsed", "most of its peers buy"))
+    assert html.count("<img") == 1 and '<nav class="kam-toc">' in html and "Li Na" in html
+    assert not list(month.glob("accounts/*"))          # few key accounts: their briefs are in the report
+
+
+def test_many_key_accounts_link_to_their_brief_pages(small_dir, tmp_path, monkeypatch):
+    from kamlib.report import manager_pages
+    monkeypatch.setattr(manager_pages, "BRIEF_INLINE_LIMIT", 2)
+    run = run_report(data_dir=small_dir, month="2026-09", out_dir=tmp_path, progress=False, today=TODAY, jobs=1,
+                     notebooks=("06_manager_portfolio",))
+    assert run.ok, [(n.name, n.error) for n in run.notebooks if n.status != "success"]
+    assert all(n.name.startswith("managers/") for n in run.notebooks)      # brief pages are no index entries
+    month = tmp_path / "2026-09"
+    linked = 0
+    for page in (month / "managers").glob("*.presentation.html"):
+        html = page.read_text(encoding="utf-8")
+        links = re.findall(r'href="\.\./accounts/([^"]+)"', html)
+        if links:
+            linked += 1
+            assert "Gross margin in the last 12 months" not in html        # the briefs are not repeated
+            for link in links:
+                brief = (month / "accounts" / link).read_text(encoding="utf-8")
+                assert "Gross margin in the last 12 months" in brief and "<img" in brief
+    assert linked
 
 
 def test_kam_brief_writes_one_account(small_dir, tmp_path, capsys):

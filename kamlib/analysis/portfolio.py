@@ -111,12 +111,14 @@ class Portfolio(Shown):
         return Summary(t("res_portfolio_title", lang, manager=self.manager), info, headed(mix, lang))
 
 
-def portfolio(ds: Dataset, tables: BookTables, manager: str) -> Portfolio:
+def portfolio(ds: Dataset, tables: BookTables, manager: str, monthly: pd.DataFrame | None = None) -> Portfolio:
+    """One manager's portfolio (``monthly``: :func:`scorecard.monthly_margin_by_manager`, computed once when
+    portfolios of many managers are made)."""
     mine = tables.accounts[tables.accounts["account_manager"] == manager].sort_values("clv", ascending=False)
     rows = [r for r in (manager, "team median") if r in tables.scorecard.index]
     mix = mine.groupby("strategy").agg(accounts=("name", "size"), margin_12m=("margin_12m", "sum"),
                                        clv=("clv", "sum")).reindex(list(segmentation.STRATEGIES)).dropna(how="all")
-    monthly = scorecard.monthly_margin_by_manager(ds, BRIEF_MONTHS)
+    monthly = scorecard.monthly_margin_by_manager(ds, BRIEF_MONTHS) if monthly is None else monthly
     trend = monthly.loc[manager] if manager in monthly.index else pd.Series(dtype=float)
     todo = tables.actions[tables.actions["account_manager"] == manager]
     return Portfolio(manager, tables.scorecard.loc[rows], mine, mix, trend,
@@ -154,58 +156,90 @@ class AccountBrief(Shown):
 
 def account_brief(ds: Dataset, tables: BookTables, account_id: str,
                   policy: service.ServicePolicy = service.ServicePolicy()) -> AccountBrief:
-    acc = ds.accounts.set_index("account_id")
-    if account_id not in acc.index:
+    acc = ds.accounts
+    if not (acc["account_id"] == account_id).any():
         raise KeyError(f"account {account_id!r} is not in the accounts table")
-    a = acc.loc[account_id]
-    profile = a[[c for c in ("name", "tier", "enterprise_type", "industry", "region", "credit_rating",
-                             "account_manager", "acquired_on", "acquisition_channel") if c in a.index]]
-    row = tables.accounts.loc[account_id] if account_id in tables.accounts.index else pd.Series(dtype=object)
-    mine = tables.accounts[tables.accounts["account_manager"] == a["account_manager"]]
-    share = row.get("margin_12m", np.nan) / mine["margin_12m"].sum() if mine["margin_12m"].sum() else np.nan
-    band_names = [f"{n}_{side}" for n in ("p_alive", "expected_purchases_12m") for side in ("lower", "upper")]
-    value = row.reindex(["margin_12m", "p_alive", "expected_purchases_12m", "clv", "clv_lower", "clv_upper",
-                         "strategy", *band_names]).copy()
-    value["share_of_manager_margin"] = share
-    if value[band_names].isna().all() and tables.rfm is not None and account_id in tables.rfm.index:
-        value[band_names] = purchase_bands(tables.purchases, tables.rfm.loc[[account_id]]).loc[account_id, band_names]
+    return account_briefs(ds, tables, [account_id], policy)[account_id]
+
+
+def account_briefs(ds: Dataset, tables: BookTables, account_ids,
+                   policy: service.ServicePolicy = service.ServicePolicy()) -> dict[str, AccountBrief]:
+    """The briefs of ``account_ids`` (accounts of the book), each table read once for all of them (a manager
+    report's key accounts, the whole book's in a batch)."""
+    ids = list(dict.fromkeys(account_ids))
+    acc = ds.accounts.set_index("account_id")
     start = (ds.analysis_month - (BRIEF_MONTHS - 1)).start_time
+    months = pd.date_range(start, ds.analysis_month.start_time, freq="MS")
     tx = ds.table("transactions")
-    tx = tx.filter(tx.account_id == account_id)
+    tx = tx.filter(tx.account_id.isin(ids))
     monthly = agg.execute(agg.monthly_by_account(tx, end=ds.analysis_date))
-    monthly = (monthly[monthly["month"] >= start].set_index("month")[["revenue", "gross_margin"]]
-               .reindex(pd.date_range(start, ds.analysis_month.start_time, freq="MS"), fill_value=0.0)
-               .rename_axis("month"))
+    monthly = dict(tuple(monthly[monthly["month"] >= start].groupby("account_id")))
     cats = agg.execute(agg.margin_by_account_category(tx, start=start, end=ds.analysis_date))
-    cats = cats.set_index("product_category")[["revenue", "gross_margin"]].sort_values("gross_margin",
-                                                                                          ascending=False)
-    visits = complaints = invoices = opps = None
+    cats = dict(tuple(cats.groupby("account_id")))
+    manager_margin = tables.accounts.groupby("account_manager")["margin_12m"].sum()
+    band_names = [f"{n}_{side}" for n in ("p_alive", "expected_purchases_12m") for side in ("lower", "upper")]
+    comp = cl = pay = rec = op = None
     if ds.interactions is not None:
-        comp = service.visit_compliance(ds.accounts[ds.accounts["account_id"] == account_id], ds.interactions,
+        comp = service.visit_compliance(acc.loc[ids].reset_index(), ds.interactions,
                                         ds.analysis_date - pd.Timedelta(weeks=actions.VISIT_WEEKS), ds.analysis_date,
                                         policy)
-        if comp is not None and account_id in comp.index:
-            c = comp.loc[account_id]
-            visits = pd.Series({"visits": int(c["visits"]), "required": float(c["required_per_week"] * c["weeks"]),
-                                "weeks": int(c["weeks"])})
         cl = scorecard.complaints(ds)
-        cl = cl[cl["account_id"] == account_id]
-        complaints = pd.Series({"complaints": len(cl), "resolved": int(cl["resolved_on"].notna().sum()),
-                                "open": int(cl["resolved_on"].isna().sum()),
-                                "median_resolution_days": cl["resolution_days"].median()})
+        cl = dict(tuple(cl[cl["account_id"].isin(ids)].groupby("account_id")))
     if ds.payments is not None:
-        pay = ds.payments[ds.payments["account_id"] == account_id]
-        r = scorecard.receivables(pay, ds.analysis_date)
-        paid = pay[pay["paid_date"].notna()]
-        invoices = pd.Series({"open_amount": float(r["amount"].sum()),
-                              "overdue_amount": float(r.loc[r["days_past_due"] > 0, "amount"].sum()),
-                              "overdue_invoices": int((r["days_past_due"] > 0).sum()),
-                              "average_days_late": float((paid["paid_date"] - paid["due_date"]).dt.days.mean())
-                              if len(paid) else np.nan})
+        pay = ds.payments[ds.payments["account_id"].isin(ids)]
+        rec = dict(tuple(scorecard.receivables(pay, ds.analysis_date).groupby("account_id")))
+        pay = dict(tuple(pay.groupby("account_id")))
     op = scorecard.classify_opportunities(ds)
     if op is not None:
-        op = op[op["account_id"] == account_id]
-        opps = op["outcome"].value_counts().reindex(["open", "won", "lost"], fill_value=0)
-    todo = tables.actions[tables.actions["account_id"] == account_id]
-    ws = tables.whitespace[tables.whitespace["account_id"] == account_id]
-    return AccountBrief(account_id, profile, value, monthly, cats, visits, complaints, invoices, opps, todo, ws)
+        op = dict(tuple(op[op["account_id"].isin(ids)].groupby("account_id")))
+    todo = dict(tuple(tables.actions[tables.actions["account_id"].isin(ids)].groupby("account_id")))
+    ws = dict(tuple(tables.whitespace[tables.whitespace["account_id"].isin(ids)].groupby("account_id")))
+    empty_actions, empty_ws = tables.actions.iloc[:0], tables.whitespace.iloc[:0]
+    known = tables.accounts.reindex(ids)
+    unbanded = known.index[known.reindex(columns=band_names).isna().all(axis=1)]
+    unbanded = unbanded.intersection(tables.rfm.index) if tables.rfm is not None else unbanded[:0]
+    bands = purchase_bands(tables.purchases, tables.rfm.loc[unbanded]) if len(unbanded) else None
+    out = {}
+    for account_id in ids:
+        a = acc.loc[account_id]
+        profile = a[[c for c in ("name", "tier", "enterprise_type", "industry", "region", "credit_rating",
+                                 "account_manager", "acquired_on", "acquisition_channel") if c in a.index]]
+        row = tables.accounts.loc[account_id] if account_id in tables.accounts.index else pd.Series(dtype=object)
+        total = manager_margin.get(a["account_manager"], 0.0)
+        value = row.reindex(["margin_12m", "p_alive", "expected_purchases_12m", "clv", "clv_lower", "clv_upper",
+                             "strategy", *band_names]).copy()
+        value["share_of_manager_margin"] = row.get("margin_12m", np.nan) / total if total else np.nan
+        if bands is not None and account_id in bands.index:
+            value[band_names] = bands.loc[account_id, band_names]
+        m = monthly.get(account_id, pd.DataFrame(columns=["month", "revenue", "gross_margin"]))
+        m = (m.set_index("month")[["revenue", "gross_margin"]].astype(float).reindex(months, fill_value=0.0)
+             .rename_axis("month"))
+        c = cats.get(account_id, pd.DataFrame(columns=["product_category", "revenue", "gross_margin"]))
+        c = c.set_index("product_category")[["revenue", "gross_margin"]].sort_values("gross_margin", ascending=False)
+        visits = complaints = invoices = opps = None
+        if ds.interactions is not None:
+            if comp is not None and account_id in comp.index:
+                v = comp.loc[account_id]
+                visits = pd.Series({"visits": int(v["visits"]), "required": float(v["required_per_week"] * v["weeks"]),
+                                    "weeks": int(v["weeks"])})
+            mine = cl.get(account_id, pd.DataFrame(columns=["resolved_on", "resolution_days"]))
+            complaints = pd.Series({"complaints": len(mine), "resolved": int(mine["resolved_on"].notna().sum()),
+                                    "open": int(mine["resolved_on"].isna().sum()),
+                                    "median_resolution_days": pd.to_numeric(mine["resolution_days"]).median()})
+        if pay is not None:
+            r = rec.get(account_id)
+            p = pay.get(account_id)
+            paid = p[p["paid_date"].notna()] if p is not None else None
+            overdue = r[r["days_past_due"] > 0] if r is not None else None
+            invoices = pd.Series({"open_amount": float(r["amount"].sum()) if r is not None else 0.0,
+                                  "overdue_amount": float(overdue["amount"].sum()) if r is not None else 0.0,
+                                  "overdue_invoices": len(overdue) if r is not None else 0,
+                                  "average_days_late": float((paid["paid_date"] - paid["due_date"]).dt.days.mean())
+                                  if paid is not None and len(paid) else np.nan})
+        if op is not None:
+            o = op.get(account_id)
+            opps = (o["outcome"].value_counts() if o is not None else pd.Series(dtype=int)).reindex(
+                ["open", "won", "lost"], fill_value=0)
+        out[account_id] = AccountBrief(account_id, profile, value, m, c, visits, complaints, invoices, opps,
+                                       todo.get(account_id, empty_actions), ws.get(account_id, empty_ws))
+    return out

@@ -388,6 +388,16 @@ class NotebookRunner:
         return sorted(runs, key=lambda r: order[r.name])
 
 
+def _renders_managers(notebook: Path) -> bool:
+    """Whether the manager reports are rendered from the shared tables (:mod:`kamlib.report.manager_pages`):
+    when ``notebook`` is the package's notebook 06, not an analyst's edited copy (that one runs per manager)."""
+    package = NOTEBOOK_DIR / f"{MANAGER_NOTEBOOK}.ipynb"
+    try:
+        return notebook.resolve() == package.resolve() or notebook.read_bytes() == package.read_bytes()
+    except OSError:
+        return False
+
+
 def slug(name: str, lower: bool = True) -> str:
     """A file name for a manager (lower case) or an account id (as it is): letters, digits and CJK kept, the
     rest as '-'."""
@@ -557,10 +567,17 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                     if str(stale) != params["cache_dir"]:
                         shutil.rmtree(stale, ignore_errors=True)
                 params["company"], params["deck_path"] = company, str(work / "deck.pptx")
-                if MANAGER_NOTEBOOK in names:     # one report per manager, sharing the tables computed once
+                manager_nb = nb_dir / f"{MANAGER_NOTEBOOK}.ipynb"
+                rendered = MANAGER_NOTEBOOK in names and _renders_managers(manager_nb)
+                if MANAGER_NOTEBOOK in names and not rendered:    # an analyst's edited 06: run once per manager
                     first += [Job(MANAGER_NOTEBOOK, f"managers/{slug(m)}", (("account_manager", m),))
                               for m in sorted(ds.accounts["account_manager"].dropna().unique())]
                 run.notebooks = runner.run(first, work, params, progress)
+                if rendered:      # a page per manager from the shared tables, through one template (manager_pages)
+                    from .manager_pages import render_batch
+                    run.notebooks += [NotebookRun(**e) for e in render_batch(
+                        manager_nb, params, work, jobs=jobs, progress=progress,
+                        shown=_Shown(params["_display"], params["_secrets"]))]
                 if last:
                     run.notebooks += runner.run(last, work, dict(params, metrics_dir=str(work / "metrics")), progress)
             finally:
