@@ -74,7 +74,11 @@ def checked_output(folder) -> Path:
 
 def _cmd_sample(args) -> int:
     from .data.generator import GeneratorConfig, generate_book
-    out = generate_book(GeneratorConfig(n_accounts=args.accounts, seed=args.seed)).write(args.out)
+    if args.accounts < 1 or (args.managers is not None and not 1 <= args.managers <= args.accounts):
+        raise UsageError(f"--accounts must be at least 1 and --managers between 1 and the accounts "
+                         f"(got {args.accounts} accounts, {args.managers} managers)")
+    out = generate_book(GeneratorConfig(n_accounts=args.accounts, seed=args.seed,
+                                        n_managers=args.managers)).write(args.out)
     print(f"sample written to {out}")
     return 0
 
@@ -244,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=str(DEFAULT_SAMPLE))
     s.add_argument("--accounts", type=int, default=2000)
     s.add_argument("--seed", type=int, default=20261)
+    s.add_argument("--managers", type=int, default=None,
+                   help="account managers (default: 12 up to 2,000 accounts, then one per 150 accounts)")
     s.set_defaults(func=_cmd_sample)
     v = sub.add_parser("validate", help="validate a data folder and print the data-quality summary",
                        parents=[common])

@@ -86,3 +86,16 @@ def test_simulate_bgnbd_moments():
     # BG/NBD E[X(t)] with homogeneous lambda, p: (1 - exp(-lam p t)) / p
     assert sim["frequency"].mean() == pytest.approx((1 - np.exp(-lam * p * 20)) / p, rel=0.01)
     assert (sim["recency"] <= sim["T"]).all() and (sim.loc[sim.frequency == 0, "recency"] == 0).all()
+
+
+def test_span_of_control_scales_with_the_book():
+    from kamlib.data.generator import MANAGERS, SPAN_OF_CONTROL
+    assert GeneratorConfig().managers == MANAGERS                        # the sample: 2,000 accounts, 12 managers
+    big = GeneratorConfig(n_accounts=200_000).managers
+    assert len(big) == round(200_000 / SPAN_OF_CONTROL) and len(set(big)) == len(big) and big[:12] == MANAGERS
+    assert len(GeneratorConfig(n_accounts=200_000, n_managers=3000).managers) == 3000
+    book = generate_book(GeneratorConfig(n_accounts=600, seed=3, n_managers=4))
+    per = book.accounts["account_manager"].value_counts()
+    assert sorted(per.index) == sorted(MANAGERS[:4]) and per.min() > 100       # ~150 accounts each
+    assert set(book.opportunities["account_manager"]) <= set(MANAGERS[:4])
+    assert book.truth["config"]["n_managers"] == 4

@@ -22,6 +22,14 @@ INDUSTRIES = ("machinery", "food service", "construction", "electronics", "chemi
 REGIONS = ("East China", "South China", "North China", "Central China", "West China", "Northeast")
 MANAGERS = ("Zhang Wei", "Li Na", "Wang Fang", "Liu Yang", "Chen Jing", "Yang Lei", "Zhao Min", "Huang Tao",
             "Zhou Xin", "Wu Hao", "Xu Li", "Sun Qiang")
+SURNAMES = ("Zhang", "Li", "Wang", "Liu", "Chen", "Yang", "Zhao", "Huang", "Zhou", "Wu", "Xu", "Sun", "Ma", "Zhu",
+            "Hu", "Guo", "He", "Lin", "Gao", "Luo", "Zheng", "Liang", "Xie", "Song", "Tang", "Han", "Feng", "Deng",
+            "Cao", "Peng")
+GIVEN_NAMES = ("Wei", "Na", "Fang", "Yang", "Jing", "Lei", "Min", "Tao", "Xin", "Hao", "Li", "Qiang", "Jun", "Yan",
+               "Ping", "Hui", "Gang", "Ying", "Bin", "Lin", "Hong", "Jie", "Mei", "Chao", "Dan", "Yu", "Bo", "Ning",
+               "Kai", "Rui", "Lan", "Qing", "Ting", "Xia", "Long", "Peng", "Shan", "Yun", "Zhen", "Fei", "Hua",
+               "Ming", "Xue", "Jian", "Yue", "Dong", "Yi", "Tian", "Wen", "Kun")
+SPAN_OF_CONTROL = 150        # accounts per manager in a larger book (the sample: 2,000 accounts, 12 managers)
 CATEGORIES = ("bearings", "hydraulics", "fasteners", "packaging", "frozen food", "consumables", "spare parts")
 _NAME_A = ("Hua", "Zhong", "Xin", "Tian", "Jin", "Hong", "Da", "Heng", "Sheng", "Yong", "Kai", "Rui", "Bo",
            "Ming", "Long", "Feng", "Hai", "Guang", "Cheng", "An")
@@ -84,6 +92,20 @@ class GeneratorConfig:
         "AAA": -6.0, "AA": -3.0, "A": 2.0, "BBB": 15.0, "BB": 40.0})
     win_back_share: float = 0.1          # churned accounts later won back
     win_back_cost: float = 60000.0       # mean win-back spend per account won back
+    n_managers: int | None = None        # None: the sample's 12 up to 2,000 accounts, one per 150 accounts above
+
+    @property
+    def managers(self) -> tuple[str, ...]:
+        """The account managers' names: the sample's 12 first, then surname and given name pairs."""
+        n = self.n_managers if self.n_managers is not None else (
+            len(MANAGERS) if self.n_accounts <= 2000 else round(self.n_accounts / SPAN_OF_CONTROL))
+        if n < 1:
+            raise ValueError(f"n_managers must be at least 1, got {n}")
+        extra = (f"{s} {g}" for g in GIVEN_NAMES for s in SURNAMES)
+        names = list(MANAGERS) + [x for x in extra if x not in MANAGERS]
+        if n > len(names):        # more than the pairs: numbered
+            names += [f"{names[i % len(names)]} {i // len(names) + 1}" for i in range(len(names), n)]
+        return tuple(names[:n])
 
 
 @dataclass
@@ -154,7 +176,7 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     tier_i = np.array([pos[t] for t in tier])
     noisy = rng.random(n) < 0.1
     tier = order[np.where(noisy, np.clip(tier_i + rng.choice([-1, 1], n), 0, 3), tier_i)]
-    manager = rng.choice(MANAGERS, n)
+    manager = rng.choice(cfg.managers, n)
     shape = cfg.churn.complaint_propensity_shape
     complaint_propensity = rng.gamma(shape, 1.0 / shape, n)
     # credit rating worsens with the propensity to complain (a signal known today, not when it was earned)
@@ -193,7 +215,9 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     n_lines = rng.choice([1, 2, 3], o_acc.size, p=[0.5, 0.35, 0.15])
     line_order = np.repeat(np.arange(o_acc.size), n_lines)
     shares = rng.dirichlet(np.ones(3), o_acc.size)
-    share = np.concatenate([shares[i, :k] / shares[i, :k].sum() for i, k in enumerate(n_lines)])
+    used = np.arange(3)[None, :] < n_lines[:, None]           # each order's first n_lines shares, normalised
+    kept = np.where(used, shares, 0.0)
+    share = (kept / kept.sum(axis=1, keepdims=True))[used]
     revenue = np.round(o_value[line_order] * share, 2)
     acc_line = o_acc[line_order]
     base_margin = rng.beta(8, 24, n)
@@ -225,7 +249,8 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     accounts, tx, costs = _win_backs(cfg, rng2, accounts, tx, costs, lam, nu)
     opportunities = _opportunities(cfg, rng2, accounts)
     payments = _payments(cfg, rng2, tx, accounts)
-    truth = {"parameters": asdict(tp), "config": {k: v for k, v in asdict(cfg).items() if k != "truth"},
+    config = {k: v for k, v in asdict(cfg).items() if k != "truth"} | {"n_managers": len(cfg.managers)}
+    truth = {"parameters": asdict(tp), "config": config,
              "churn_hazard": asdict(cfg.churn) | {"period": "calendar month",
                                                   "tier_hazard_ratios": {"strategic": 1.0, "A": 1.0, "B": 1.0}},
              "accounts_alive_at_end": int(churned_on.isna().sum()), "n_orders": int(o_acc.size),
@@ -298,12 +323,19 @@ def _churn_and_service(cfg: GeneratorConfig, rng, acquired: pd.Series, tier: np.
                   * pd.Series(manager).map(diligence).to_numpy() * rng.gamma(4.0, 0.25, n))   # per day
     complaint_rate = ch.complaints_per_year / 365.25 * propensity
     churn_day = np.full(n, np.iinfo(np.int64).max)
+    never_day = np.iinfo(np.int64).max // 2
     ev = {"visit": ([], []), "complaint": ([], []), "resolved": ([], [])}
+    # counts kept as the months pass (each month reads only what it needs, not every earlier event): events of
+    # the last months (for the look-back window), complaints so far, resolutions dated before this month and
+    # those still to come
+    recent: dict[str, list] = {"visit": [], "complaint": []}
+    complaints_so_far = np.zeros(n, np.int64)
+    resolved_before = np.zeros(n, np.int64)
+    pending = (np.array([], np.int64), np.array([], np.int64))
 
-    def count(kind, lo, hi):
-        acc_i, day = (np.concatenate(x) if x else np.array([], int) for x in ev[kind])
-        inside = (day >= lo[acc_i]) & (day < hi[acc_i])
-        return np.bincount(acc_i[inside], minlength=n)
+    def window(kind, lo, hi):
+        inside = [i[(d >= lo[i]) & (d < hi[i])] for i, d in recent[kind]]
+        return np.bincount(np.concatenate(inside) if inside else np.array([], np.int64), minlength=n)
 
     for month in pd.period_range(start, end, freq="M"):
         m0 = (month.start_time - start).days
@@ -311,11 +343,17 @@ def _churn_and_service(cfg: GeneratorConfig, rng, acquired: pd.Series, tier: np.
         first = np.maximum(m0, acq)
         active = (acq <= m1) & (churn_day == np.iinfo(np.int64).max)     # in the book, not churned yet
         lo, hi = first - ch.lookback_days, first
-        x = {"visits_90d": count("visit", lo, hi), "complaints_90d": count("complaint", lo, hi)}
+        for kind in recent:                  # events before the earliest window start are no longer needed
+            recent[kind] = [(i, d) for i, d in recent[kind] if d.size and d.max() >= m0 - ch.lookback_days]
+        x = {"visits_90d": window("visit", lo, hi), "complaints_90d": window("complaint", lo, hi)}
         # open complaints among those of the window, resolutions closing complaints oldest first (as the data
-        # pair them): C(hi) - max(C(lo), R(hi)) with C, R the complaints and resolutions before a day
-        ever = np.full(n, -(10 ** 9))
-        c_hi, r_hi = count("complaint", ever, hi), count("resolved", ever, hi)
+        # pair them): C(hi) - max(C(lo), R(hi)) with C, R the complaints and resolutions before a day; every
+        # complaint so far is before hi (hi >= this month's first day)
+        due = pending[1] < m0
+        resolved_before += np.bincount(pending[0][due], minlength=n)
+        pending = (pending[0][~due], pending[1][~due])
+        soon = pending[1] < hi[pending[0]]
+        c_hi, r_hi = complaints_so_far, resolved_before + np.bincount(pending[0][soon], minlength=n)
         x["unresolved_complaints_90d"] = np.clip(c_hi - np.maximum(c_hi - x["complaints_90d"], r_hi), 0, None)
         eta = sum(beta[k] * x[k] for k in beta)
         days = np.clip(m1 - first + 1, 0, None)
@@ -331,11 +369,15 @@ def _churn_and_service(cfg: GeneratorConfig, rng, acquired: pd.Series, tier: np.
             d = first[i] + np.floor(rng.random(i.size) * span[i]).astype(int)
             ev[kind][0].append(i)
             ev[kind][1].append(d)
+            recent[kind].append((i, d))
             if kind == "complaint":     # resolved the same day (first contact) or within weeks; some never
                 delay = np.where(rng.random(i.size) < 0.3, 0, np.ceil(rng.gamma(1.5, 6, i.size))).astype(int)
                 never = rng.random(i.size) >= ch.resolved_share
+                resolved = np.where(never, never_day, d + delay)
                 ev["resolved"][0].append(i)
-                ev["resolved"][1].append(np.where(never, np.iinfo(np.int64).max // 2, d + delay))
+                ev["resolved"][1].append(resolved)
+                complaints_so_far = complaints_so_far + np.bincount(i, minlength=n)
+                pending = (np.concatenate([pending[0], i[~never]]), np.concatenate([pending[1], resolved[~never]]))
     gone = churn_day <= (end - start).days
     churned_on = pd.Series(start + pd.to_timedelta(np.where(gone, churn_day, 0), unit="D")).where(gone)
     rows = []
@@ -421,7 +463,7 @@ def _opportunities(cfg: GeneratorConfig, rng, accounts: pd.DataFrame) -> pd.Data
     created = won_new["created_on"].to_numpy()[j] + pd.to_timedelta(rng.integers(-60, 61, k), unit="D")
     closed = created + pd.to_timedelta(np.ceil(rng.gamma(3, 20, k)), unit="D")
     lost_new = pd.DataFrame({"account_id": None, "prospect_name": _company_names(rng, k, rng.choice(INDUSTRIES, k)),
-                             "account_manager": rng.choice(MANAGERS, k), "created_on": created, "closed_on": closed,
+                             "account_manager": rng.choice(cfg.managers, k), "created_on": created, "closed_on": closed,
                              "outcome": "lost", "stage": rng.choice(stages, k, p=[0.5, 0.3, 0.2]),
                              "amount": np.round(rng.lognormal(11, 0.8, k), -2)})
     # existing accounts
