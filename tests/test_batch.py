@@ -90,7 +90,7 @@ def test_chinese_report(small_dir, tmp_path):
     assert "Book size" not in page and "Data quality" not in page
     assert "客户是谁" in page and "Who the accounts are" not in page          # the introduction in Chinese only
     summary = (out / "2026-09" / "00_executive_summary.presentation.html").read_text()
-    assert "要点" in summary and "全部关键指标" in summary
+    assert "需要管理层决策的事项" in summary and "全部核心指标" in summary
     if find_chromium():                      # PDF copies, with the Chinese text in a CJK font
         index = (out / "2026-09" / "index.html").read_text()
         for name in ("01_account_overview", "00_executive_summary"):

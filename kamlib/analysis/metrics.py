@@ -144,6 +144,75 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
     Metric("winback_cost_per_recovered_account", "Win-back spend per recovered account",
            "单个挽回客户成本", "currency per account",
            f"Costs of kind 'win_back' in {WINDOW} / accounts won back in the window.", "scorecard"),
+    # --- findings of the decision memo (kamlib.analysis.findings; recorded by the executive summary)
+    Metric("memo_findings", "The memo's findings", "管理摘要的发现", "text",
+           "Kinds of the memo's findings, ranked by money at stake, comma-separated ('none': no finding); the "
+           "index and deck rebuild the memo's headline from it and the metrics below.", "findings"),
+    Metric("finding_open_complaint_accounts", "Accounts with an open complaint", "有未解决投诉的客户数", "accounts",
+           "Accounts in the book with a complaint not resolved at the analysis date (this month's action list).",
+           "findings"),
+    Metric("finding_open_complaint_margin", "Margin of accounts with an open complaint", "有未解决投诉客户的毛利",
+           "currency", "Sum of the 12-month gross margin of finding_open_complaint_accounts.", "findings"),
+    Metric("finding_complaint_hazard_ratio", "Churn hazard ratio of unresolved complaints", "未解决投诉的流失风险比",
+           "ratio", "Hazard ratio of the churn-driver model (Cox, counting process) for unresolved complaints in "
+           "the 90 days before a month (complaints made when unresolved ones are not measured).", "findings"),
+    Metric("finding_complaint_hazard_ratio_lower", "Lower 95% bound of that hazard ratio", "该风险比95%区间下限",
+           "ratio", "Lower Wald 95% bound of finding_complaint_hazard_ratio.", "findings"),
+    Metric("finding_complaint_hazard_ratio_upper", "Upper 95% bound of that hazard ratio", "该风险比95%区间上限",
+           "ratio", "Upper Wald 95% bound of finding_complaint_hazard_ratio.", "findings"),
+    Metric("finding_complaint_p_adjusted", "Adjusted p-value of the complaint driver", "投诉驱动因素调整后p值",
+           "p-value", "Holm-adjusted p-value of finding_complaint_hazard_ratio over all churn drivers.", "findings"),
+    Metric("finding_churn_events", "Churns in the churn-driver model", "流失驱动模型中的流失数", "accounts",
+           "Churns (events) the churn-driver model was estimated on.", "findings"),
+    Metric("finding_driver_accounts", "Accounts in the churn-driver model", "流失驱动模型中的客户数", "accounts",
+           "Accounts the churn-driver model was estimated on.", "findings"),
+    Metric("finding_visit_policy_accounts", "Strategic and A accounts", "战略和A类客户数", "accounts",
+           "Strategic and A accounts in the book (the accounts under the visit policy).", "findings"),
+    Metric("finding_visits_behind_accounts", "Key accounts behind the visit policy", "拜访不足的重点客户数",
+           "accounts", "Strategic and A accounts with fewer in-person visits than the policy requires over the "
+           "last 13 full weeks (this month's action list).", "findings"),
+    Metric("finding_visits_on_track_share", "Key accounts on track with visits", "拜访达标的重点客户占比",
+           "share 0-1", "1 - finding_visits_behind_accounts / finding_visit_policy_accounts.", "findings"),
+    Metric("finding_visits_on_track_lower", "Lower 95% bound of that share", "该占比95%区间下限", "share 0-1",
+           "Lower bound of the Wilson 95% interval of finding_visits_on_track_share.", "findings"),
+    Metric("finding_visits_on_track_upper", "Upper 95% bound of that share", "该占比95%区间上限", "share 0-1",
+           "Upper bound of the Wilson 95% interval of finding_visits_on_track_share.", "findings"),
+    Metric("finding_visits_behind_margin", "Margin of key accounts behind on visits", "拜访不足重点客户的毛利",
+           "currency", "Sum of the 12-month gross margin of finding_visits_behind_accounts.", "findings"),
+    Metric("finding_whitespace_accounts", "Accounts with cross-sell whitespace", "有交叉销售空间的客户数",
+           "accounts", "Accounts that buy a category far below their peers (industry and tier) or not at all.",
+           "findings"),
+    Metric("finding_whitespace_margin", "Cross-sell whitespace", "交叉销售空间", "currency",
+           "Sum over finding_whitespace_accounts of the peers' median 12-month margin in the account's largest "
+           "whitespace category.", "findings"),
+    Metric("finding_overdue_accounts", "Accounts with overdue invoices", "有逾期发票的客户数", "accounts",
+           "Accounts in the book with invoices past their due date and unpaid at the analysis date.", "findings"),
+    Metric("finding_overdue_amount", "Overdue receivables", "逾期应收账款", "currency",
+           "Amount of the invoices of finding_overdue_accounts that are past their due date.", "findings"),
+    Metric("finding_churn_alert_accounts", "Valuable accounts that may have lapsed", "可能已流失的高价值客户数",
+           "accounts", "Churn alerts of this month's action list (12-month margin above the median, P(alive) "
+           "below the alert threshold).", "findings"),
+    Metric("finding_churn_alert_margin", "Margin of valuable accounts that may have lapsed",
+           "可能已流失高价值客户的毛利", "currency", "Sum of the 12-month gross margin of finding_churn_alert_accounts.",
+           "findings"),
+] + [Metric(f"finding_win_{what}_{group}", f"{label}, {group} accounts", f"{zh_group}{zh}", unit,
+            definition.format(group=group), "findings")
+     for group, zh_group in (("existing", "老客户"), ("new", "新客户"))
+     for what, label, zh, unit, definition in (
+         ("closed", "Opportunities closed", "已关闭商机数", "opportunities",
+          f"Opportunities of {{group}} accounts won or lost in {WINDOW}."),
+         ("rate", "Win rate", "销售成功率", "share 0-1", "Won / closed of finding_win_closed_{group}."),
+         ("rate_lower", "Win rate, lower 95% bound", "成功率95%区间下限", "share 0-1",
+          "Lower bound of the Wilson 95% interval of finding_win_rate_{group}."),
+         ("rate_upper", "Win rate, upper 95% bound", "成功率95%区间上限", "share 0-1",
+          "Upper bound of the Wilson 95% interval of finding_win_rate_{group}."),
+         ("rate_p_adjusted", "Win rate against the rule of thumb, adjusted p-value", "成功率与经验法则比较的调整后p值",
+          "p-value", "Two-sided exact binomial test of finding_win_rate_{group} against its rule of thumb "
+          "(existing 0.5, new 0.15), Holm-adjusted over the two groups."),
+         ("gap_amount", "Pipeline at stake below the rule of thumb", "低于经验法则的商机金额", "currency",
+          "Open opportunity amount of {group} accounts x (rule of thumb - finding_win_rate_{group}), when the "
+          "rate is significantly below the rule."),
+     )
 ]}
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..text.formatting import count, money, pct, times
+from ..text.formatting import count, money, p_value, pct, times
 from ..text.formatting import month as month_name
 from .metrics import GLOSSARY, merge_metric_files
 
-SECTIONS = ("book", "clv", "economics", "segmentation", "scorecard")
+SECTIONS = ("book", "clv", "economics", "segmentation", "scorecard", "findings")
 
 
 def previous_month(month: str) -> str:
@@ -35,13 +35,30 @@ def format_value(key: str, value, currency: str = "CNY", lang: str = "en") -> st
         return money(value, currency, lang)
     if unit.startswith("share"):
         return pct(value)
-    if unit == "accounts":
+    if unit in ("accounts", "opportunities", "invoices"):
         return count(value)
+    if unit == "p-value":
+        return p_value(value)
     if unit == "days":
         return f"{value:,.0f}"
     if unit == "ratio":
         return times(value, lang)
     return f"{value:,.3g}" if isinstance(value, float) else str(value)
+
+
+def unit_label(key: str, currency: str = "CNY", lang: str = "en") -> str:
+    """A metric's unit in words, in the report language ('CNY', 'CNY per account', '%', 'days', ...)."""
+    from ..text.i18n import t
+    unit = GLOSSARY[key].unit if key in GLOSSARY else ""
+    if unit.startswith("currency"):
+        return t("unit_currency_per_account", lang, currency=currency) if "per account" in unit else currency
+    kind = {"share 0-1": "share", "share": "share", "0-1": "index", "p-value": "p"}.get(unit, unit)
+    return t(f"unit_{kind}", lang) if f"unit_{kind}" in _labels() else unit
+
+
+def _labels():
+    from ..text.i18n import LABELS
+    return LABELS
 
 
 def comparison(current: dict, previous: dict | None, notes: dict, *, currency: str = "CNY",
@@ -51,6 +68,8 @@ def comparison(current: dict, previous: dict | None, notes: dict, *, currency: s
     month."""
     rows = []
     for key, m in GLOSSARY.items():
+        if m.unit == "text":                    # words, not numbers (e.g. the memo's finding kinds)
+            continue
         cur = current.get(key)
         prev = previous.get(key) if previous else None
         if cur is None or prev is None:
@@ -61,11 +80,20 @@ def comparison(current: dict, previous: dict | None, notes: dict, *, currency: s
             change = f"{cur / prev - 1:+.1%}"
         else:
             change = None
-        rows.append({"section": m.issue, "metric": getattr(m, lang), "this_month": format_value(key, cur, currency, lang),
+        rows.append({"section": m.issue, "metric": getattr(m, lang), "unit": unit_label(key, currency, lang),
+                     "this_month": format_value(key, cur, currency, lang),
                      "last_month": format_value(key, prev, currency, lang), "change": change,
                      "reason": notes.get(key, "") if cur is None else ""})
-    table = pd.DataFrame(rows, index=pd.Index(list(GLOSSARY), name="key"))
+    table = pd.DataFrame(rows, index=pd.Index([k for k, m in GLOSSARY.items() if m.unit != "text"], name="key"))
     return table if previous is not None else table.drop(columns=["last_month", "change"])
+
+
+def by_section(table: pd.DataFrame, lang: str = "en"):
+    """(section title, its rows without the section column) per section of :func:`comparison`, in order."""
+    from ..text.i18n import tv
+    for section in dict.fromkeys(table["section"]):
+        rows = table[table["section"] == section].drop(columns="section")
+        yield tv(section, lang), rows.drop(columns="reason") if not rows["reason"].any() else rows
 
 
 # paragraphs of (i18n clause key, metrics it quotes); a clause whose metrics are missing is said as its "_na"
