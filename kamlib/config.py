@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 DEFAULT_FILE = "kam.yaml"
 
@@ -46,10 +46,22 @@ class DataConfig(_Strict):
     encoding: str | None = None          # CSV text encoding (default: detected), e.g. gb18030
     duplicates: Literal["exclude", "keep", "error"] = "exclude"   # order lines repeated exactly
     duckdb: DuckDBConfig = Field(default_factory=DuckDBConfig)
+    # exports read as they say (kamlib.data.exports, data/README.md "Reading rules")
+    revenue_includes_tax: bool = False   # the revenue column includes VAT (含税): made net with 税额 or vat_rate
+    vat_rate: float | None = Field(None, ge=0, lt=1)     # e.g. 0.13
+    units: dict[str, dict[str, Literal["元", "千元", "万元", "百万元", "亿元", "%"]]] = Field(default_factory=dict)
+    discount: Literal["auto", "fraction", "percent", "price_ratio"] = "auto"   # 0.097 | 9.7 | 0.903 (9.03折)
+    min_year: int = Field(1990, ge=1900, le=2100)        # dates before this year are errors
+    month_coverage: bool = True          # refuse an analysis month the data do not cover
+    _currency: str = PrivateAttr("CNY")                  # set from the top-level currency / currency_rates
+    _currency_rates: dict = PrivateAttr(default_factory=dict)
 
     def read_options(self) -> dict:
         """Keyword arguments of :func:`kamlib.load_dataset` for files."""
-        return {"values": self.values, "encoding": self.encoding, "duplicates": self.duplicates}
+        return {"values": self.values, "encoding": self.encoding, "duplicates": self.duplicates,
+                "revenue_includes_tax": self.revenue_includes_tax, "vat_rate": self.vat_rate, "units": self.units,
+                "discount": self.discount, "min_year": self.min_year, "month_coverage": self.month_coverage,
+                "currency": self._currency, "currency_rates": dict(self._currency_rates)}
 
 
 class ChurnConfig(_Strict):
@@ -114,6 +126,7 @@ class KamConfig(_Strict):
 
     company: str = "Example Industrial Supply Co."
     currency: str = "CNY"
+    currency_rates: dict[str, float] = Field(default_factory=dict)   # {USD: 7.1}: units of `currency` per unit
     language: Literal["en", "zh"] = "en"
     data: DataConfig = Field(default_factory=DataConfig)
     churn: ChurnConfig = Field(default_factory=ChurnConfig)
@@ -129,6 +142,9 @@ class KamConfig(_Strict):
     def _currency(self):
         if not self.currency.strip():
             raise ValueError("currency must not be empty")
+        if any(rate <= 0 for rate in self.currency_rates.values()):
+            raise ValueError("currency_rates must be positive (units of the report currency per unit, e.g. USD: 7.1)")
+        self.data._currency, self.data._currency_rates = self.currency, dict(self.currency_rates)
         return self
 
     def notebook_parameters(self) -> dict:

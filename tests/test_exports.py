@@ -227,7 +227,7 @@ def test_file_names_match_in_any_case_and_formats_are_not_skipped(small_dir, tmp
     ds = load_dataset(data, analysis_date=MONTH_END, today=TODAY, future_rows="exclude")
     assert "costs" in ds.tables and ds.quality.rows_read["costs"] == len(pd.read_csv(small_dir / "costs.csv"))
     pd.read_csv(small_dir / "costs.csv").to_csv(data / "costs.csv", index=False)
-    with pytest.raises(DataValidationError, match="more than one file holds this table"):
+    with pytest.raises(DataValidationError, match="2 files or sheets could be this table: COSTS.xlsx .*costs.csv"):
         load_dataset(data, analysis_date=MONTH_END, today=TODAY, future_rows="exclude")
 
 

@@ -191,7 +191,7 @@ def test_large_file_keeps_file_order(tmp_path, with_exclusions):
     tx = pd.DataFrame({"account_id": rng.choice(["A1", "A2", "A3"], n),
                        "order_date": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 400, n), "D"),
                        "revenue": revenue, "gross_margin": 1.0, "product_category": "x"})
-    tiny_accounts().to_parquet(tmp_path / "accounts.parquet")
+    tiny_accounts(acquired=("2024-01-15",) * 3).to_parquet(tmp_path / "accounts.parquet")   # orders after
     tx.to_parquet(tmp_path / "transactions.parquet", row_group_size=20_000)
     ds = load(tmp_path)
     assert ds.quality.rows_excluded == (1000 if with_exclusions else 0)

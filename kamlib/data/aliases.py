@@ -7,6 +7,7 @@ Built in: the common Chinese column headers (客户编号, 订单日期, 销售�
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 # table -> {model column: headers that mean it}
 HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -29,7 +30,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "order_id": ("订单号", "单据编号", "订单编号"),
         "order_date": ("订单日期", "单据日期", "下单日期"),
         "product_category": ("产品类别", "存货分类", "产品分类"),
-        "revenue": ("销售额", "销售金额", "含税金额"),
+        "revenue": ("销售额", "销售金额", "无税金额", "不含税金额", "金额"),   # net of VAT (含税: TAX_INCLUSIVE)
         "gross_margin": ("毛利", "毛利额"),
         "cost": ("成本", "成本金额"),
         "discount": ("折扣", "折扣率"),
@@ -106,26 +107,118 @@ def header_key(text: str) -> str:
     return re.sub(r"[\s\ufeff\u3000]+", "", str(text)).casefold()
 
 
-def rename_map(table: str, headers: list[str], user: dict[str, str] | None = None) -> dict[str, str]:
-    """{header in the file: model column} for the headers that name a model column: the user's mapping
-    (``data.columns`` in kam.yaml) first, then the model's own names, then the built-in aliases."""
-    known: dict[str, str] = {}
-    for model, aliases in HEADERS.get(table, {}).items():
-        for a in aliases:
-            known.setdefault(header_key(a), model)
+# headers of amounts that include VAT: never revenue unless data.revenue_includes_tax (then net of 税额 or vat_rate)
+TAX_INCLUSIVE = ("含税金额", "价税合计", "含税销售额", "价税合计金额", "含税总额")
+NET_OF_TAX = ("无税金额", "不含税金额", "不含税销售额")
+# columns the model does not keep but reading needs (staged under these names, never typed into a table)
+EXTRA_HEADERS: dict[str, tuple[str, ...]] = {
+    "_tax": ("税额", "增值税额", "销项税额"),                       # the VAT of a line
+    "_kind": ("业务类型", "单据类型", "单据类别", "业务类别"),         # 销售 / 退货 / 红字
+    "_currency": ("币别", "币种", "货币", "currency"),                # 人民币 / 美元 / 港币 ...
+}
+# a unit at the end of a header: 销售额(万元), 金额（元）, 折扣率(%)
+UNIT_PATTERN = re.compile(r"^(?P<base>.*?)[(（]\s*(?P<unit>万元|千元|百万元|亿元|元|%|％)\s*[)）]$")
+UNIT_FACTORS = {"元": 1, "千元": 1_000, "万元": 10_000, "百万元": 1_000_000, "亿元": 100_000_000}
+
+
+class HeaderConflict(ValueError):
+    """Headers that cannot be mapped unambiguously (the message names them and the fix)."""
+
+
+def split_unit(header: str) -> tuple[str, str | None]:
+    """(header without its unit, unit) for headers such as 销售额(万元); (header, None) without one."""
+    m = UNIT_PATTERN.match(str(header).strip())
+    return (m["base"], m["unit"].replace("％", "%")) if m else (str(header), None)
+
+
+@dataclass
+class HeaderPlan:
+    """How a file's headers are read: ``rename`` {header: model column}, ``units`` {model column: unit from the
+    header}, ``tax_inclusive`` the header read as revenue that includes VAT (None: revenue is net)."""
+
+    rename: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    tax_inclusive: str | None = None
+
+
+def _known(table: str, user: dict[str, str] | None) -> tuple[dict, dict, dict]:
+    builtin: dict[str, str] = {}
+    for model, names in (*HEADERS.get(table, {}).items(), *EXTRA_HEADERS.items()):
+        for a in names:
+            builtin.setdefault(header_key(a), model)
     from .schema import TABLES
-    for col in TABLES[table].columns:
-        known[header_key(col.name)] = col.name
-    for theirs, model in (user or {}).items():
-        known[header_key(theirs)] = model
-    out, taken = {}, set()
+    own = {header_key(col.name): col.name for col in TABLES[table].columns}
+    mine = {header_key(theirs): model for theirs, model in (user or {}).items()}
+    return builtin, own, mine
+
+
+def plan_headers(table: str, headers: list[str], user: dict[str, str] | None = None, *,
+                 revenue_includes_tax: bool = False) -> HeaderPlan:
+    """Map a file's headers to the model's columns: the user's mapping (``data.columns``), the model's own
+    names in any case and spacing, the built-in Chinese headers; a unit in the header (``(万元)``) is kept
+    aside. Two headers for one column, or a header mapped onto a name the file already has, are a
+    :class:`HeaderConflict` naming them and how to choose; so is a tax-inclusive amount (含税金额, 价税合计)
+    as revenue unless ``revenue_includes_tax``."""
+    builtin, own, mine = _known(table, user)
+    gross = {header_key(h) for h in TAX_INCLUSIVE}
+    candidates: dict[str, list[tuple[str, str]]] = {}     # model column -> [(header, how matched)]
+    units, grossed = {}, []
     for h in headers:
-        model = known.get(header_key(h))
-        if model is not None and model not in taken and h != model:
-            out[h] = model
-        if model is not None:
-            taken.add(model)
-    return out
+        base, unit = split_unit(h)
+        k, kb = header_key(h), header_key(base)
+        if k in mine or kb in mine:
+            model, how = mine.get(k, mine.get(kb)), "user"
+        elif k in own or kb in own:
+            model, how = own.get(k, own.get(kb)), "own"
+        elif table == "transactions" and kb in gross:
+            grossed.append(h)
+            if not revenue_includes_tax:
+                continue
+            model, how = "revenue", "builtin"
+        elif kb in builtin:
+            model, how = builtin[kb], "builtin"
+        else:
+            continue
+        candidates.setdefault(model, []).append((h, how))
+        units[h] = unit
+    problems, plan = [], HeaderPlan()
+    for model, found in candidates.items():
+        users = [h for h, how in found if how == "user"]
+        names = " and ".join(f"'{h}'" for h, _ in found)
+        if users and any(how == "own" for _, how in found):
+            problems.append(f"columns {names} are both read as '{model}': data.columns in kam.yaml maps a column "
+                            "onto a name the file already has; remove that mapping or rename a column")
+            continue
+        chosen = users or [h for h, _ in found]
+        if len(chosen) > 1 and any(how == "own" for _, how in found):
+            problems.append(f"columns {names} could both be '{model}'; remove or rename one of them")
+            continue
+        if len(chosen) > 1:
+            problems.append(f"columns {names} could both be '{model}'; choose one in kam.yaml (data.columns: "
+                            f"{{{table}: {{{chosen[0]}: {model}}}}}) or remove the other column")
+            continue
+        header = chosen[0]
+        if header != model:
+            plan.rename[header] = model
+        if units[header]:
+            plan.units[model] = units[header]
+        if model == "revenue" and revenue_includes_tax:
+            if header_key(split_unit(header)[0]) in {header_key(h) for h in NET_OF_TAX}:
+                problems.append(f"data.revenue_includes_tax is true but the revenue column '{header}' is net of "
+                                "VAT (无税 / 不含税); remove data.revenue_includes_tax from kam.yaml")
+            plan.tax_inclusive = header
+    if table == "transactions" and grossed and "revenue" not in candidates and not revenue_includes_tax:
+        problems.append(f"column '{grossed[0]}' holds amounts including VAT (含税); revenue is net of VAT: export the "
+                        "net amount (无税金额 / 不含税金额), or set data.revenue_includes_tax: true in kam.yaml with "
+                        "data.vat_rate (e.g. 0.13) or a 税额 column to subtract")
+    if problems:
+        raise HeaderConflict("; ".join(problems))
+    return plan
+
+
+def rename_map(table: str, headers: list[str], user: dict[str, str] | None = None) -> dict[str, str]:
+    """{header in the file: model column} for the headers that name a model column (:func:`plan_headers`)."""
+    return {h: m for h, m in plan_headers(table, headers, user).rename.items() if not m.startswith("_")}
 
 
 def value_map(table: str, column: str, user: dict | None = None) -> dict[str, str]:

@@ -100,7 +100,8 @@ class Dataset(Shown):
         meta = {"analysis_date": str(self.analysis_date.date()), "source": self.source,
                 "fingerprint": self.fingerprint, "tables": list(self.tables),
                 "quality": {"rows_read": self.quality.rows_read, "exclusions": self.quality.exclusions,
-                            "adjustments": self.quality.adjustments, "findings": self.quality.findings}}
+                            "adjustments": self.quality.adjustments, "findings": self.quality.findings,
+                            "notes": self.quality.notes}}
         own = self.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
                                ).fetchone()[0]
         if own and Path(own).resolve() == path:   # built in this file (load_dataset(database=...)): no copy
@@ -125,7 +126,8 @@ class Dataset(Shown):
         con = duckdb_connect(str(path), read_only=True)
         meta = json.loads(con.execute("SELECT meta FROM _kam_meta").fetchone()[0])
         q = DataQuality(rows_read=meta["quality"]["rows_read"], exclusions=meta["quality"]["exclusions"],
-                        adjustments=meta["quality"]["adjustments"], findings=meta["quality"].get("findings", []))
+                        adjustments=meta["quality"]["adjustments"], findings=meta["quality"].get("findings", []),
+                        notes=meta["quality"].get("notes", []))
         return cls(con=con, analysis_date=pd.Timestamp(meta["analysis_date"]), quality=q, source=meta["source"],
                    fingerprint=meta["fingerprint"], tables=tuple(meta["tables"]))
 

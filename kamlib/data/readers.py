@@ -8,9 +8,11 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import gzip
+import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -30,10 +32,12 @@ _SNIFF_BYTES = 1 << 16
 
 @dataclass(frozen=True)
 class TableFile:
-    """Where one table is: a file, and the sheet of a workbook (None: the file's only or first sheet)."""
+    """Where one table is: a file, and the sheet of a workbook (None: the file's only or first visible sheet);
+    ``others``: the workbook's other visible sheets (named in messages)."""
 
     path: Path
     sheet: str | None = None
+    others: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -45,6 +49,16 @@ class TableFile:
             "parquet" if self.path.suffix.lower() == ".parquet" else "csv"
 
 
+@dataclass
+class Found:
+    """The files of a folder by table, the problems finding them, and notes for the data-quality summary
+    (files that match no table, hidden sheets not read)."""
+
+    files: dict[str, TableFile] = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
 def _split(name: str) -> tuple[str, str]:
     low = name.lower()
     for suffix in (*SUFFIXES, *UNREADABLE):
@@ -53,42 +67,146 @@ def _split(name: str) -> tuple[str, str]:
     return name, ""
 
 
-def sheet_names(path: Path) -> list[str]:
+# a copy or an older / newer version of a table's file or sheet: 'transactions (1)', '销售明细 - 副本',
+# 'transactions_old', 'transactions 2026-10' (compared as header keys: no spaces, case folded)
+_VARIANT = r"(\(\d+\)|（\d+）|-?副本(\(\d+\))?|-?copy(\(\d+\))?|[-_.]?(old|bak|backup|new|备份|旧|新|\d{1,2}|" \
+           r"\d{4}[-_.]?\d{2}([-_.]?\d{2})?))"
+
+
+def _matches(key: str, wanted: set[str]) -> str | None:
+    """'exact' when ``key`` names a wanted table, 'variant' when it names a copy of one, else None."""
+    if key in wanted:
+        return "exact"
+    if any(re.fullmatch(re.escape(w) + _VARIANT, key) for w in wanted):
+        return "variant"
+    return None
+
+
+def sheets(path: Path) -> list[tuple[str, bool]]:
+    """(name, visible) of every worksheet of a workbook, in order."""
     from python_calamine import CalamineWorkbook
     try:
-        return list(CalamineWorkbook.from_path(str(path)).sheet_names)
+        meta = CalamineWorkbook.from_path(str(path)).sheets_metadata
     except Exception as e:  # noqa: BLE001 - a damaged workbook is named, not skipped
         raise DataValidationError(f"cannot be read as an Excel workbook ({e}); {SAVE_AS}",
                                   table="data", source=str(path)) from None
+    return [(m.name, str(m.visible).rsplit(".", 1)[-1].lower() == "visible") for m in meta]
 
 
-def find_table(folder: Path, table: str, file_name: str | None = None) -> TableFile | None:
-    """The file (or workbook sheet) holding ``table`` in ``folder``: named like the table or like
-    ``file_name`` (``data.tables`` in kam.yaml), ignoring case; a sheet so named in a workbook of the folder.
-    Two candidates, or a file in a format kamlib cannot read, are errors."""
-    wanted = {header_key(table)} | ({header_key(file_name)} if file_name else set())
+def sheet_names(path: Path) -> list[str]:
+    return [name for name, _ in sheets(path)]
+
+
+def _size(tf: TableFile) -> str:
+    """When a file was saved and how many rows it holds, for naming look-alike files."""
+    day = dt.datetime.fromtimestamp(tf.path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    try:
+        if tf.kind == "csv":
+            with _open_bytes(tf.path) as f:
+                rows = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b"")) - 1
+        elif tf.kind == "parquet":
+            rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{_sql_path(tf.path)}')").fetchone()[0]
+        else:
+            rows = max(len(_sheet_rows(tf)) - 1, 0)
+    except Exception:  # noqa: BLE001 - only for the message
+        return f"saved {day}"
+    return f"saved {day}, {rows:,} rows"
+
+
+def find_tables(folder: Path, names: dict[str, str | None]) -> Found:
+    """The file (or workbook sheet) of each table in ``names`` ({table: its file name from ``data.tables``
+    or None}): a file named like the table (or like its ``data.tables`` name, which then comes first) in any
+    case, or a visible sheet so named in a workbook of the folder; in a file of its own, the sheet named like
+    the table, else the first visible sheet. Hidden sheets are read only when ``data.tables`` names them.
+    Several candidates (``transactions.csv`` and ``transactions (1).csv``), or a file in a format kamlib
+    cannot read, are problems naming them; files that match no table are noted."""
+    out = Found()
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
-    found = []
-    for p in files:
-        stem, suffix = _split(p.name)
-        if header_key(stem) not in wanted:
+    keys = {p: header_key(_split(p.name)[0]) for p in files}
+    table_keys = {header_key(t) for t in (*names, *TABLES)} | {header_key(f) for f in names.values() if f}
+    books = {p: None for p in files if _split(p.name)[1] == ".xlsx" and keys[p] not in table_keys}
+    used: set[Path] = set()
+    for table, file_name in names.items():
+        try:
+            tf = _find_one(folder, files, keys, books, table, file_name, out.notes)
+        except DataValidationError as e:
+            out.problems.append(e)
             continue
-        if suffix in UNREADABLE:
-            raise DataValidationError(f"is {UNREADABLE[suffix]}, which cannot be read; {SAVE_AS}", table=table,
-                                      source=str(p))
-        if suffix:
-            found.append(TableFile(p))
-    if not found:
+        if tf is not None:
+            out.files[table] = tf
+            used.add(tf.path)
+    for p in files:
+        if p in used:
+            continue
+        out.notes.append(f"{p.name}: matches no table, not read (name it in data.tables of kam.yaml to read it)")
+    return out
+
+
+def _find_one(folder, files, keys, books, table, file_name, notes) -> TableFile | None:
+    for wanted in ([{header_key(file_name)}] if file_name else []) + [{header_key(table)}]:
+        found, unreadable = [], []
         for p in files:
-            if _split(p.name)[1] == ".xlsx" and header_key(_split(p.name)[0]) not in _TABLE_KEYS:
-                found += [TableFile(p, s) for s in sheet_names(p) if header_key(s) in wanted]
-    if len(found) > 1:
-        raise DataValidationError(f"more than one file holds this table ({', '.join(f.label for f in found)}); "
-                                  "keep one", table=table, source=str(folder))
-    return found[0] if found else None
+            how = _matches(keys[p], wanted)
+            if how is None:
+                continue
+            suffix = _split(p.name)[1]
+            if suffix in UNREADABLE:
+                unreadable.append(p)
+            elif suffix:
+                found.append(_in_file(p, table, file_name, notes))
+        if unreadable and not found:
+            p = unreadable[0]
+            raise DataValidationError(f"is {UNREADABLE[_split(p.name)[1]]}, which cannot be read; {SAVE_AS}",
+                                      table=table, source=str(p))
+        if not found:
+            for p in books:
+                if books[p] is None:
+                    books[p] = sheets(p)
+                named = [(n, visible) for n, visible in books[p]
+                         if _matches(header_key(n), wanted) and (visible or header_key(n) == header_key(file_name or ""))]
+                hidden = [n for n, visible in books[p] if not visible and _matches(header_key(n), wanted)
+                          and (n, visible) not in named]
+                notes += [f"{p.name}: hidden sheet '{n}' not read (name it in data.tables of kam.yaml to read it)"
+                          for n in hidden]
+                found += [TableFile(p, n) for n, _ in named]
+        if len(found) > 1:
+            listed = "; ".join(f"{f.label} ({_size(f)})" for f in found)
+            raise DataValidationError(
+                f"{len(found)} files or sheets could be this table: {listed}; keep one in the folder (move the others "
+                f"out), or name the one to read in kam.yaml (data.tables: {{{table}: <file or sheet name>}})",
+                table=table, source=str(folder))
+        if found:
+            return found[0]
+    return None
+
+
+def _in_file(p: Path, table: str, file_name: str | None, notes: list[str]) -> TableFile:
+    """A table's own file; for a workbook, the sheet to read: the one named like ``file_name`` (also hidden)
+    or the table, else the first visible sheet; its other visible sheets are kept for messages."""
+    if _split(p.name)[1] != ".xlsx":
+        return TableFile(p)
+    book = sheets(p)
+    visible = [n for n, v in book if v]
+    named = [n for n, _ in book if file_name and header_key(n) == header_key(file_name)] or \
+            [n for n in visible if header_key(n) == header_key(table)]
+    if not visible and not named:
+        raise DataValidationError("has no visible sheet; unhide the sheet to read or name it in data.tables of "
+                                  "kam.yaml", table=table, source=str(p))
+    sheet = (named or visible)[0]
+    notes += [f"{p.name}: hidden sheet '{n}' not read (name it in data.tables of kam.yaml to read it)"
+              for n, v in book if not v and n != sheet]
+    return TableFile(p, sheet if len(book) > 1 else None, tuple(n for n in visible if n != sheet))
 
 
 _TABLE_KEYS = {header_key(t) for t in TABLES}    # a workbook named like a table is that table's file
+
+
+def find_table(folder: Path, table: str, file_name: str | None = None) -> TableFile | None:
+    """The file (or workbook sheet) of one table (:func:`find_tables`); problems are raised."""
+    found = find_tables(folder, {table: file_name})
+    if found.problems:
+        raise found.problems[0]
+    return found.files.get(table)
 
 
 # --- CSV encodings -------------------------------------------------------------------------------------
@@ -99,8 +217,9 @@ def _open_bytes(path: Path):
 
 def detect_encoding(path: Path) -> str:
     """The encoding of a CSV file: from its byte-order mark; else UTF-8 when its start decodes as UTF-8; else
-    GB18030 (the superset of GB2312 and GBK, Excel's default on Chinese Windows) when its non-ASCII bytes read
-    as such; else charset-normalizer's guess."""
+    GB18030 (the superset of GB2312 and GBK, Excel's default on Chinese Windows) or Big5 (cp950: Taiwan and
+    Hong Kong), whichever reads as common Chinese text (:func:`plausibility`); else charset-normalizer's
+    guess."""
     with _open_bytes(path) as f:
         head = f.read(_SNIFF_BYTES)
     if head.startswith(codecs.BOM_UTF8):
@@ -114,8 +233,9 @@ def detect_encoding(path: Path) -> str:
         pass
     if len(head) == _SNIFF_BYTES and b"\n" in head:      # whole lines only: no character cut in two
         head = head[: head.rfind(b"\n") + 1]
-    if _mostly_gb18030(head):
-        return "gb18030"
+    chinese = [enc for enc in ("gb18030", "cp950") if _decodes(head, enc)]
+    if chinese:      # GBK and Big5 bytes overlap: the decoding that reads as common Chinese text wins
+        return max(chinese, key=lambda enc: plausibility(head.decode(enc, errors="replace")))
     from charset_normalizer import from_bytes
     best = from_bytes(head).best()
     if best is not None:
@@ -124,12 +244,43 @@ def detect_encoding(path: Path) -> str:
                               "kam.yaml", table="data", source=str(path))
 
 
-def _mostly_gb18030(head: bytes) -> bool:
-    """True when the non-ASCII bytes read as GB18030 with at most a stray error (a damaged GBK file is still
-    GBK: reading it so names the damaged byte)."""
+def _decodes(head: bytes, encoding: str) -> bool:
+    """True when the non-ASCII bytes read in ``encoding`` with at most a stray error (a damaged GBK file is
+    still GBK: reading it so names the damaged byte)."""
     high = sum(b >= 0x80 for b in head)
-    bad = head.decode("gb18030", errors="replace").count("\ufffd")
+    bad = head.decode(encoding, errors="replace").count("\ufffd")
     return high > 0 and bad <= max(1, high // 200)
+
+
+def _common(ch: str) -> bool:
+    """A character of everyday Chinese: GB2312 level 1 (the 3,755 commonest simplified characters) or
+    Big5's frequently used characters (5,401 traditional)."""
+    for enc, lo, hi in (("gb2312", 0xB0A1, 0xD7FE), ("big5", 0xA440, 0xC67E)):
+        try:
+            b = ch.encode(enc)
+        except UnicodeEncodeError:
+            continue
+        if len(b) == 2 and lo <= (b[0] << 8 | b[1]) <= hi:
+            return True
+    return False
+
+
+def plausibility(text: str) -> float:
+    """The share of the non-ASCII characters of ``text`` that are everyday Chinese (1.0 for Chinese read in
+    its encoding; text decoded in the wrong one reads as rare characters and symbols, ~0.3-0.6)."""
+    wide = [c for c in text if ord(c) >= 0x80 and not c.isspace() and c not in "\ufeff，。：；（）、·￥¥"]
+    return sum(map(_common, wide)) / len(wide) if wide else 1.0
+
+
+def looks_garbled(headers: list[str]) -> bool:
+    """Headers that look like text decoded in the wrong encoding (mostly rare characters, or mojibake of
+    UTF-8 read as a single-byte encoding)."""
+    text = "".join(headers)
+    wide = [c for c in text if ord(c) >= 0x80]
+    if len(wide) < 2:
+        return False
+    latin = sum(0xC0 <= ord(c) <= 0x2FF for c in wide) / len(wide)
+    return "\ufffd" in text or latin > 0.5 or plausibility(text) < 0.7
 
 
 def to_utf8(path: Path, encoding: str, folder: Path) -> Path:
@@ -171,12 +322,18 @@ def _cell_text(v) -> str | None:
     return str(v)
 
 
-def read_xlsx(tf: TableFile) -> pd.DataFrame:
-    """A sheet as a frame of text (header from its first non-empty row); Excel date cells become ISO dates."""
+def _sheet_rows(tf: TableFile) -> list[list]:
     from python_calamine import CalamineWorkbook
+    wb = CalamineWorkbook.from_path(str(tf.path))
+    return wb.get_sheet_by_name(tf.sheet or wb.sheet_names[0]).to_python(skip_empty_area=True)
+
+
+def read_xlsx(tf: TableFile) -> pd.DataFrame:
+    """A sheet as a frame of text (header from its first non-empty row); Excel date cells become ISO dates.
+    Formula cells without a saved value (a file written by a program that does not calculate) are an error
+    naming a cell and the fix."""
     try:
-        wb = CalamineWorkbook.from_path(str(tf.path))
-        rows = wb.get_sheet_by_name(tf.sheet or wb.sheet_names[0]).to_python(skip_empty_area=True)
+        rows = _sheet_rows(tf)
     except Exception as e:  # noqa: BLE001
         raise DataValidationError(f"cannot be read as an Excel workbook ({e}); {SAVE_AS}", table="data",
                                   source=str(tf.path)) from None
@@ -187,7 +344,45 @@ def read_xlsx(tf: TableFile) -> pd.DataFrame:
     to_text = np.frompyfunc(_cell_text, 1, 1)
     frame = pd.DataFrame({h: pd.array(to_text(body[:, i]) if len(body) else [], dtype=object)
                           for i, h in enumerate(header)})
-    return frame.astype(object).where(frame.notna(), None)
+    frame = frame.astype(object).where(frame.notna(), None)
+    if frame.isna().to_numpy().any():
+        _check_formulas(tf)
+    return frame
+
+
+_FORMULA_WITHOUT_VALUE = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>]*>(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)'
+                                    rb'(?:<v\s*/>|<v></v>)?</c>')
+
+
+def _sheet_part(book: zipfile.ZipFile, sheet: str | None) -> str:
+    """The path inside the .xlsx of a sheet's XML (the first sheet when ``sheet`` is None)."""
+    import xml.etree.ElementTree as ET
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
+    entries = ET.fromstring(book.read("xl/workbook.xml")).findall("m:sheets/m:sheet", ns)
+    entry = next(e for e in entries if sheet is None or e.get("name") == sheet)
+    rid = entry.get(f"{{{ns['r']}}}id")
+    rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    target = next(r.get("Target") for r in rels if r.get("Id") == rid)
+    return target.lstrip("/") if target.startswith("/") else "xl/" + target
+
+
+def _check_formulas(tf: TableFile) -> None:
+    try:
+        with zipfile.ZipFile(tf.path) as book, book.open(_sheet_part(book, tf.sheet)) as part:
+            n, first, tail = 0, None, b""
+            while chunk := part.read(1 << 22):
+                text = tail + chunk
+                cut = text.rfind(b"</c>") + 4 if b"</c>" in text else 0
+                hits = _FORMULA_WITHOUT_VALUE.findall(text[:cut])
+                n, first, tail = n + len(hits), first or (hits[0] if hits else None), text[cut:]
+    except (KeyError, StopIteration, zipfile.BadZipFile, OSError):
+        return          # not the layout Excel writes: nothing to say
+    if n:
+        raise DataValidationError(
+            f"{n:,} cell(s) hold a formula without a saved value (first: cell {first.decode()}), read as empty: the "
+            "file was written by a program that does not calculate formulas; open and save it in Excel (or WPS), or "
+            "export values instead of formulas", table="data", source=f"{tf.path}" + (f" [sheet {tf.sheet}]" if tf.sheet else ""))
 
 
 # --- into DuckDB ---------------------------------------------------------------------------------------
@@ -200,6 +395,7 @@ def read_into(con: duckdb.DuckDBPyConnection, tf: TableFile, target: str, *, enc
             con.execute(f"CREATE TEMP TABLE {target} AS SELECT * FROM read_parquet('{_sql_path(tf.path)}')")
         elif tf.kind == "xlsx":
             frame = read_xlsx(tf)
+            con.execute("SELECT 1").fetchall()   # no unfinished result of an earlier query: register needs none
             con.register("_kam_sheet", frame)
             con.execute(f"CREATE TEMP TABLE {target} AS SELECT * FROM _kam_sheet")
             con.unregister("_kam_sheet")
@@ -209,8 +405,14 @@ def read_into(con: duckdb.DuckDBPyConnection, tf: TableFile, target: str, *, enc
             if enc not in ("utf-8", "utf8", "utf-8-sig"):
                 scratch = Path(tempfile.mkdtemp(prefix="kam-csv-"))
                 path = to_utf8(tf.path, enc, scratch)
-            con.execute(f"CREATE TEMP TABLE {target} AS SELECT * FROM read_csv('{_sql_path(path)}', header=true, "
-                        "all_varchar=true)")
+            try:
+                con.execute(f"CREATE TEMP TABLE {target} AS SELECT * FROM read_csv('{_sql_path(path)}', "
+                            "header=true, all_varchar=true)")
+            except duckdb.InvalidInputException as e:
+                ragged = None if "unicode" in str(e).lower() else _ragged_line(path)
+                if ragged:
+                    raise DataValidationError(ragged, table="data", source=str(tf.path)) from None
+                raise
     except duckdb.InvalidInputException as e:
         msg = str(e)
         if "unicode" in msg.lower():
@@ -226,6 +428,27 @@ def read_into(con: duckdb.DuckDBPyConnection, tf: TableFile, target: str, *, enc
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _ragged_line(path: Path) -> str | None:
+    """The first line of a CSV file with another number of fields than its header, as a message with the
+    fix (None when every line has as many)."""
+    import csv
+    try:
+        with (gzip.open(path, "rt", encoding="utf-8-sig", newline="") if path.name.lower().endswith(".gz")
+              else open(path, encoding="utf-8-sig", newline="")) as f:
+            reader = csv.reader(f)
+            header = next(reader, [])
+            for fields in reader:
+                if fields and len(fields) != len(header):
+                    extra = "an empty field at the end (a trailing comma)" if len(fields) > len(header) and \
+                        not fields[-1].strip() else f"{len(fields)} fields"
+                    return (f"line {reader.line_num} has {extra} but the header has {len(header)} fields; make every "
+                            "line as long as the header (remove the trailing comma, or put a value that holds a "
+                            "comma in double quotes) or export the file again from Excel as 'CSV UTF-8'")
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    return None
 
 
 def _sql_path(path: Path) -> str:

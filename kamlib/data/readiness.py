@@ -10,11 +10,16 @@ from .schema import DOUBTFUL_AFTER_DAYS, DataQuality, DataValidationError
 # the fewest accounts with orders, and with repeat purchase days, the purchase models are fitted on
 MIN_ACCOUNTS_WITH_ORDERS = 10
 MIN_REPEAT_BUYERS = 5
+# the analysis month must be covered: each of its last COVERAGE_MONTHS months needs at least COVERAGE_SHARE of
+# the median monthly order lines of the 12 months before them (when that median is at least COVERAGE_MIN_LINES)
+COVERAGE_MONTHS, COVERAGE_SHARE, COVERAGE_MIN_LINES = 3, 0.2, 10
 
 
-def check(ds, labels: dict[str, str] | None = None) -> None:
+def check(ds, labels: dict[str, str] | None = None, *, month_coverage: bool = True) -> None:
     """Raise one error naming every reason the data set ``ds`` (files or a database, queried where it lives)
-    cannot carry a report (``labels``: the file or table behind each table, for messages)."""
+    cannot carry a report (``labels``: the file or table behind each table, for messages); with
+    ``month_coverage`` (``data.month_coverage`` in kam.yaml) also when the data do not cover the analysis
+    month (:func:`uncovered_months`)."""
     labels = labels or {}
     problems = []
     month = ds.analysis_date.strftime("%Y-%m")
@@ -42,15 +47,42 @@ def check(ds, labels: dict[str, str] | None = None) -> None:
         elif repeat < MIN_REPEAT_BUYERS:
             problem("transactions", f"has {repeat} account(s) that bought on more than one day up to {month}; the "
                     f"purchase models need at least {MIN_REPEAT_BUYERS} repeat buyers")
+        if month_coverage and (text := uncovered_months(used, ds.analysis_date)):
+            problem("transactions", text, column="order_date")
     if problems:
         raise DataValidationError.combine(problems)
+
+
+def uncovered_months(tx, analysis_date: pd.Timestamp) -> str:
+    """Why the order lines ``tx`` (an Ibis table up to the analysis date) do not cover the analysis month —
+    it, or one of the months just before it, has no order or far fewer than the months before (an old file
+    or a hidden sheet read instead of the new export) — or '' when they do."""
+    end = pd.Period(analysis_date, freq="M")
+    months = pd.period_range(end=end, periods=12 + COVERAGE_MONTHS, freq="M")
+    day = tx.order_date.cast("date")
+    recent = tx.filter(day >= months[0].start_time.date())
+    got = recent.group_by(month=day.truncate("M")).agg(n=recent.count()).execute()
+    counts = pd.Series(got["n"].to_numpy(), index=pd.to_datetime(got["month"]).dt.to_period("M")) \
+        .reindex(months, fill_value=0)
+    before, last = counts.iloc[:12], counts.iloc[12:]
+    typical = float(before[before > 0].median()) if (before > 0).sum() >= 3 else 0.0
+    short = last[last < COVERAGE_SHARE * typical]
+    if typical < COVERAGE_MIN_LINES or short.empty:
+        return ""
+    last_day = tx.order_date.cast("date").max().execute()
+    shown = ", ".join(f"{m}: {n:,}" for m, n in short.items())
+    return (f"does not cover the analysis month {end}: order lines {shown}, against a median of {typical:,.0f} a "
+            f"month in the 12 months before; the data end on {pd.Timestamp(last_day).date()}. Is the export "
+            "complete (an older file or a hidden sheet read instead of the new one)? Choose a month the data cover, "
+            "add the missing orders, or set data.month_coverage: false in kam.yaml if the month really had so "
+            "few orders")
 
 
 def findings(con, analysis_date: pd.Timestamp, quality: DataQuality) -> None:
     """Counted, not stopping: accounts without any order, invoices unpaid long after their due date."""
     day = f"DATE '{analysis_date.date()}'"
     n = con.execute("SELECT count(*) FROM accounts WHERE account_id NOT IN "
-                    "(SELECT DISTINCT account_id FROM transactions)").fetchone()[0]
+                    "(SELECT DISTINCT account_id FROM transactions)").fetchall()[0][0]
     quality.find("accounts", "accounts without any order up to the analysis date", n)
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if "contacts" in tables and "interactions" in tables and "contact_id" in [

@@ -208,6 +208,7 @@ class DataQuality:
     exclusions: list[dict] = field(default_factory=list)
     adjustments: list[dict] = field(default_factory=list)
     findings: list[dict] = field(default_factory=list)    # counted, not excluded (e.g. accounts without orders)
+    notes: list[dict] = field(default_factory=list)       # files not read, hidden sheets, tables left out and why
 
     def exclude(self, table: str, reason: str, rows: int, amount: float | None = None) -> None:
         if rows:
@@ -223,6 +224,13 @@ class DataQuality:
         if rows:
             self.findings.append({"table": table, "finding": finding, "rows": int(rows),
                                   "amount": None if amount is None else float(amount)})
+
+    def note(self, table: str, note: str) -> None:
+        """Record what was not read and why (a file matching no table, a hidden sheet, a header-only table)."""
+        self.notes.append({"table": table, "note": note})
+
+    def notes_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.notes, columns=["table", "note"])
 
     def findings_table(self) -> pd.DataFrame:
         return pd.DataFrame(self.findings, columns=["table", "finding", "rows", "amount"])
@@ -367,24 +375,25 @@ def check_unique_key(con, raw: str, spec: TableSpec, source: str, is_csv: bool,
 
 
 def check_known_accounts(con, raw: str, spec: TableSpec, accounts: str, source: str, is_csv: bool,
-                         problems: list | None = None) -> None:
+                         problems: list | None = None, hint: str = "") -> None:
     _fail(con, f"SELECT _row, account_id FROM {raw} WHERE account_id IS NOT NULL "
                f"AND CAST(account_id AS VARCHAR) NOT IN (SELECT account_id FROM {accounts})",
           spec=spec, problems=problems, column="account_id", source=source, is_csv=is_csv,
-          what="refer to accounts that are not in the accounts table")
+          what="refer to accounts that are not in the accounts table" + hint)
 
 
 def check_row_rules(con, raw: str, spec: TableSpec, present: list[str], source: str, is_csv: bool,
-                    problems: list | None = None) -> None:
-    """Cross-column consistency rules of a table (e.g. closed before created), evaluated on typed values."""
+                    problems: list | None = None, skip: str = "false") -> None:
+    """Cross-column consistency rules of a table (e.g. closed before created), evaluated on typed values;
+    rows where the raw condition ``skip`` holds (e.g. lines marked as returns) are not checked."""
     if not spec.row_rules:
         return
     typed = ", ".join(typed_expr(spec.column(c)) for c in present)
     for condition, column, what in spec.row_rules:
         if column not in present:       # e.g. a margin rule on a file that gives cost instead
             continue
-        _fail(con, f"SELECT _row, CAST({_q(column)} AS VARCHAR) FROM (SELECT _row, {typed} FROM {raw}) "
-                   f"WHERE {condition}", spec=spec, problems=problems, column=column, source=source,
+        _fail(con, f"SELECT _row, CAST({_q(column)} AS VARCHAR) FROM (SELECT _row, {typed} FROM {raw} "
+                   f"WHERE NOT ({skip})) WHERE {condition}", spec=spec, problems=problems, column=column, source=source,
               is_csv=is_csv, what=what)
 
 
