@@ -70,12 +70,17 @@ def _stage(con: duckdb.DuckDBPyConnection, name: str, tf: readers.TableFile, *, 
             cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in codes.items())
             con.execute(f"UPDATE {raw}_t SET {q} = CASE {text} {cases} ELSE {q} END "
                         f"WHERE {text} IN ({', '.join(_literal(k) for k in codes)})")
+    quality.rows_read[name] = con.execute(f"SELECT count(*) FROM {raw}_t").fetchall()[0][0]
     subtotal = exports.subtotal_rows(con, f"{raw}_t")
     n, amount = _count(con, f"{raw}_t", subtotal, schema.number_expr("revenue") if "revenue" in have else None)
     quality.exclude(name, "subtotal or total row (小计 / 合计 / 总计)", n, amount)
-    con.execute(f"CREATE TEMP VIEW {raw} AS SELECT * FROM (SELECT rowid + 1 AS _row, * FROM {raw}_t) "
-                f"WHERE NOT ({subtotal})")
-    quality.rows_read[name] = con.execute(f"SELECT count(*) FROM {raw}_t").fetchall()[0][0]
+    if n:       # the lines of the file kept as they were numbered, without the subtotal rows (a copy)
+        con.execute(f"ALTER TABLE {raw}_t RENAME TO {raw}_all")
+        con.execute(f"CREATE TEMP TABLE {raw}_t AS SELECT rowid + 1 AS _row, * FROM {raw}_all WHERE NOT ({subtotal})")
+        con.execute(f"DROP TABLE {raw}_all")
+        con.execute(f"CREATE TEMP VIEW {raw} AS SELECT * FROM {raw}_t")
+    else:
+        con.execute(f"CREATE TEMP VIEW {raw} AS SELECT rowid + 1 AS _row, * FROM {raw}_t")
     try:
         exports.prepare(con, name, plan, options, quality, problems, label, tf.kind != "parquet")
     except DataValidationError as e:
