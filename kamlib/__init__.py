@@ -46,6 +46,7 @@ _NAMES = {
     "MetricsRecorder": "kamlib.analysis.metrics",
     "BGNBD": "kamlib.models",
     "ParetoNBD": "kamlib.models",
+    "MBGNBD": "kamlib.models",
     "GammaGamma": "kamlib.models",
     "ShiftedBetaGeometric": "kamlib.models",
     "use_style": "kamlib.figures.style",

@@ -71,7 +71,7 @@ class ChurnConfig(_Strict):
 
 
 class ClvConfig(_Strict):
-    model: Literal["auto", "bgnbd", "paretonbd"] = "auto"
+    model: Literal["auto", "bgnbd", "paretonbd", "mbgnbd"] = "auto"
     horizon_months: int = Field(36, gt=0, le=240)
     discount_rate: float = Field(0.10, ge=0, lt=1)
     holdout_months: int = Field(12, gt=0, le=36)

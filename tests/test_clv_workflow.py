@@ -43,7 +43,7 @@ def test_holdout_split(ds, holdout):
 
 def test_model_comparison_and_auto_choice(holdout, choice):
     t = choice.table
-    assert list(t.index) == ["bgnbd", "paretonbd", "baseline"]
+    assert list(t.index) == ["bgnbd", "paretonbd", "mbgnbd", "baseline"]
     assert choice.chosen == t.drop(index="baseline")["mae"].idxmin() and t.loc[choice.chosen, "chosen"]
     assert not t.loc["baseline", "chosen"] and t.loc["baseline", "model"] == clv.BASELINE
     res = choice.calibration_fits["bgnbd"]
@@ -51,7 +51,7 @@ def test_model_comparison_and_auto_choice(holdout, choice):
     assert t.loc["bgnbd", "mae"] == pytest.approx(np.mean(np.abs(pred - holdout["frequency_holdout"])))
     assert t.loc["bgnbd", "aggregate_error"] == pytest.approx(pred.sum() / holdout["frequency_holdout"].sum() - 1)
     assert clv.compare_models(holdout, model="paretonbd").chosen == "paretonbd"
-    with pytest.raises(ValueError, match="model='lifetimes' is not known; the valid ones are: 'auto', 'bgnbd', 'paretonbd'"):
+    with pytest.raises(ValueError, match="model='lifetimes' is not known; the valid ones are: 'auto', 'bgnbd', 'paretonbd', 'mbgnbd'"):
         clv.compare_models(holdout, model="lifetimes")
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamlib.models import BGNBD, GammaGamma, ParetoNBD, ShiftedBetaGeometric
+from kamlib.models import BGNBD, MBGNBD, GammaGamma, ParetoNBD, ShiftedBetaGeometric
 
 from conftest import ROOT
 
@@ -227,3 +227,35 @@ def test_sbg_several_cohorts_and_bad_input():
     assert ShiftedBetaGeometric().fit(frame).params.to_numpy() == pytest.approx(two.params.to_numpy(), rel=1e-6)
     with pytest.raises(ValueError, match="period 2 has 700"):
         ShiftedBetaGeometric().fit([1000, 600, 700])
+
+
+def test_mbgnbd_cdnow_estimates_match_lifetimes(cdnow):
+    """lifetimes' ModifiedBetaGeoFitter on CDNOW (its test suite, after BTYDplus): r=0.525, alpha=6.183,
+    a=0.891, b=1.614."""
+    mbg = MBGNBD().fit(cdnow)
+    assert mbg.converged and mbg.nobs == 2357
+    assert mbg.params.round(3).to_dict() == {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
+    assert mbg.llf > BGNBD().fit(cdnow).llf              # -9582.13 against the BG/NBD's -9582.43
+    assert mbg.bse.notna().all() and "MBG/NBD" in mbg._repr_html_()
+    # a single-order account, and an account without repeat purchases, can be dead (under the BG/NBD P = 1)
+    rows = pd.DataFrame({"frequency": [0, 1], "recency": [0.0, 2.0], "T": [40.0, 40.0]})
+    assert (mbg.p_alive(rows) < 0.6).all()
+    # lifetimes' conditional expectation for FHL's customer (x=2, t_x=30.43, T=38.86, 39 weeks): 1.226 +- 0.05
+    one = pd.DataFrame({"frequency": [2], "recency": [30.43], "T": [38.86]})
+    assert mbg.expected_purchases(39, one).iloc[0] == pytest.approx(1.226, abs=0.05)
+
+
+def test_mbgnbd_expected_purchases_match_the_series(cdnow):
+    r, alpha, a, b = 0.525, 6.183, 0.891, 1.614
+    res = MBGNBD().fit(cdnow.iloc[:300]).with_params([r, alpha, a, b])
+    rows = pd.DataFrame({"frequency": [0.0, 5.0, 30.0], "recency": [0.0, 100.0, 230.0], "T": [50.0, 120.0, 240.0]})
+    got = res.expected_purchases_if_alive(52.0, rows)
+    want = []
+    for x, _, T in rows.to_numpy():
+        z = mpmath.mpf(52) / (alpha + T + 52)
+        inner = (1 - z) ** (r + x) * _hyp2f1_series(r + x, b + x + 1, a + b + x, z)
+        want.append(float((a + b + x) / (a - 1) * (1 - inner)))
+    np.testing.assert_allclose(got, want, rtol=1e-9)
+    z = mpmath.mpf(52) / (alpha + 52)
+    new = float(b / (a - 1) * (1 - (1 - z) ** r * _hyp2f1_series(r, b + 1, a + b, z)))
+    assert res.expected_purchases_new(np.array([52.0]))[0] == pytest.approx(new, rel=1e-9)

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from kamlib.data.generator import GeneratorConfig, generate_book
-from kamlib.models import BGNBD, ConvergenceWarning, GammaGamma, ParetoNBD, ShiftedBetaGeometric
-from kamlib.models.simulate import simulate_bgnbd, simulate_paretonbd
+from kamlib.models import BGNBD, MBGNBD, ConvergenceWarning, GammaGamma, ParetoNBD, ShiftedBetaGeometric
+from kamlib.models.simulate import simulate_bgnbd, simulate_mbgnbd, simulate_paretonbd
 from kamlib.analysis.rfm import rfm_summary
 
 BG_TRUE = {"r": 0.8, "alpha": 5.0, "a": 0.7, "b": 3.0}
@@ -35,7 +35,8 @@ def covers(res, truth: dict) -> pd.Series:
 
 
 @pytest.mark.parametrize("model,truth,simulate", [(BGNBD, BG_TRUE, simulate_bgnbd),
-                                                  (ParetoNBD, PN_TRUE, simulate_paretonbd)])
+                                                  (ParetoNBD, PN_TRUE, simulate_paretonbd),
+                                                  (MBGNBD, BG_TRUE, simulate_mbgnbd)])
 def test_parameter_recovery(model, truth, simulate):
     rng = np.random.default_rng(11)
     sim = simulate(_ages(8000, rng), rng=rng, **truth)
@@ -66,7 +67,8 @@ def test_sbg_recovery_from_simulated_cohort():
 
 
 @pytest.mark.parametrize("model,truth,simulate", [(BGNBD, BG_TRUE, simulate_bgnbd),
-                                                  (ParetoNBD, PN_TRUE, simulate_paretonbd)])
+                                                  (ParetoNBD, PN_TRUE, simulate_paretonbd),
+                                                  (MBGNBD, BG_TRUE, simulate_mbgnbd)])
 def test_predictions_match_monte_carlo(model, truth, simulate):
     """E[Y(t) | history], P(alive | history) and E[X(t)] agree with simulation from the same parameters."""
     rng = np.random.default_rng(2)
@@ -84,6 +86,15 @@ def test_predictions_match_monte_carlo(model, truth, simulate):
         assert abs(pred[idx].mean() - g["frequency_future"].mean()) < 4 * se + 1e-3
         se_alive = g["alive"].std() / np.sqrt(len(g)) + 1e-9
         assert abs(alive[idx].mean() - g["alive"].mean()) < 4 * se_alive + 1e-3
+    # one draw per account from its posterior (the prediction intervals' sampler) has the same distribution
+    # as the simulated future: same mean and same share without purchases, by calibration frequency
+    draws = pd.Series(res.sample_future(future, sim, rng), index=sim.index)
+    for _, g in sim.groupby(np.minimum(sim["frequency"], 6)):
+        d = draws[g.index]
+        se = np.sqrt(g["frequency_future"].var() / len(g) + d.var() / len(g)) + 1e-9
+        assert abs(d.mean() - g["frequency_future"].mean()) < 4 * se + 1e-3
+        p0, q0 = (d == 0).mean(), (g["frequency_future"] == 0).mean()
+        assert abs(p0 - q0) < 4 * np.sqrt(2 * q0 * (1 - q0) / len(g)) + 1e-3
 
 
 def _model_data(kind: str, rng: np.random.Generator, n: int):
@@ -98,6 +109,7 @@ def _model_data(kind: str, rng: np.random.Generator, n: int):
 
 @pytest.mark.parametrize("model,theta,data", [
     (BGNBD, [0.8, 5.0, 0.7, 3.0], "rfm"),
+    (MBGNBD, [0.52, 6.2, 0.89, 1.61], "rfm"),
     (GammaGamma, [5.0, 4.0, 30.0], "spend"),
     (ShiftedBetaGeometric, [1.5, 4.0], "cohort"),
 ])

@@ -13,7 +13,7 @@ import pandas as pd
 from ..data import aggregate as agg
 from . import book
 from ..data.dataset import Dataset
-from ..models import BGNBD, GammaGamma, ParetoNBD
+from ..models import BGNBD, MBGNBD, GammaGamma, ParetoNBD
 from ..models.arguments import fraction, non_negative, one_of
 from ..models.base import PoorlyDetermined
 from ..models.transactions import MONTH_DAYS, TransactionResults
@@ -22,7 +22,7 @@ from .rfm import rfm_summary
 from ..text.display import Shown, Summary, distribution, headed
 from ..text.i18n import t
 
-TRANSACTION_MODELS = {"bgnbd": BGNBD, "paretonbd": ParetoNBD}
+TRANSACTION_MODELS = {"bgnbd": BGNBD, "paretonbd": ParetoNBD, "mbgnbd": MBGNBD}
 
 
 def calibration_end(analysis_date, holdout_months: int) -> pd.Timestamp:
@@ -198,7 +198,7 @@ def calibration_frame(ds: Dataset, rfm: pd.DataFrame) -> tuple[pd.DataFrame, pd.
 @dataclass(repr=False)
 class ModelChoice(Shown):
     """The comparison of purchase models on the holdout and the chosen one. ``table``: one row per model key
-    (``bgnbd``, ``paretonbd``; ``baseline`` when there is a holdout) with ``model`` (long name),
+    (``bgnbd``, ``paretonbd``, ``mbgnbd``; ``baseline`` when there is a holdout) with ``model`` (long name),
     ``log_likelihood``, ``aic``, ``bic``, ``mae`` and ``rmse`` (purchase days per account in the holdout),
     ``aggregate_error`` (expected total / actual - 1), ``converged`` and ``chosen``."""
 
@@ -222,7 +222,7 @@ class ModelChoice(Shown):
         return Summary(t("res_model_check_title", lang), info, headed(table, lang))
 
 
-def compare_models(rfm_holdout: pd.DataFrame, models=("bgnbd", "paretonbd"), model: str = "auto") -> ModelChoice:
+def compare_models(rfm_holdout: pd.DataFrame, models=tuple(TRANSACTION_MODELS), model: str = "auto") -> ModelChoice:
     """Fit each model on the calibration period; table of LL, AIC, BIC, holdout MAE/RMSE/aggregate error.
 
     ``model="auto"`` picks the lowest holdout MAE among the fits that converged (among all when none did);

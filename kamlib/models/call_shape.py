@@ -11,8 +11,9 @@ import pandas as pd
 
 # model class -> lifetimes' positional arguments, in order
 SHAPES = {"BGNBD": ("frequency", "recency", "T"), "ParetoNBD": ("frequency", "recency", "T"),
+          "MBGNBD": ("frequency", "recency", "T"),
           "GammaGamma": ("frequency", "monetary_value")}
-NEEDS_UNIT = {"BGNBD", "ParetoNBD"}
+NEEDS_UNIT = {"BGNBD", "ParetoNBD", "MBGNBD"}
 
 
 def _kamlib_call(name: str) -> str:

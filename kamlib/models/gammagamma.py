@@ -41,6 +41,17 @@ class GammaGammaResults(FitResults):
         m = np.where(x > 0, rfm["monetary_value"].to_numpy(float), 0.0)
         return pd.Series(p * (g + m * x) / (p * x + q - 1), index=rfm.index, name="expected_spend")
 
+    def sample_total(self, n, rfm: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        """One draw per account of the total value of ``n`` future purchases from its posterior: the spend rate
+        nu ~ Gamma(q + p x, gamma + m x) (the prior Gamma(q, gamma) for accounts without repeat purchases), then
+        the sum of n Gamma(p, nu) values ~ Gamma(n p, nu); 0 where n is 0."""
+        p, q, g = self.params.to_numpy()
+        x = rfm["frequency"].to_numpy(float)
+        m = np.where(x > 0, rfm["monetary_value"].to_numpy(float), 0.0)
+        nu = rng.gamma(q + p * x, 1.0 / (g + m * x))
+        n = np.asarray(n, float)
+        return np.where(n > 0, rng.gamma(np.maximum(n, 1) * p, 1.0) / nu, 0.0)
+
     def _extra_info(self):
         return [("freq_spend_corr", f"{self.frequency_spend_correlation:.3f}"),
                 ("mean_spend", f"{self.mean_spend:,.2f}")]

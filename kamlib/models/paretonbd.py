@@ -171,6 +171,19 @@ class ParetoNBDResults(TransactionResults):
         x, tx, T = _arrays(rfm)
         return (r + x) * (beta + T) / (alpha + T) * self._growth(s, beta + T, float(t))
 
+    def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        """One draw per account of its purchases in the next ``t`` from its posterior: alive with P(alive), then
+        lambda ~ Gamma(r+x, alpha+T), mu ~ Gamma(s, beta+T), lifetime ~ Exp(mu), Poisson(lambda min(lifetime, t))."""
+        r, alpha, s, beta = self.params.to_numpy()
+        x, _, T = _arrays(rfm)
+        n = len(x)
+        alive = rng.random(n) < self.p_alive(rfm).to_numpy()
+        lam = rng.gamma(r + x, 1.0 / (alpha + T))
+        mu = rng.gamma(s, 1.0 / (beta + T), size=n)
+        with np.errstate(divide="ignore", over="ignore"):
+            life = rng.exponential(1.0 / mu)
+        return np.where(alive, rng.poisson(lam * np.minimum(life, float(t))), 0)
+
     def simulate(self, T, rng: np.random.Generator, future: float = 0.0) -> pd.DataFrame:
         r, alpha, s, beta = self.params.to_numpy()
         return simulate_paretonbd(T, r=r, alpha=alpha, s=s, beta=beta, rng=rng, future=future)

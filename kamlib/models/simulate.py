@@ -58,3 +58,21 @@ def simulate_paretonbd(T, *, r: float, alpha: float, s: float, beta: float, rng:
         live = np.clip(np.minimum(tau, T + future) - T, 0, None)
         out["frequency_future"] = rng.poisson(lam * live)
     return out
+
+
+def simulate_mbgnbd(T, *, r: float, alpha: float, a: float, b: float, rng: np.random.Generator,
+                    future: float = 0.0) -> pd.DataFrame:
+    """Simulate MBG/NBD accounts: as :func:`simulate_bgnbd`, but the account may also drop out right at its
+    first purchase (time 0) with probability p, so it survives K - 1 ~ Geometric(p) - 1 repeat purchases."""
+    T = np.asarray(T, dtype=float)
+    lam = rng.gamma(r, 1.0 / alpha, size=T.size)
+    p = rng.beta(a, b, size=T.size)
+    n = rng.poisson(lam * T)
+    k = rng.geometric(p) - 1
+    x = np.minimum(k, n)
+    out = pd.DataFrame({"frequency": x, "recency": _last_of_uniforms(T, x, n, rng), "T": T, "lambda": lam,
+                        "p": p, "alive": k > n})
+    if future > 0:
+        m = rng.poisson(lam * future)
+        out["frequency_future"] = np.where(k > n, np.minimum(m, k - n), 0)
+    return out
