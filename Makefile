@@ -7,7 +7,7 @@ DATA   ?= data/sample
 SAMPLE := data/sample/transactions.csv
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test test-slow lab sample bench docs clean system-deps
+.PHONY: report test test-slow nbval nbval-refresh lab sample bench docs clean system-deps
 
 # constraints.txt pins the versions the suite was last tested with (pyproject.toml holds the lower bounds).
 $(STAMP): pyproject.toml constraints.txt
@@ -30,6 +30,17 @@ test: $(STAMP) $(SAMPLE)
 
 test-slow: $(STAMP) $(SAMPLE)
 	$(BIN)/python -m pytest -n 2 -m slow
+
+# The notebooks under nbval: each re-run on the sample and its outputs compared with the reference executed
+# copy in tests/nbval/ (images not compared; table ids, addresses, timings and paths sanitized). A change that
+# alters a notebook's output fails here: refresh the references (`make nbval-refresh`) and review their diff.
+NBVAL := KAMLIB_BATCH=1 $(BIN)/python -m pytest -p no:xdist -p no:randomly --nbval --nbval-current-env \
+         --nbval-sanitize-with tests/nbval/sanitize.cfg tests/nbval
+nbval: $(STAMP) $(SAMPLE)
+	$(NBVAL)
+
+nbval-refresh: $(STAMP) $(SAMPLE)
+	KAMLIB_BATCH=1 $(BIN)/python tests/nbval/refresh.py
 
 lab: $(STAMP) $(SAMPLE)
 	cd notebooks && ../$(BIN)/jupyter lab

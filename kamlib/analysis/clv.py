@@ -426,7 +426,8 @@ def value_accounts(ds: Dataset, model: str = "auto", *, holdout_months: int = 12
 def accounts_at_risk(ds: Dataset, value: AccountValue, threshold: float = 0.5) -> pd.DataFrame:
     """Churn alerts: accounts in the book (not recorded as churned, or won back since) with P(alive) <
     ``threshold`` and trailing-12-month margin above the median of active accounts (the ``accounts_at_risk``
-    metric), most valuable first."""
+    metric), most valuable first. Columns (index account_id): name, tier, account_manager, margin_12m,
+    p_alive, clv, last_purchase_weeks_ago."""
     fraction("threshold", threshold)
     w = window_12m(ds.analysis_date)
     per = agg.execute(agg.window_by_account(ds.table("transactions"), start=w.start, end=w.end))
@@ -449,7 +450,11 @@ def weeks_since_last_purchase(value: AccountValue) -> pd.Series:
 
 
 def clv_by(ds: Dataset, value: AccountValue, by: str) -> pd.DataFrame:
-    """Accounts, total and mean CLV, and mean P(alive) by an account attribute (tier, industry, ...)."""
+    """Accounts, total and mean CLV, and mean P(alive) by an account attribute (tier, industry, ...). Columns
+    (index: the attribute's values, largest total first): accounts, clv_total, clv_mean, p_alive_mean,
+    clv_share."""
+    from ..models.arguments import columns_of
+    columns_of("by", by, ds.accounts, "the accounts table")
     acc = ds.accounts.set_index("account_id")[[by]].join(value.frame[["clv", "p_alive"]], how="inner")
     out = acc.groupby(by).agg(accounts=("clv", "size"), clv_total=("clv", "sum"), clv_mean=("clv", "mean"),
                               p_alive_mean=("p_alive", "mean"))
@@ -459,6 +464,7 @@ def clv_by(ds: Dataset, value: AccountValue, by: str) -> pd.DataFrame:
 
 def top_share(values: pd.Series, share: float = 0.2) -> float:
     """Share of the total held by the top ``share`` of accounts (ceil(share * n) accounts)."""
+    fraction("share", share)
     v = values.sort_values(ascending=False).to_numpy()
     k = int(np.ceil(share * len(v)))
     return float(v[:k].sum() / v.sum()) if v.sum() else float("nan")

@@ -9,7 +9,9 @@ from ..data.periods import window_12m
 
 
 def window_accounts(ds: Dataset, analysis_date=None) -> pd.DataFrame:
-    """Accounts joined with their revenue and gross margin in the 12-month window (0 when no orders)."""
+    """Accounts joined with their revenue and gross margin in the 12-month window (0 when no orders): the
+    accounts table's columns plus revenue, gross_margin and lines (order lines in the window), one row per
+    account, churned ones included — the population of the report's concentration metrics."""
     w = window_12m(analysis_date or ds.analysis_date)
     per = agg.execute(agg.window_by_account(ds.table("transactions"), start=w.start, end=w.end))
     out = ds.accounts.merge(per, on="account_id", how="left")
@@ -62,9 +64,9 @@ def top_accounts(ds: Dataset, n: int = 15) -> pd.DataFrame:
 
 def breakdown(ds: Dataset, by: str) -> pd.DataFrame:
     """Accounts, active accounts, 12-month revenue and margin per value of account attribute ``by``."""
+    from ..models.arguments import columns_of
+    columns_of("by", by, ds.accounts, "the accounts table")
     acc = window_accounts(ds)
-    if by not in acc.columns:
-        raise KeyError(f"accounts have no column '{by}'")
     out = acc.groupby(by, observed=True).agg(accounts=("account_id", "size"),
                                              active_accounts=("lines", lambda s: int((s > 0).sum())),
                                              revenue=("revenue", "sum"), gross_margin=("gross_margin", "sum"))
