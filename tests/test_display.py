@@ -92,6 +92,7 @@ def test_defaults_that_need_no_plumbing(ds):
     (lambda ds: clv.clv_by(ds, None, "teir"), "by: no column 'teir' in the accounts table; its columns are: account_id"),
     (lambda ds: kam.overview.breakdown(ds, "teir"), "by: no column 'teir' in the accounts table"),
     (lambda ds: clv.top_share(pd.Series([3.0, 1.0]), 20), "share=20 looks like a percentage"),
+    (lambda ds: portfolio.portfolio(ds, None, "Nobody"), "manager='Nobody' is not known; the valid ones are:"),
 ])
 def test_bad_arguments_are_refused_listing_what_is_valid(ds, call, message):
     with pytest.raises((ValueError, KeyError)) as e:

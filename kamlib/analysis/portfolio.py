@@ -113,7 +113,9 @@ class Portfolio(Shown):
 
 def portfolio(ds: Dataset, tables: BookTables, manager: str, monthly: pd.DataFrame | None = None) -> Portfolio:
     """One manager's portfolio (``monthly``: :func:`scorecard.monthly_margin_by_manager`, computed once when
-    portfolios of many managers are made)."""
+    portfolios of many managers are made); an unknown manager lists the managers."""
+    from ..models.arguments import one_of
+    one_of("manager", manager, managers(ds))
     mine = tables.accounts[tables.accounts["account_manager"] == manager].sort_values("clv", ascending=False)
     rows = [r for r in (manager, "team median") if r in tables.scorecard.index]
     mix = mine.groupby("strategy").agg(accounts=("name", "size"), margin_12m=("margin_12m", "sum"),
