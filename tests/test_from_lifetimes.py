@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamlib.models import BGNBD, GammaGamma, ParetoNBD
+from kamlib.models import BGNBD, MBGNBD, GammaGamma, ParetoNBD
 
 from conftest import ROOT
 
@@ -56,3 +56,6 @@ def test_lifetimes_weights_and_gamma_gamma_shape():
     np.testing.assert_allclose(weighted.params, whole.params, rtol=1e-6)
     gg = GammaGamma().fit(cdnow["x"], cdnow["zbar"])
     assert gg.nobs == 946
+    # lifetimes' ModifiedBetaGeoFitter on CDNOW: r=0.525, alpha=6.183, a=0.891, b=1.614
+    mbg = MBGNBD().fit(cdnow["x"], cdnow["t_x"], cdnow["T"], time_unit="W")
+    assert mbg.params.round(3).to_list() == [0.525, 6.183, 0.891, 1.614]
