@@ -53,7 +53,7 @@ docs: $(STAMP)
 
 # Debian packages some tests need (headless browser, CJK font, PostgreSQL server, Java for Spark); .ci/run
 # calls this. Without them those tests skip with a message naming the package.
-SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql openjdk-17-jre-headless
+SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql openjdk-17-jre-headless poppler-utils
 system-deps:
 	@if command -v apt-get >/dev/null 2>&1; then \
 	  missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -190,13 +190,15 @@ def _cmd_brief(args) -> int:
         run = run_brief(data_dir=data, account=args.account, month=month, out_dir=cfg.report.out,
                         parameters=cfg.notebook_parameters(), today=args.today, company=cfg.company,
                         tables=cfg.data.tables, columns=cfg.data.columns, read_options=cfg.data.read_options(),
-                        progress=not args.quiet)
+                        progress=not args.quiet, pdf=args.pdf)
     except KeyError as e:
         raise UsageError(e.args[0]) from None
     if run.status != "success":
         print(f"brief FAILED: {run.error}", file=sys.stderr)
         return 1
     print(f"brief written: {Path(cfg.report.out) / month / run.html_presentation}")
+    if run.pdf:
+        print(f"brief printed: {Path(cfg.report.out) / month / run.pdf}")
     return 0
 
 
@@ -243,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--currency")
     b.add_argument("--today", help=argparse.SUPPRESS)
     b.add_argument("--quiet", action="store_true", help="no progress bars")
+    b.add_argument("--pdf", action="store_true", help="also print the brief to PDF, one A4 page (Chromium)")
     b.set_defaults(func=_cmd_brief)
     s = sub.add_parser("sample", help="generate the bundled synthetic key-account data set", parents=[common])
     s.add_argument("--out", default=str(DEFAULT_SAMPLE))

@@ -100,6 +100,10 @@ class ServicePolicyConfig(_Strict):
     holidays: list[str] = Field(default_factory=list)
     tier_rules: dict[Literal["strategic", "A", "B"], float] = Field(
         default_factory=lambda: {"strategic": 0.03, "A": 0.15, "B": 0.50})
+    # most days without meeting a decision maker of the account (contacts + contact_id on visits)
+    decision_maker_days: dict[Literal["strategic", "A", "B", "C"], int] = Field(
+        default_factory=lambda: {"strategic": 90, "A": 180})
+    complaint_open_days: int = Field(30, gt=0)      # a complaint open longer is an alert on the brief
 
 
 class ScorecardConfig(_Strict):
@@ -119,6 +123,7 @@ class ReportConfig(_Strict):
     notebooks: list[str] | None = None
     pdf: bool = False
     deck: bool = False                   # write reports/<month>/deck.pptx (python-pptx)
+    show_contact_details: bool = False   # briefs show contacts' phone and e-mail in full (default: masked)
 
 
 class KamConfig(_Strict):
@@ -163,6 +168,8 @@ class KamConfig(_Strict):
             "visit_policy": dict(p.visits_per_week), "holidays": list(p.holidays), "tier_rules": dict(p.tier_rules),
             "kpi_weights": dict(self.scorecard.kpi_weights),
             "doubtful_after_days": self.payments.doubtful_after_days,
+            "decision_maker_days": dict(p.decision_maker_days), "complaint_open_days": p.complaint_open_days,
+            "show_contact_details": self.report.show_contact_details,
         }
 
 

@@ -18,7 +18,8 @@ from . import book, service
 from ..models.arguments import fraction, one_of
 from .scorecard import classify_opportunities, complaints, receivables
 
-KINDS = ("churn_alert", "visits_behind", "overdue_invoices", "open_complaint", "opportunity_ageing", "whitespace")
+KINDS = ("churn_alert", "visits_behind", "overdue_invoices", "open_complaint", "opportunity_ageing", "whitespace",
+         "decision_maker_not_met")
 COLUMNS = ["account_id", "account_manager", "name", "tier", "kind", "money_at_stake", "detail"]
 VISIT_WEEKS = 13
 
@@ -110,6 +111,22 @@ def ageing_opportunities(ds: Dataset, table: pd.DataFrame, quantile: float = 0.8
                  [{"days": int(a), "limit": int(limit)} for a in o["age"]])
 
 
+def decision_maker_not_met(ds: Dataset, table: pd.DataFrame,
+                           policy: service.ServicePolicy = service.ServicePolicy()) -> pd.DataFrame:
+    """Accounts whose decision maker was not met within ``policy.decision_maker_days``
+    (:func:`kamlib.analysis.buying_centre.coverage`): money at stake, their 12-month margin. Nothing without a
+    contacts table or when visits do not say whom they met."""
+    from .buying_centre import coverage
+    cov = coverage(ds, table, policy.decision_maker_days)
+    if cov is None or cov.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    cov = cov[cov["alert"].fillna(False).astype(bool)]
+    hit = table.loc[cov.index]
+    return _rows(hit, "decision_maker_not_met", hit["margin_12m"],
+                 [{"days": None if np.isnan(d) else int(d), "limit": int(lim)}
+                  for d, lim in zip(cov["days_since_decision_maker"], cov["limit_days"])])
+
+
 def cross_sell(table: pd.DataFrame, ws: pd.DataFrame | None) -> pd.DataFrame:
     """Each account's largest whitespace category (:func:`kamlib.analysis.segmentation.whitespace`): money at
     stake, its peer-median margin."""
@@ -146,7 +163,8 @@ def this_month(ds: Dataset, table: pd.DataFrame | None = None, *, manager: str |
         one_of("manager", manager, sorted(ds.accounts["account_manager"].dropna().unique()))
         table = table[table["account_manager"] == manager]
     parts = [churn_alerts(table, alert_threshold), visits_behind(ds, table, policy), overdue_invoices(ds, table),
-             open_complaints(ds, table), ageing_opportunities(ds, table), cross_sell(table, ws)]
+             open_complaints(ds, table), ageing_opportunities(ds, table), cross_sell(table, ws),
+             decision_maker_not_met(ds, table, policy)]
     out = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else \
         pd.DataFrame(columns=COLUMNS)
     out = out.sort_values(["money_at_stake", "account_id"], ascending=[False, True], kind="stable")
@@ -167,6 +185,10 @@ def reasons(actions: pd.DataFrame, lang: str = "en") -> pd.Series:
         if kind == "open_complaint":
             detail = {**detail, "complaints": counted(detail["complaints"], "complaint", lang),
                       "days": days(detail["days"], lang)}
+        if kind == "decision_maker_not_met":
+            if detail.get("days") is None:
+                return t("action_decision_maker_never_met", lang, limit=days(detail["limit"], lang))
+            detail = {"days": days(detail["days"], lang), "limit": days(detail["limit"], lang)}
         return t(f"action_{kind}", lang, **detail)
     return pd.Series([one(k, d) for k, d in zip(actions["kind"], actions["detail"])], index=actions.index,
                      name="reason", dtype=object)

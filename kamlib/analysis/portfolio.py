@@ -11,7 +11,7 @@ from ..data import aggregate as agg
 from ..data.dataset import Dataset
 from ..text.display import Shown, Summary, headed
 from ..text.i18n import t
-from . import actions, clv, scorecard, segmentation, service
+from . import actions, brief_items, buying_centre, clv, scorecard, segmentation, service
 
 BRIEF_MONTHS = 24
 
@@ -58,7 +58,8 @@ def book_tables(ds: Dataset, *, clv_model: str = "auto", holdout_months: int = 1
     table = table.join(seg.frame[["strategy", "potential"]]).join(
         value.frame[["expected_purchases_12m"]]).join(segmentation.whitespace_potential(ws))
     churned_on = pd.to_datetime(ds.accounts.set_index("account_id")["churned_on"])
-    card = scorecard.manager_scorecard(ds, churned_on=churned_on, compliance=seg.compliance, clv=value.frame["clv"])
+    card = scorecard.manager_scorecard(ds, churned_on=churned_on, compliance=seg.compliance, clv=value.frame["clv"],
+                                       decision_maker_days=policy.decision_maker_days)
     todo = actions.this_month(ds, table, ws=ws, policy=policy, alert_threshold=alert_threshold)
     rfm = value.frame[["frequency", "recency", "T"]]
     rfm.attrs = dict(value.frame.attrs)
@@ -142,6 +143,11 @@ class AccountBrief(Shown):
     opportunities: pd.Series | None    # open, won, lost (None: no opportunities)
     actions: pd.DataFrame              # its actions this month
     whitespace: pd.DataFrame           # its whitespace categories
+    people: pd.DataFrame | None = None         # its buying centre (brief_items.people_of; None: no contacts table)
+    coverage: pd.Series | None = None          # roles, last meeting with a decision maker, alert (buying_centre)
+    since: dict | None = None                  # since the last visit (brief_items.since_last_visit)
+    open_items: pd.DataFrame | None = None     # each overdue invoice, open complaint, open opportunity
+    alerts: list | None = None                 # (text key, values) of the brief's alerts (brief_items.alerts)
 
     def summary(self, lang: str = "en") -> Summary:
         """The profile as facts; the value row (margin, P(alive), purchases, CLV and band, strategy)."""
@@ -157,17 +163,22 @@ class AccountBrief(Shown):
 
 
 def account_brief(ds: Dataset, tables: BookTables, account_id: str,
-                  policy: service.ServicePolicy = service.ServicePolicy()) -> AccountBrief:
+                  policy: service.ServicePolicy = service.ServicePolicy(), alert_threshold: float = 0.5
+                  ) -> AccountBrief:
+    """One account's brief as of the analysis date (:func:`account_briefs`)."""
     acc = ds.accounts
     if not (acc["account_id"] == account_id).any():
         raise KeyError(f"account {account_id!r} is not in the accounts table")
-    return account_briefs(ds, tables, [account_id], policy)[account_id]
+    return account_briefs(ds, tables, [account_id], policy, alert_threshold)[account_id]
 
 
 def account_briefs(ds: Dataset, tables: BookTables, account_ids,
-                   policy: service.ServicePolicy = service.ServicePolicy()) -> dict[str, AccountBrief]:
+                   policy: service.ServicePolicy = service.ServicePolicy(), alert_threshold: float = 0.5
+                   ) -> dict[str, AccountBrief]:
     """The briefs of ``account_ids`` (accounts of the book), each table read once for all of them (a manager
-    report's key accounts, the whole book's in a batch)."""
+    report's key accounts, the whole book's in a batch): profile, value with bands, 24 months, service, money
+    owed, pipeline, actions and whitespace; the people, what changed since the last visit, the open items and
+    the alerts (P(alive) below ``alert_threshold``; ``policy``: decision-maker days, complaint days)."""
     ids = list(dict.fromkeys(account_ids))
     acc = ds.accounts.set_index("account_id")
     start = (ds.analysis_month - (BRIEF_MONTHS - 1)).start_time
@@ -201,6 +212,10 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
     unbanded = known.index[known.reindex(columns=band_names).isna().all(axis=1)]
     unbanded = unbanded.intersection(tables.rfm.index) if tables.rfm is not None else unbanded[:0]
     bands = purchase_bands(tables.purchases, tables.rfm.loc[unbanded]) if len(unbanded) else None
+    people = brief_items.people_of(ds, ids)
+    since = brief_items.since_last_visit_of(ds, ids)
+    items = brief_items.open_items_of(ds, ids)
+    cov = buying_centre.coverage(ds, acc.loc[ids], policy.decision_maker_days)
     out = {}
     for account_id in ids:
         a = acc.loc[account_id]
@@ -242,6 +257,12 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
             o = op.get(account_id)
             opps = (o["outcome"].value_counts() if o is not None else pd.Series(dtype=int)).reindex(
                 ["open", "won", "lost"], fill_value=0)
+        row_cov = cov.loc[account_id] if cov is not None and account_id in cov.index else None
+        alerts = brief_items.alerts(credit_rating=a.get("credit_rating"), items=items[account_id],
+                                    p_alive=value.get("p_alive"), alert_threshold=alert_threshold, coverage=row_cov,
+                                    complaint_open_days=policy.complaint_open_days)
         out[account_id] = AccountBrief(account_id, profile, value, m, c, visits, complaints, invoices, opps,
-                                       todo.get(account_id, empty_actions), ws.get(account_id, empty_ws))
+                                       todo.get(account_id, empty_actions), ws.get(account_id, empty_ws),
+                                       people=None if people is None else people[account_id], coverage=row_cov,
+                                       since=since[account_id], open_items=items[account_id], alerts=alerts)
     return out

@@ -197,13 +197,16 @@ def complaint_summary(comp: pd.DataFrame, churned_on: pd.Series, start, end) -> 
 # --- scorecard ------------------------------------------------------------------------------------------
 
 def manager_scorecard(ds: Dataset, *, churned_on: pd.Series | None = None, compliance: pd.DataFrame | None = None,
-                      clv: pd.Series | None = None, weights: dict = DEFAULT_WEIGHTS) -> pd.DataFrame:
+                      clv: pd.Series | None = None, weights: dict = DEFAULT_WEIGHTS,
+                      decision_maker_days: dict | None = None) -> pd.DataFrame:
     """One row per account manager: accounts, portfolio margin (12 months) and its growth, retention rate,
     CLV of the portfolio, visit compliance, win rate, DSO, median complaint resolution days; each KPI's rank
     (1 = best) and a composite score = weighted mean of KPI percentile scores (weights shown, missing KPIs
     re-weighted over the available ones). A 'team median' row follows (no ranks). ``churned_on``: churn date
     per account (default: the churn definition ``auto`` — recorded churn when the data have it, else 180 days
-    without an order — :func:`kamlib.analysis.economics.churn_definition`)."""
+    without an order — :func:`kamlib.analysis.economics.churn_definition`). With a contacts table,
+    ``decision_maker_gaps`` counts the manager's accounts in the book whose decision maker was not met within
+    ``decision_maker_days`` (:func:`kamlib.analysis.buying_centre.coverage`; not a ranked KPI)."""
     if churned_on is None:
         from .economics import churn_dates, churn_definition
         churned_on = churn_dates(ds, churn_definition("auto", ds=ds))
@@ -242,6 +245,9 @@ def manager_scorecard(ds: Dataset, *, churned_on: pd.Series | None = None, compl
     if comp is not None:
         cw = comp[comp["complained_on"].between(w.start, w.end) & comp["resolved_on"].notna()]
         card["complaint_resolution_days"] = cw["resolution_days"].groupby(mgr.reindex(cw["account_id"]).to_numpy()).median()
+    gaps = _decision_maker_gaps(ds, acc[alive], decision_maker_days)
+    if gaps is not None:
+        card["decision_maker_gaps"] = gaps.groupby(mgr.reindex(gaps.index)).sum().reindex(card.index, fill_value=0)
     kpis = [k for k in weights if k in card]
     for k in kpis:
         card[f"rank_{k}"] = card[k].rank(ascending=k in LOWER_IS_BETTER, method="min")
@@ -260,6 +266,16 @@ def manager_scorecard(ds: Dataset, *, churned_on: pd.Series | None = None, compl
     out = pd.concat([card, median.to_frame().T])
     out.attrs["missing_kpis"] = [k for k in weights if weights[k] and k not in kpis]   # weights re-normalised
     return out
+
+
+def _decision_maker_gaps(ds: Dataset, accounts: pd.DataFrame, days: dict | None) -> pd.Series | None:
+    """Per account under the decision-maker policy: 1 when its decision maker was not met in time; None when
+    that is not known (no contacts table, or visits that do not say whom they met)."""
+    from .buying_centre import coverage
+    cov = coverage(ds, accounts, days)
+    if cov is None or cov["alert"].isna().all():
+        return None
+    return cov["alert"].fillna(False).astype(int)
 
 
 def rank_columns(columns) -> list[str]:

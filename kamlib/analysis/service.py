@@ -23,10 +23,13 @@ DEFAULT_TIER_RULES = {"strategic": 0.03, "A": 0.15, "B": 0.50}   # cumulative to
 
 @dataclass(frozen=True)
 class ServicePolicy:
-    """Required in-person visits per week by tier, and holiday dates whose weeks are not counted."""
+    """Required in-person visits per week by tier, and holiday dates whose weeks are not counted; the most
+    days without meeting a decision maker by tier, and the most days a complaint may stay open."""
 
     visits_per_week: dict = field(default_factory=lambda: dict(DEFAULT_POLICY))
     holidays: tuple = ()
+    decision_maker_days: dict = field(default_factory=lambda: {"strategic": 90, "A": 180})
+    complaint_open_days: int = 30
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame({"visits_per_week": pd.Series(self.visits_per_week)}).rename_axis("tier")

@@ -51,7 +51,7 @@ def contact_frames(accounts: pd.DataFrame, interactions: pd.DataFrame, seed: int
     out["contact_id"] = None
     visits = np.flatnonzero((out["kind"] == "visit").to_numpy() & out["account_id"].isin(key).to_numpy())
     # the decision maker's share of an account's visits varies a lot: some are rarely met (the alert's cases)
-    dm_weight = dict(zip(key, rng.gamma(0.6, 1.0, key.size)))
+    dm_weight = dict(zip(key, rng.gamma(1.2, 1.0, key.size)))
     by_account = {a: g for a, g in contacts.groupby("account_id")}
     chosen = np.empty(visits.size, dtype=object)
     acc_of_visit = out["account_id"].to_numpy()[visits]

@@ -41,7 +41,7 @@ BRIEF_NOTEBOOK = "07_account_brief"           # kam brief: accounts/<id>.html
 DECK_NOTEBOOK = "08_client_deck"              # kam report --deck: deck.pptx, after the others (reads their metrics)
 # the parameters the shared tables of manager reports and briefs depend on (the key of their cache)
 SHARED_PARAMETERS = ("clv_model", "holdout_months", "horizon_months", "discount_rate", "n_draws", "alert_threshold",
-                     "visit_policy")
+                     "visit_policy", "decision_maker_days")
 # typical run times on the bundled sample, to start the longest notebooks first when running in parallel
 TYPICAL_SECONDS = {"02_customer_lifetime_value": 16, "05_account_manager_scorecard": 16,
                    "03_retention_vs_acquisition": 15, "04_segmentation_strategy": 14, "01_account_overview": 12,
@@ -624,17 +624,20 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
 def run_brief(*, data_dir: str | Path, account: str, month: str, out_dir: str | Path = "reports",
               parameters: dict | None = None, today: str | None = None, company: str = "",
               tables: dict | None = None, columns: dict | None = None, read_options: dict | None = None,
-              progress: bool = True) -> NotebookRun:
+              progress: bool = True, pdf: bool = False) -> NotebookRun:
     """One account's brief (``kam brief``): ``<out>/<month>/accounts/<account>.html`` (and the analyst
-    version), from notebook 07 on the validated data; the tables a batch of that month computed are reused
-    when its data and parameters are the same."""
+    version; with ``pdf`` also ``<account>.presentation.pdf``, one A4 page), from notebook 07 on the validated
+    data; the tables a batch of that month computed are reused when its data and parameters are the same."""
     from ..data.credentials import redact, secrets
     from ..data.engine import remove_database
     from ..data.loading import load_dataset
     from ..data.periods import month_end
     out_root = Path(out_dir).resolve()
     out_root.mkdir(parents=True, exist_ok=True)
-    params = {"data_dir": str(data_dir), "month": month, **(parameters or {}), "account": account}
+    if pdf:
+        from .pdf import require_chromium
+        require_chromium()
+    params = {"data_dir": str(data_dir), "month": month, **(parameters or {}), "account": account, "_pdf": pdf}
     report = out_root / month / "run.json"          # the purchase model the month's batch chose, when 'auto'
     if params.get("clv_model") == "auto" and report.exists():
         params["clv_model"] = json.loads(report.read_text()).get("parameters", {}).get("clv_model", "auto")

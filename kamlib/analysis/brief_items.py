@@ -1,0 +1,175 @@
+"""What a manager takes into a visit, for one account: its people (the buying centre with the last meeting
+with each), what happened since the last visit, the open items to raise (each overdue invoice, open complaint
+and open opportunity) and the alerts (credit, churn risk, decision maker not met, complaints open too long).
+
+Everything is as of the analysis date: records dated after it are not in the data set (no look-ahead). A part
+whose table is missing is None ('not available'), never zero.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..data.dataset import Dataset
+from . import buying_centre
+from .scorecard import classify_opportunities, complaints, receivables
+
+NO_VISIT_DAYS = 90          # without a visit on record, 'since the last visit' covers this many days
+SPECULATIVE_RATINGS = ("BB", "B", "CCC", "CC", "C", "D")   # below BBB: a credit alert even with nothing overdue
+OPEN_ITEMS_SHOWN = 6        # per kind on the one-page brief; the rest are summed in one line
+
+
+def people_of(ds: Dataset, account_ids) -> dict[str, pd.DataFrame] | None:
+    """Per account: its contacts, decision makers first then by role — name, role, title, decision_maker,
+    meetings, last_met, and phone / email as recorded (mask them before showing: :mod:`kamlib.text.masking`).
+    None without a contacts table."""
+    met = buying_centre.contacts_met(ds)
+    if met is None:
+        return None
+    raw = ds.frame("contacts").set_index("contact_id")
+    mine = met[met["account_id"].isin(list(account_ids))].copy()
+    for col in ("phone", "email"):
+        mine[col] = raw[col].reindex(mine["contact_id"]).to_numpy() if col in raw else None
+    mine["_o"] = mine["role"].map({r: i for i, r in enumerate(buying_centre.CONTACT_ROLES)})
+    mine = mine.sort_values(["decision_maker", "_o", "name"], ascending=[False, True, True], kind="stable")
+    mine = mine.drop(columns="_o").set_index("contact_id")
+    groups = dict(tuple(mine.groupby("account_id", sort=False)))
+    out = {}
+    for a in account_ids:
+        frame = groups.get(a, mine.iloc[:0]).drop(columns="account_id")
+        frame.attrs["meetings_known"] = met.attrs["meetings_known"]
+        out[a] = frame
+    return out
+
+
+def since_last_visit_of(ds: Dataset, account_ids) -> dict[str, dict]:
+    """Per account, what happened after its last visit (or, with none on record, in the last
+    :data:`NO_VISIT_DAYS` days) up to the analysis date: ``start``, ``last_visit`` (None), ``met`` (names and
+    roles met on it), orders (count, revenue, margin, last order date and its categories), complaints new and
+    resolved, payments received (count, amount), opportunities new / won / lost (count, amount). A part whose
+    table is missing is None."""
+    ids = list(dict.fromkeys(account_ids))
+    end = ds.analysis_date
+    inter = ds.interactions
+    last = pd.Series(pd.NaT, index=ids, dtype="datetime64[ns]")
+    met: dict = {}
+    if inter is not None:
+        v = inter[inter["account_id"].isin(ids) & (inter["kind"] == "visit") & (inter["date"] <= end)]
+        last = v.groupby("account_id")["date"].max().reindex(ids)
+        if "contact_id" in v and ds.has("contacts"):
+            c = ds.frame("contacts").set_index("contact_id")
+            on_last = v[v["date"] == v["account_id"].map(last)].dropna(subset=["contact_id"])
+            on_last = on_last[on_last["contact_id"].isin(c.index)]
+            for a, g in on_last.groupby("account_id"):
+                met[a] = [(c.at[i, "name"], c.at[i, "role"]) for i in g["contact_id"]]
+    start = last.fillna(end - pd.Timedelta(days=NO_VISIT_DAYS))
+    tx = ds.table("transactions")
+    tx = tx.filter(tx.account_id.isin(ids) & (tx.order_date.cast("date") >= start.min().date())).execute()
+    tx["order_date"] = pd.to_datetime(tx["order_date"])
+    tx = tx[tx["order_date"] > tx["account_id"].map(start)]
+    tx_by = dict(tuple(tx.groupby("account_id")))
+    comp = complaints(ds)
+    comp_by = None if comp is None else dict(tuple(comp[comp["account_id"].isin(ids)].groupby("account_id")))
+    pay = ds.payments
+    pay_by = None if pay is None else dict(tuple(pay[pay["account_id"].isin(ids) & (pay["paid_date"] <= end)]
+                                                 .groupby("account_id")))
+    opps = classify_opportunities(ds)
+    opp_by = None if opps is None else dict(tuple(opps[opps["account_id"].isin(ids)].groupby("account_id")))
+    out = {}
+    for a in ids:
+        s0 = start[a]
+        d: dict = {"start": s0, "last_visit": None if pd.isna(last[a]) else last[a], "met": met.get(a, [])}
+        t = tx_by.get(a, tx.iloc[:0])
+        n = t["order_id"].nunique() if "order_id" in t and t["order_id"].notna().all() else t["order_date"].nunique()
+        latest = t["order_date"].max() if len(t) else None
+        d["orders"] = {"orders": int(n), "revenue": float(t["revenue"].sum()), "margin": float(t["gross_margin"].sum()),
+                       "last_order": latest,
+                       "categories": sorted(t.loc[t["order_date"] == latest, "product_category"].unique().tolist())
+                       if len(t) else []}
+        if comp_by is None:
+            d["complaints"] = None
+        else:
+            c = comp_by.get(a, comp.iloc[:0])
+            d["complaints"] = {"new": int((c["complained_on"] > s0).sum()), "resolved": int((c["resolved_on"] > s0).sum())}
+        if pay_by is None:
+            d["payments"] = None
+        else:
+            p = pay_by.get(a, pay.iloc[:0])
+            p = p[p["paid_date"] > s0]
+            d["payments"] = {"invoices": len(p), "amount": float(p["amount"].sum())}
+        if opp_by is None:
+            d["opportunities"] = None
+        else:
+            o = opp_by.get(a, opps.iloc[:0])
+            new, closed = o[o["created_on"] > s0], o[o["closed_on"] > s0]
+            won, lost = closed[closed["outcome"] == "won"], closed[closed["outcome"] == "lost"]
+            d["opportunities"] = {"new": len(new), "new_amount": float(new["amount"].sum()), "won": len(won),
+                                  "won_amount": float(won["amount"].sum()), "lost": len(lost),
+                                  "lost_amount": float(lost["amount"].sum())}
+        out[a] = d
+    return out
+
+
+def open_items_of(ds: Dataset, account_ids) -> dict[str, pd.DataFrame]:
+    """Per account, each item to raise in the meeting, largest first within its kind: ``kind``
+    (overdue_invoice, open_complaint, open_opportunity), ``ref`` (invoice or opportunity id), ``since`` (due
+    date, complaint date, creation date), ``age_days`` (days past due / open), ``amount`` (NaN for a
+    complaint) and ``stage``."""
+    ids = list(dict.fromkeys(account_ids))
+    rows = []
+    if ds.payments is not None:
+        r = receivables(ds.payments[ds.payments["account_id"].isin(ids)], ds.analysis_date)
+        r = r[r["days_past_due"] > 0]
+        rows.append(pd.DataFrame({"account_id": r["account_id"], "kind": "overdue_invoice", "ref": r["invoice_id"],
+                                  "since": r["due_date"], "age_days": r["days_past_due"], "amount": r["amount"],
+                                  "stage": None}))
+    comp = complaints(ds)
+    if comp is not None:
+        c = comp[comp["account_id"].isin(ids) & comp["resolved_on"].isna()]
+        rows.append(pd.DataFrame({"account_id": c["account_id"], "kind": "open_complaint", "ref": None,
+                                  "since": c["complained_on"], "age_days": (ds.analysis_date - c["complained_on"]).dt.days,
+                                  "amount": np.nan, "stage": None}))
+    opps = classify_opportunities(ds)
+    if opps is not None:
+        o = opps[opps["account_id"].isin(ids) & (opps["outcome"] == "open")]
+        rows.append(pd.DataFrame({"account_id": o["account_id"], "kind": "open_opportunity", "ref": o["opportunity_id"],
+                                  "since": o["created_on"], "age_days": (ds.analysis_date - o["created_on"]).dt.days,
+                                  "amount": o["amount"], "stage": o["stage"] if "stage" in o else None}))
+    cols = ["kind", "ref", "since", "age_days", "amount", "stage"]
+    rows = [r for r in rows if len(r)]
+    every = (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["account_id", *cols]))
+    every["_k"] = every["kind"].map({"overdue_invoice": 0, "open_complaint": 1, "open_opportunity": 2})
+    every = every.sort_values(["_k", "amount", "age_days"], ascending=[True, False, False], kind="stable")
+    groups = dict(tuple(every.groupby("account_id", sort=False)))
+    empty = pd.DataFrame(columns=cols)
+    return {a: groups[a][cols].reset_index(drop=True) if a in groups else empty.copy() for a in ids}
+
+
+def alerts(*, credit_rating, items: pd.DataFrame, p_alive: float | None, alert_threshold: float,
+           coverage: pd.Series | None, complaint_open_days: int) -> list[tuple[str, dict]]:
+    """The brief's alerts as (text key, values): credit (overdue invoices, with the rating; or a rating below
+    BBB), churn risk (P(alive) below ``alert_threshold``), decision maker not met within the policy, complaints
+    open longer than ``complaint_open_days``."""
+    out = []
+    overdue = items[items["kind"] == "overdue_invoice"]
+    rating = "" if credit_rating is None or (isinstance(credit_rating, float) and np.isnan(credit_rating)) \
+        else str(credit_rating)
+    if len(overdue):
+        out.append(("brief_alert_credit", {"rating": rating or "—", "amount": float(overdue["amount"].sum()),
+                                           "n": len(overdue), "days": int(overdue["age_days"].max())}))
+    elif rating.upper() in SPECULATIVE_RATINGS:
+        out.append(("brief_alert_rating", {"rating": rating}))
+    if p_alive is not None and not np.isnan(p_alive) and p_alive < alert_threshold:
+        out.append(("brief_alert_churn", {"p_alive": float(p_alive), "threshold": alert_threshold}))
+    flag = None if coverage is None else coverage.get("alert")
+    if flag is not None and flag is not pd.NA and bool(flag):
+        days = coverage["days_since_decision_maker"]
+        if np.isnan(days):
+            out.append(("brief_alert_dm_never", {"limit": int(coverage["limit_days"])}))
+        else:
+            out.append(("brief_alert_dm", {"days": int(days), "limit": int(coverage["limit_days"])}))
+    late = items[(items["kind"] == "open_complaint") & (items["age_days"] > complaint_open_days)]
+    if len(late):
+        out.append(("brief_alert_complaints", {"n": len(late), "days": int(late["age_days"].max()),
+                                               "limit": complaint_open_days}))
+    return out
