@@ -1,0 +1,113 @@
+"""The visit brief: what it holds for an account (people, since the last visit, open items, alerts), in English
+and fully in Chinese, masked contact details, and the printed page (one A4 page, checked on the PDF)."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+from kamlib.analysis import brief_items, portfolio
+from kamlib.data.loading import load_dataset
+from kamlib.report.briefs import render_brief
+from kamlib.report.pdf import find_chromium
+
+from conftest import TODAY
+
+MONTH = "2026-09"
+
+
+@pytest.fixture(scope="module")
+def ds(small_dir):
+    return load_dataset(small_dir, analysis_date="2026-09-30", today=TODAY, future_rows="exclude")
+
+
+@pytest.fixture(scope="module")
+def tables(ds):
+    return portfolio.book_tables(ds, n_draws=0)
+
+
+def _busiest(ds, tables) -> str:
+    """The key account with the most open items and contacts (the longest brief)."""
+    key = tables.accounts.index[tables.accounts["tier"].isin(["strategic", "A"])]
+    size = {a: len(brief_items.open_items(ds, a)) for a in key}
+    return max(size, key=size.get)
+
+
+def test_the_brief_lists_each_open_item_and_what_happened_since_the_last_visit(ds, tables):
+    account = _busiest(ds, tables)
+    b = portfolio.account_brief(ds, tables, account)
+    items = b.open_items
+    pay = ds.payments[ds.payments["account_id"] == account]
+    overdue = pay[(pay["due_date"] < ds.analysis_date) & (pay["paid_date"].isna() | (pay["paid_date"] > ds.analysis_date))]
+    assert sorted(items.loc[items["kind"] == "overdue_invoice", "ref"]) == sorted(overdue["invoice_id"])
+    opps = ds.opportunities
+    assert (items["kind"] == "open_opportunity").sum() == ((opps["account_id"] == account) & (opps["outcome"] == "open")).sum()
+    s = b.since
+    visits = ds.interactions[(ds.interactions["account_id"] == account) & (ds.interactions["kind"] == "visit")]
+    assert s["last_visit"] == visits["date"].max()
+    tx = ds.transactions[(ds.transactions["account_id"] == account) & (ds.transactions["order_date"] > s["last_visit"])]
+    assert s["orders"]["revenue"] == pytest.approx(tx["revenue"].sum())
+    paid = pay[(pay["paid_date"] > s["last_visit"]) & (pay["paid_date"] <= ds.analysis_date)]
+    assert s["payments"]["amount"] == pytest.approx(paid["amount"].sum())
+    assert set(b.people["role"]) >= {"decision_maker"} and "phone" in b.people
+    if len(overdue):
+        credit = dict(b.alerts)["brief_alert_credit"]
+        assert credit["amount"] == pytest.approx(overdue["amount"].sum()) and credit["n"] == len(overdue)
+
+
+def test_alerts_follow_their_rules():
+    items = pd.DataFrame({"kind": ["overdue_invoice", "open_complaint", "open_complaint"], "ref": ["I1", None, None],
+                          "since": pd.to_datetime(["2026-08-01"] * 3), "age_days": [60, 45, 10],
+                          "amount": [1000.0, float("nan"), float("nan")], "stage": None})
+    cov = pd.Series({"alert": True, "days_since_decision_maker": 120.0, "limit_days": 90.0})
+    got = dict(brief_items.alerts(credit_rating="BBB", items=items, p_alive=0.3, alert_threshold=0.5, coverage=cov,
+                                  complaint_open_days=30))
+    assert got["brief_alert_credit"] == {"rating": "BBB", "amount": 1000.0, "n": 1, "days": 60}
+    assert got["brief_alert_churn"]["p_alive"] == 0.3
+    assert got["brief_alert_dm"] == {"days": 120, "limit": 90}
+    assert got["brief_alert_complaints"] == {"n": 1, "days": 45, "limit": 30}
+    calm = brief_items.alerts(credit_rating="AA", items=items.iloc[2:], p_alive=0.9, alert_threshold=0.5,
+                              coverage=pd.Series({"alert": False, "days_since_decision_maker": 10.0,
+                                                  "limit_days": 90.0}), complaint_open_days=30)
+    assert calm == []
+    assert dict(brief_items.alerts(credit_rating="BB", items=items.iloc[:0], p_alive=None, alert_threshold=0.5,
+                                   coverage=None, complaint_open_days=30)) == {"brief_alert_rating": {"rating": "BB"}}
+
+
+def test_contact_details_are_masked_unless_asked_for_and_zh_is_chinese(ds, tables):
+    account = _busiest(ds, tables)
+    b = portfolio.account_brief(ds, tables, account)
+    phones = [p for p in b.people["phone"] if isinstance(p, str) and p]
+    emails = [e for e in b.people["email"] if isinstance(e, str) and e]
+    assert phones and emails
+    page = render_brief(b, lang="en")
+    assert not any(p in page for p in phones) and not any(e in page for e in emails)
+    assert all(f"{p[:3]}****{p[-4:]}" in page for p in phones)
+    shown = render_brief(b, lang="en", show_contact_details=True)
+    assert all(p in shown for p in phones) and all(e in shown for e in emails)
+    zh = render_brief(b, lang="zh")
+    for en in ("People", "Talking points", "Open items", "Since the last visit", "decision maker", "Margin 12"):
+        assert en not in zh
+    assert "联系人" in zh and "沟通要点" in zh
+
+
+@pytest.mark.skipif(not (find_chromium() and shutil.which("pdfinfo")), reason="needs Chromium and poppler-utils")
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_kam_brief_pdf_is_one_a4_page(small_dir, tmp_path, ds, tables, lang, capsys):
+    from kamlib.cli import main
+    account = _busiest(ds, tables)
+    assert main(["brief", "--account", account, "--data", str(small_dir), "--month", MONTH, "--out", str(tmp_path),
+                 "--today", TODAY, "--quiet", "--pdf", "--language", lang]) == 0
+    pdf = tmp_path / MONTH / "accounts" / f"{account}.presentation.pdf"
+    assert f"brief printed: " in capsys.readouterr().out
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^Pages:\s+1$", info, re.M), info
+    assert "(A4)" in info
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    people = ds.frame("contacts")
+    mine = people[people["account_id"] == account]
+    assert not any(p in text for p in mine["phone"]) and not any(e in text for e in mine["email"])
+    assert any(f"{p[:3]}****{p[-4:]}" in text for p in mine["phone"])
