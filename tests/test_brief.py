@@ -32,7 +32,7 @@ def tables(ds):
 def _busiest(ds, tables) -> str:
     """The key account with the most open items and contacts (the longest brief)."""
     key = tables.accounts.index[tables.accounts["tier"].isin(["strategic", "A"])]
-    size = {a: len(brief_items.open_items(ds, a)) for a in key}
+    size = {a: len(v) for a, v in brief_items.open_items_of(ds, key).items()}
     return max(size, key=size.get)
 
 

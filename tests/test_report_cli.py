@@ -335,3 +335,31 @@ def test_the_cookbook_reproduces_every_headline_metric(good_report, small_dir, m
             assert got[key] is None, key
         else:
             assert got[key] == pytest.approx(want, rel=1e-9, abs=1e-12), key
+
+
+def test_contact_details_appear_nowhere_unmasked(good_report, small_dir):
+    """Phone numbers and e-mail addresses are personal information: no output of the batch (pages, executed
+    notebooks, metrics.json, run.json, the deck, any workbook, the cache) holds one as recorded; the briefs in
+    the manager reports show them masked."""
+    import io
+    import zipfile
+
+    import pandas as pd
+    from kamlib.text.masking import mask_phone
+    _, folder = good_report
+    contacts = pd.read_csv(small_dir / "contacts.csv", dtype=str)
+    secrets = [s.encode() for s in pd.concat([contacts["phone"], contacts["email"]]).dropna()]
+    assert len(secrets) > 20
+
+    def contents(path):
+        data = path.read_bytes()
+        if zipfile.is_zipfile(io.BytesIO(data)):                  # pptx, xlsx: every member
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                return b"".join(z.read(n) for n in z.namelist())
+        return data
+    files = [p for p in folder.parent.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".pptx" for p in files) and any(p.name == "metrics.json" for p in files)
+    leaks = [(p.name, s.decode()) for p in files for s in secrets if s in contents(p)]
+    assert leaks == []
+    pages = "".join(p.read_text(encoding="utf-8") for p in (folder / "managers").glob("*.presentation.html"))
+    assert any(mask_phone(s.decode()) in pages for s in secrets[:len(contacts)])
