@@ -57,7 +57,7 @@ def test_many_key_accounts_link_to_their_brief_pages(small_dir, tmp_path, monkey
             assert "Margin 12 months" not in html        # the briefs are not repeated
             for link in links:
                 brief = (month / "accounts" / link).read_text(encoding="utf-8")
-                assert "Margin 12 months" in brief and "<img" in brief
+                assert "Margin 12 months" in brief and "Talking points" in brief and "<img" not in brief
     assert linked
 
 

@@ -186,7 +186,7 @@ def _draw(job: tuple) -> dict:
     else:
         _, _, brief, horizon = job
         title = ctx.t("brief_title", name=str(brief.profile.get("name", name)), id=name)
-        body = captured(show_brief, ctx, brief, horizon_months=horizon, figure=True, level=2)
+        body = captured(show_brief, ctx, brief, horizon_months=horizon, standalone=True)   # one A4 page
     target = Path(page["work"]) / f"{output}.presentation.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_page(kind, body, title=title, company=page["company"], month=page["month"],
@@ -282,7 +282,8 @@ def render_batch(notebook: Path, parameters: dict, work: Path, *, jobs: int = 1,
     p = {**notebook_defaults(notebook), **{k: v for k, v in parameters.items() if not k.startswith("_")}}
     ds = load_dataset(p["data_dir"], analysis_date=month_end(p["month"]), future_rows=p.get("future_rows", "exclude"),
                       today=p.get("today") or None)
-    policy = service.ServicePolicy(p["visit_policy"])
+    policy = service.ServicePolicy(p["visit_policy"], **{k: p[k] for k in ("decision_maker_days", "complaint_open_days")
+                                                         if k in p})     # kam.yaml service_policy, as notebook 07
     tables = cached(p.get("cache_dir"), "book_tables", portfolio.book_tables, ds, clv_model=p["clv_model"],
                     holdout_months=p["holdout_months"], horizon_months=p["horizon_months"],
                     discount_rate=p["discount_rate"], n_draws=p["n_draws"], policy=policy,
