@@ -112,6 +112,11 @@ def _cmd_validate(args) -> int:
         print(ds.quality.exclusions_table().to_string(index=False))
     if ds.quality.findings:
         print(ds.quality.findings_table().to_string(index=False))
+    if ds.quality.adjustments:
+        import pandas as pd
+        print(pd.DataFrame(ds.quality.adjustments).to_string(index=False))
+    for n in ds.quality.notes:
+        print(f"note: {n['note']}")
     print(f"data-quality page: {page}")
     return 0
 

@@ -102,9 +102,20 @@ VALUES: dict[tuple[str, str], dict[str, str]] = {
 }
 
 
+# Traditional characters (Big5 exports of Taiwan and Hong Kong subsidiaries: 客戶編號) of the headers and codes
+# above, read as their simplified forms
+_TRADITIONAL = ("業业丟丢產产會会關关決决創创別别務务動动區区單单發发號号員员國国對对層层屬属幣币開开總总戰战戶户"
+                "報报無无術术來来檔档潛潜電电碼码稱称稅税簽签類类約约級级紹绍經经結结維维編编職职聯联獲获營营譽誉"
+                "計计訂订認认訪访訴诉話话談谈負负財财責责貨货質质購购費费資资贏赢轉转輸输進进郵邮銷销門门閉闭間间"
+                "階阶項项預预額额價价據据與与帳账")
+TO_SIMPLIFIED = str.maketrans(_TRADITIONAL[0::2], _TRADITIONAL[1::2])
+TO_TRADITIONAL = str.maketrans(_TRADITIONAL[1::2], _TRADITIONAL[0::2])
+
+
 def header_key(text: str) -> str:
-    """A header as compared: no white space (also full-width or a BOM), case folded."""
-    return re.sub(r"[\s\ufeff\u3000]+", "", str(text)).casefold()
+    """A header as compared: no white space (also full-width or a BOM), case folded, Traditional characters
+    as Simplified (客戶編號 = 客户编号)."""
+    return re.sub(r"[\s\ufeff\u3000]+", "", str(text)).casefold().translate(TO_SIMPLIFIED)
 
 
 # headers of amounts that include VAT: never revenue unless data.revenue_includes_tax (then net of 税额 or vat_rate)
@@ -222,8 +233,9 @@ def rename_map(table: str, headers: list[str], user: dict[str, str] | None = Non
 
 
 def value_map(table: str, column: str, user: dict | None = None) -> dict[str, str]:
-    """{code as exported: model code} for one column: built-in codes, then ``data.values`` of kam.yaml
-    (``{table: {column: {theirs: ours}}}``)."""
+    """{code as exported: model code} for one column: built-in codes (also in Traditional characters), then
+    ``data.values`` of kam.yaml (``{table: {column: {theirs: ours}}}``)."""
     out = dict(VALUES.get((table, column), {}))
+    out.update({k.translate(TO_TRADITIONAL): v for k, v in out.items()})      # 國有 as 国有
     out.update(((user or {}).get(table) or {}).get(column) or {})
     return out

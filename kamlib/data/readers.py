@@ -28,6 +28,9 @@ UNREADABLE = {".xls": "an old Excel format", ".xlsm": "an Excel file with macros
               ".numbers": "a Numbers spreadsheet", ".tsv": "tab-separated text", ".txt": "a text file"}
 SAVE_AS = "save it as .xlsx or as 'CSV UTF-8' from Excel"
 _SNIFF_BYTES = 1 << 16
+# CSV as Excel writes it, not guessed: DuckDB's sniffer takes a file with one ragged line for a one-column
+# file and drops lines that start with '#' as comments
+CSV_DIALECT = "delim=',', quote='\"', escape='\"', comment='', strict_mode=true"
 
 
 @dataclass(frozen=True)
@@ -143,11 +146,11 @@ def find_tables(folder: Path, names: dict[str, str | None]) -> Found:
 
 
 def _find_one(folder, files, keys, books, table, file_name, notes) -> TableFile | None:
-    for wanted in ([{header_key(file_name)}] if file_name else []) + [{header_key(table)}]:
+    for exact, wanted in ([(True, {header_key(file_name)})] if file_name else []) + [(False, {header_key(table)})]:
         found, unreadable = [], []
         for p in files:
             how = _matches(keys[p], wanted)
-            if how is None:
+            if how is None or (exact and how != "exact"):
                 continue
             suffix = _split(p.name)[1]
             if suffix in UNREADABLE:
@@ -163,7 +166,8 @@ def _find_one(folder, files, keys, books, table, file_name, notes) -> TableFile 
                 if books[p] is None:
                     books[p] = sheets(p)
                 named = [(n, visible) for n, visible in books[p]
-                         if _matches(header_key(n), wanted) and (visible or header_key(n) == header_key(file_name or ""))]
+                         if (_matches(header_key(n), wanted) == "exact" if exact else _matches(header_key(n), wanted))
+                         and (visible or header_key(n) == header_key(file_name or ""))]
                 hidden = [n for n, visible in books[p] if not visible and _matches(header_key(n), wanted)
                           and (n, visible) not in named]
                 notes += [f"{p.name}: hidden sheet '{n}' not read (name it in data.tables of kam.yaml to read it)"
@@ -407,7 +411,7 @@ def read_into(con: duckdb.DuckDBPyConnection, tf: TableFile, target: str, *, enc
                 path = to_utf8(tf.path, enc, scratch)
             try:
                 con.execute(f"CREATE TEMP TABLE {target} AS SELECT * FROM read_csv('{_sql_path(path)}', "
-                            "header=true, all_varchar=true)")
+                            f"header=true, all_varchar=true, {CSV_DIALECT})")
             except duckdb.InvalidInputException as e:
                 ragged = None if "unicode" in str(e).lower() else _ragged_line(path)
                 if ragged:

@@ -126,8 +126,8 @@ def render_quality_page(source: str, problems: list, quality=None, *, analysis_m
     def table(frame) -> str:
         return frame.to_html(index=False, border=0, na_rep="", escape=True) if len(frame) else "<p>none</p>"
 
+    import pandas as pd
     if problems:
-        import pandas as pd
         rows = pd.DataFrame([{"file": p.source or p.table, "column": p.column or "", "rows": p.count or "",
                               "problem": str(p).split(": ", 2)[-1]} for p in problems])
         body = (f"<p class=bad>{len(problems)} problem(s): the data cannot be used until they are fixed.</p>"
@@ -136,7 +136,9 @@ def render_quality_page(source: str, problems: list, quality=None, *, analysis_m
         body = (f"<p class=good>Valid for analysis month {e(str(analysis_month))}.</p><h2>Rows</h2>"
                 + table(quality.summary().reset_index()) + "<h2>Rows left out (counted)</h2>"
                 + table(quality.exclusions_table()) + "<h2>Findings (kept, worth a look)</h2>"
-                + table(quality.findings_table()))
+                + table(quality.findings_table()) + "<h2>Values read as the export says (changed)</h2>"
+                + table(pd.DataFrame(quality.adjustments, columns=["table", "column", "reason", "values"]))
+                + "<h2>Not read</h2>" + table(quality.notes_table()))
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Data quality — {e(source)}</title>'
             "<style>body{font-family:sans-serif;max-width:1100px;margin:1em auto}table{border-collapse:collapse}"
             "td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}"
