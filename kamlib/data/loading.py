@@ -325,7 +325,7 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
                                        label=redact(str(source)))
         if for_report:
             readiness.check(ds, {name: f"{redact(str(source))}:{(tables or {}).get(name, name)}"
-                                 for name in ("accounts", "transactions")})
+                                 for name in ("accounts", "transactions")}, month_coverage=month_coverage)
         return ds
     folder = Path(source)
     if folder.is_file() and folder.suffix == ".duckdb" and _is_snapshot(folder):
