@@ -96,10 +96,6 @@ def sheets(path: Path) -> list[tuple[str, bool]]:
     return [(m.name, str(m.visible).rsplit(".", 1)[-1].lower() == "visible") for m in meta]
 
 
-def sheet_names(path: Path) -> list[str]:
-    return [name for name, _ in sheets(path)]
-
-
 def _size(tf: TableFile) -> str:
     """When a file was saved and how many rows it holds, for naming look-alike files."""
     day = dt.datetime.fromtimestamp(tf.path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
@@ -142,6 +138,7 @@ def find_tables(folder: Path, names: dict[str, str | None]) -> Found:
         if p in used:
             continue
         out.notes.append(f"{p.name}: matches no table, not read (name it in data.tables of kam.yaml to read it)")
+    out.notes = list(dict.fromkeys(out.notes))
     return out
 
 
