@@ -76,6 +76,7 @@ class ClvConfig(_Strict):
     discount_rate: float = Field(0.10, ge=0, lt=1)
     holdout_months: int = Field(12, gt=0, le=36)
     alert_threshold: float = Field(0.5, gt=0, lt=1)
+    alert_value_share: float = Field(0.2, gt=0, le=1)   # churn alerts: the top share of accounts by CLV
 
 
 class SegmentationConfig(_Strict):
@@ -117,6 +118,10 @@ class PaymentsConfig(_Strict):
     doubtful_after_days: int = Field(365, gt=0)   # unpaid this long after due: doubtful debt, out of DSO
 
 
+class ActionsConfig(_Strict):
+    stale_after_days: int = Field(180, gt=0)   # a complaint open longer is a data-hygiene item, not an action
+
+
 class ReportConfig(_Strict):
     out: str = "reports"
     jobs: int | None = Field(None, gt=0)
@@ -140,6 +145,7 @@ class KamConfig(_Strict):
     service_policy: ServicePolicyConfig = Field(default_factory=ServicePolicyConfig)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
     payments: PaymentsConfig = Field(default_factory=PaymentsConfig)
+    actions: ActionsConfig = Field(default_factory=ActionsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     notes: list[str] = Field(default_factory=list, exclude=True)   # warnings found while reading the file
 
@@ -161,7 +167,8 @@ class KamConfig(_Strict):
             "p_alive_threshold": self.churn.p_alive_threshold,
             "holdout_months": c.holdout_months, "horizon_months": c.horizon_months, "discount_rate": c.discount_rate,
             "model": c.model, "clv_model": c.model,
-            "alert_threshold": c.alert_threshold,
+            "alert_threshold": c.alert_threshold, "alert_value_share": c.alert_value_share,
+            "stale_after_days": self.actions.stale_after_days,
             "potential": s.potential, "value_threshold": s.value_threshold,
             "potential_threshold": s.potential_threshold, "abc_thresholds": list(s.abc_thresholds),
             "visit_cost": s.visit_cost, "allocation": s.allocation,

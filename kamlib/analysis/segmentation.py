@@ -14,7 +14,7 @@ from ..data import aggregate as agg
 from . import book, concentration, service
 from ..data.dataset import Dataset
 from ..text.display import Shown, Summary, headed
-from ..text.i18n import join_reasons, t, tv
+from ..text.i18n import t
 from ..data.periods import window_12m
 
 STRATEGIES = ("support_develop", "maintain_efficiently", "nurture_change", "cut_cost_exit")
@@ -344,25 +344,3 @@ def rule_vs_measured(metrics: dict, lang: str = "en") -> pd.DataFrame:
     rows = [(t("top20_claim", lang), 0.8, metrics["top20_margin_share"]),
             (t("share80_claim", lang), 0.2, metrics["accounts_share_for_80pct_margin"])]
     return pd.DataFrame(rows, columns=["claim", "rule_of_thumb", "measured"]).set_index("claim")
-
-
-def action_list(frame: pd.DataFrame, price: pd.DataFrame | None = None, per_manager: int | None = None,
-                lang: str = "en") -> pd.DataFrame:
-    """Accounts with something to do, per account manager: service flags, tier changes, loss-makers in the
-    cut-cost quadrant, price flags. One row per account with its reasons joined (in ``lang``);
-    ``per_manager`` keeps each manager's most valuable ones."""
-    reasons = pd.DataFrame(index=frame.index)
-    reasons["service"] = frame["service_flag"].map(lambda v: tv(v, lang))
-    changed = frame["tier_change"] != "keep"
-    reasons["tier"] = [t("reason_tier", lang, change=tv(c, lang), tier=tv(s, lang)) if ch else ""
-                       for ch, c, s in zip(changed, frame["tier_change"], frame["suggested_tier"])]
-    reasons["loss"] = np.where((frame["strategy"] == "cut_cost_exit") & (frame["profit_after_cost_to_serve"] < 0),
-                               t("reason_loss", lang), "")
-    reasons["price"] = (price["price_flag"].reindex(frame.index).fillna("").map(lambda v: tv(v, lang))
-                        if price is not None else "")
-    text = join_reasons(reasons, lang)
-    out = frame.loc[text != "", ["account_manager", "name", "tier", "strategy", "gross_margin",
-                                 "profit_after_cost_to_serve"]].assign(reasons=text[text != ""])
-    out = out.sort_values(["account_manager", "gross_margin"], ascending=[True, False])
-    return out.groupby("account_manager").head(per_manager) if per_manager else out
-
