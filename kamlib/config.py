@@ -83,6 +83,8 @@ class SegmentationConfig(_Strict):
     potential: Literal["clv", "whitespace", "growth"] = "clv"
     value_threshold: float | None = None
     potential_threshold: float | None = None
+    value_share: float = Field(0.8, gt=0, le=1)       # high value: accounts making this share of the margin
+    potential_share: float = Field(0.8, gt=0, le=1)   # high potential: accounts holding this share of it
     abc_thresholds: tuple[float, float] = (0.8, 0.95)
     visit_cost: float = Field(500.0, ge=0)
     allocation: Literal["revenue", "visits", "equal"] = "revenue"
@@ -171,6 +173,7 @@ class KamConfig(_Strict):
             "stale_after_days": self.actions.stale_after_days,
             "potential": s.potential, "value_threshold": s.value_threshold,
             "potential_threshold": s.potential_threshold, "abc_thresholds": list(s.abc_thresholds),
+            "value_share": s.value_share, "potential_share": s.potential_share,
             "visit_cost": s.visit_cost, "allocation": s.allocation,
             "visit_policy": dict(p.visits_per_week), "holidays": list(p.holidays), "tier_rules": dict(p.tier_rules),
             "kpi_weights": dict(self.scorecard.kpi_weights),

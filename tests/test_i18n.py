@@ -69,7 +69,7 @@ def test_values_cover_every_code_the_data_model_and_analyses_emit():
 
 
 def test_value_and_header_translation():
-    assert i18n.tv("support_develop", "zh") == "支持和有利发展"
+    assert i18n.tv("support_develop", "zh") == "重点发展"
     assert i18n.tv("support_develop", "en") == "Support & develop"
     assert i18n.tv(True, "zh") == "是" and i18n.tv(False, "en") == "no"
     assert i18n.tv("dated after the analysis date 2026-10-31", "zh") == "日期晚于分析日期2026-10-31"
@@ -93,7 +93,7 @@ def test_tables_show_values_in_the_report_language():
     assert out["tier"].tolist() == ["特级", "B"]
     assert out["flag"].tolist() == ["是", "否"]
     assert out["margin"].tolist() == [1.0, 2.0]
-    assert out.index.tolist() == ["支持和有利发展", "团队中位数"]
+    assert out.index.tolist() == ["重点发展", "团队中位数"]
     assert df["tier"].tolist() == ["strategic", "B"]       # the input is not modified
     named = translate_values(df.set_index("name"), "zh")
     assert named.index.tolist() == ["private", "Acme <b>"]

@@ -17,8 +17,10 @@ import numpy as np
 WINDOW = "the 12 calendar months ending with the analysis month"
 IN_BOOK = "in the book at the analysis date (not recorded as churned, or won back since)"
 STRATEGY_POPULATION = (f"Population: accounts {IN_BOOK} with at least one order up to it; value = window margin, "
-                       "potential = CLV (or margin growth when no CLV model is available); high = at or above the "
-                       "median (default thresholds).")
+                       "potential = CLV (or margin growth when no CLV model is available); high value = among the "
+                       "accounts that, largest first, together make segmentation.value_share (default 80%) of the "
+                       "margin, high potential likewise with segmentation.potential_share (default 80%) of the "
+                       "positive potential (unless thresholds are set).")
 
 
 @dataclass(frozen=True)
@@ -109,14 +111,16 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "visits a week, A >= 1) over the weeks they were active in the window: visits in the full calendar "
            "weeks of the window the account was in the book (listed holiday weeks excluded) >= required per "
            "week x those weeks.", "segmentation"),
-    Metric("strategy_support_develop", "Accounts to support & develop", "支持和有利发展客户数", "accounts",
+    Metric("strategy_support_develop", "Accounts to support & develop", "重点发展客户数", "accounts",
            "Accounts with high current value and high potential. " + STRATEGY_POPULATION, "segmentation"),
-    Metric("strategy_maintain_efficiently", "Accounts to maintain efficiently", "维持且高效客户数", "accounts",
-           "Accounts with high current value and low potential. " + STRATEGY_POPULATION, "segmentation"),
-    Metric("strategy_nurture_change", "Accounts to nurture & change", "培育并改变行为客户数", "accounts",
+    Metric("strategy_maintain_efficiently", "Accounts to maintain efficiently", "高效维持客户数", "accounts",
+           "Accounts with high current value and low potential, and accounts low on both that are not "
+           "unprofitable after cost-to-serve (all of them when cost-to-serve is unknown). " + STRATEGY_POPULATION, "segmentation"),
+    Metric("strategy_nurture_change", "Accounts to nurture & change", "培育转化客户数", "accounts",
            "Accounts with low current value and high potential. " + STRATEGY_POPULATION, "segmentation"),
-    Metric("strategy_cut_cost_exit", "Accounts to cut cost or exit", "削减成本与清除客户数", "accounts",
-           "Accounts with low current value and low potential. " + STRATEGY_POPULATION, "segmentation"),
+    Metric("strategy_cut_cost_exit", "Accounts to cut cost or exit", "降本或退出客户数", "accounts",
+           "Accounts with low current value and low potential that are unprofitable after cost-to-serve "
+           "(window margin minus allocated cost-to-serve below zero); none when cost-to-serve is unknown. " + STRATEGY_POPULATION, "segmentation"),
     # --- scorecards, pipeline, payments
     Metric("win_rate_existing", "Win rate, existing accounts", "老客户销售成功率", "share 0-1",
            f"Opportunities of existing accounts closed in {WINDOW}: won / (won + lost) (rule of thumb 0.5).",

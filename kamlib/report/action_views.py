@@ -15,8 +15,8 @@ def show_actions(ctx, todo: pd.DataFrame, per_manager: int = 5) -> None:
             per=per_manager)
     display(ctx.table(actions.by_manager(todo), money_cols=("money_at_stake",), int_cols=("action_count", "accounts")))
     top = actions.top_per_manager(todo, per_manager)
-    display(ctx.table(top.assign(reason=actions.reasons(top, ctx.lang)).set_index(["account_manager", "name"])[
-        ["kind", "money_at_stake", "reason"]], money_cols=("money_at_stake",)))
+    display(ctx.table(top.assign(reason=actions.reasons(top, ctx.lang))[
+        ["account_manager", "name", "kind", "money_at_stake", "reason"]], money_cols=("money_at_stake",), index=False))
     ctx.say("actions_money_rule")
 
 
@@ -26,5 +26,5 @@ def show_hygiene(ctx, hygiene: pd.DataFrame, stale_after_days: int) -> None:
         return
     ctx.heading("hygiene_title", level=3)
     ctx.say("hygiene_sentence", n=count(len(hygiene), ctx.lang), days=stale_after_days)
-    display(ctx.table(hygiene.assign(reason=actions.reasons(hygiene, ctx.lang)).set_index(["account_manager", "name"])[
-        ["reason"]]))
+    display(ctx.table(hygiene.assign(reason=actions.reasons(hygiene, ctx.lang))[["account_manager", "name", "reason"]],
+                      index=False))
