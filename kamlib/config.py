@@ -136,7 +136,9 @@ class ReportConfig(_Strict):
 class KamConfig(_Strict):
     """Everything a monthly run needs besides the month."""
 
-    company: str = "Example Industrial Supply Co."
+    company: str | dict[Literal["en", "zh"], str] = Field(default_factory=lambda: {
+        "en": "Example Industrial Supply Co.", "zh": "示例工业供应有限公司"})   # one name, or one per language
+    labels: dict[str, dict[Literal["en", "zh"], str]] = Field(default_factory=dict)   # data code -> display names
     currency: str = "CNY"
     currency_rates: dict[str, float] = Field(default_factory=dict)   # {USD: 7.1}: units of `currency` per unit
     language: Literal["en", "zh"] = "en"
@@ -159,6 +161,23 @@ class KamConfig(_Strict):
             raise ValueError("currency_rates must be positive (units of the report currency per unit, e.g. USD: 7.1)")
         self.data._currency, self.data._currency_rates = self.currency, dict(self.currency_rates)
         return self
+
+    def company_in(self, lang: str | None = None) -> str:
+        """The company's name in ``lang`` (default: the report language); a single name serves every language."""
+        if isinstance(self.company, str):
+            return self.company
+        lang = lang or self.language
+        return self.company.get(lang) or next(iter(self.company.values()), "")
+
+    def environment(self) -> dict[str, str]:
+        """Environment the notebook kernels inherit: DuckDB settings and the display names of data codes."""
+        import json
+
+        from .text.i18n import LABELS_ENV
+        env = self.data.duckdb.environment()
+        if self.labels:
+            env[LABELS_ENV] = json.dumps(self.labels, ensure_ascii=False)
+        return env
 
     def notebook_parameters(self) -> dict:
         """Parameters for the notebooks (each notebook receives the ones it declares)."""
