@@ -103,7 +103,18 @@ def test_frequency_bins_follow_the_book():
 def test_account_value_and_bands(ds, value):
     f = value.frame
     assert len(f) == ds.transactions["account_id"].nunique()
-    assert (f["clv"] >= 0).all() and (f["clv_lower"] <= f["clv"] * 1.0001).all()
+    assert (f["clv"] >= 0).all() and (f["clv_expected_lower"] <= f["clv"] * 1.0001).all()
+    assert (f["clv_expected_upper"] >= f["clv"] * 0.9999).all()
+    # the account's range (prediction interval) is wider than the uncertainty of its expected value
+    assert value.has_ranges and (f["clv_lower"] <= f["clv_expected_lower"]).mean() > 0.9
+    gone = f["clv_upper"] == 0                    # range 0 to 0: the account has almost surely lapsed
+    assert (f.loc[gone, "p_alive"] < 0.1).all()
+    assert (f.loc[~gone, "clv_upper"] >= f.loc[~gone, "clv_expected_upper"]).mean() > 0.9
+    e = f["expected_purchases_12m"]
+    assert (f["purchases_12m_lower"] <= e).all()
+    # an account that has probably lapsed has an expectation above its range's top (0 when it is gone)
+    inside = e <= f["purchases_12m_upper"]
+    assert inside.any() and (f.loc[~inside, "p_alive"] < 0.5).all()
     assert ((f["p_alive"] > 0) & (f["p_alive"] <= 1)).all()
     total = value.total
     assert total["clv"] == pytest.approx(f["clv"].sum())
@@ -191,7 +202,10 @@ def test_no_bands_and_why(ds, monkeypatch):
         m.setattr(clv.BGNBD, "fit", not_converged)
         v = clv.account_value(ds, "bgnbd", horizon_months=12, n_draws=20)
     assert v.no_band == "clv_no_band_not_converged" and not v.has_bands and np.isnan(v.total["lower"])
-    assert v.frame["clv_lower"].isna().all() and v.frame["clv"].gt(0).any()
+    assert v.frame["clv_expected_lower"].isna().all() and v.frame["clv"].gt(0).any()
+    # the accounts' ranges remain, from the estimates alone (their own randomness dominates)
+    assert v.has_ranges and v.frame["clv_lower"].notna().all()
+    assert clv.account_value(ds, "bgnbd", horizon_months=12, n_draws=0).has_ranges is False
 
     def poorly_determined(self, n, seed=0):
         raise clv.PoorlyDetermined("too uncertain")

@@ -69,7 +69,8 @@ def test_kam_brief_writes_one_account(small_dir, tmp_path, capsys):
     page = tmp_path / "2026-09" / "accounts" / f"{account}.presentation.html"
     html = page.read_text(encoding="utf-8")
     assert account in html and "Margin 12 months" in html and "Talking points" in html
-    assert "<img" not in html and html.count("95% band") >= 2    # one printed page, no chart; P(alive), CLV
+    assert "<img" not in html and "90% range" in html            # one printed page, no chart; purchases (and CLV)
+    assert "uncertainty of the expected value" in html            # P(alive)
     assert not list(tmp_path.glob("*.duckdb")) and not list(tmp_path.glob(".tmp-*"))
     assert main(["brief", "--account", "NO-SUCH", "--data", str(small_dir), "--month", "2026-09",
                  "--out", str(tmp_path), "--today", TODAY, "--quiet"]) == 2

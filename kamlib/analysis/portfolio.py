@@ -21,9 +21,10 @@ class BookTables(Shown):
     """Account-level results shared by the manager reports and briefs of one batch.
 
     ``accounts``, indexed by account_id: the columns of :func:`kamlib.analysis.actions.account_table` (profile,
-    margin_12m, p_alive, clv and its band) plus ``strategy``, ``potential``, ``expected_purchases_12m``, the
-    whitespace potential and, for strategic and A accounts, the ``*_lower`` / ``*_upper`` bands of P(alive) and
-    expected purchases. ``actions``: :func:`kamlib.analysis.actions.this_month`; ``scorecard``:
+    margin_12m, p_alive, clv and its range) plus ``strategy``, ``potential``, ``expected_purchases_12m`` and its
+    range (``purchases_12m_lower`` / ``_upper``), the whitespace potential and, for strategic and A accounts, the
+    ``*_lower`` / ``*_upper`` bands of P(alive) and expected purchases (uncertainty of the expected value).
+    ``actions``: :func:`kamlib.analysis.actions.this_month`; ``scorecard``:
     :func:`kamlib.analysis.scorecard.manager_scorecard`; ``whitespace``: :func:`kamlib.analysis.segmentation.whitespace`."""
 
     accounts: pd.DataFrame       # per account in the book: profile, margin, P(alive), CLV and band, strategy
@@ -47,22 +48,21 @@ class BookTables(Shown):
 def book_tables(ds: Dataset, *, clv_model: str = "auto", holdout_months: int = 12, horizon_months: int = 36,
                 discount_rate: float = 0.10, n_draws: int = 100,
                 policy: service.ServicePolicy = service.ServicePolicy(), alert_threshold: float = 0.5,
-                peers: tuple[str, ...] = ("industry", "tier"), alert_value_share: float = actions.ALERT_VALUE_SHARE,
-                stale_after_days: int = actions.STALE_AFTER_DAYS) -> BookTables:
+                peers: tuple[str, ...] = ("industry", "tier")) -> BookTables:
     """Everything the manager reports and briefs of a month share: the CLV valuation (with bands), strategy,
     whitespace, actions and the manager scorecard — fitted once."""
     value = clv.value_accounts(ds, clv_model, holdout_months=holdout_months, horizon_months=horizon_months,
                                discount_rate=discount_rate, n_draws=n_draws)
     ws = segmentation.whitespace(ds, peers)
     seg = segmentation.account_frame(ds, value.frame["clv"], policy=policy)
-    table = actions.account_table(ds, value, seg.frame)
-    table = table.join(
-        value.frame[["expected_purchases_12m"]]).join(segmentation.whitespace_potential(ws))
+    table = actions.account_table(ds, value)
+    table = table.join(seg.frame[["strategy", "potential"]]).join(
+        value.frame[["expected_purchases_12m", "purchases_12m_lower", "purchases_12m_upper"]]).join(
+        segmentation.whitespace_potential(ws))
     churned_on = pd.to_datetime(ds.accounts.set_index("account_id")["churned_on"])
     card = scorecard.manager_scorecard(ds, churned_on=churned_on, compliance=seg.compliance, clv=value.frame["clv"],
                                        decision_maker_days=policy.decision_maker_days)
-    todo = actions.this_month(ds, table, ws=ws, policy=policy, alert_threshold=alert_threshold,
-                              alert_value_share=alert_value_share, stale_after_days=stale_after_days)
+    todo = actions.this_month(ds, table, ws=ws, policy=policy, alert_threshold=alert_threshold)
     rfm = value.frame[["frequency", "recency", "T"]]
     rfm.attrs = dict(value.frame.attrs)
     key = table.index[table["tier"].isin(["strategic", "A"])].intersection(rfm.index)   # the briefs' accounts
@@ -214,6 +214,8 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
     unbanded = known.index[known.reindex(columns=band_names).isna().all(axis=1)]
     unbanded = unbanded.intersection(tables.rfm.index) if tables.rfm is not None else unbanded[:0]
     bands = purchase_bands(tables.purchases, tables.rfm.loc[unbanded]) if len(unbanded) else None
+    ranges = (clv.purchase_interval(tables.purchases, tables.rfm.loc[unbanded], tables.purchases.months_to_units(12),
+                                    n_samples=500, n_draws=100) if len(unbanded) else None)
     people = brief_items.people_of(ds, ids)
     since = brief_items.since_last_visit_of(ds, ids)
     items = brief_items.open_items_of(ds, ids)
@@ -225,11 +227,15 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
                                  "account_manager", "acquired_on", "acquisition_channel") if c in a.index]]
         row = tables.accounts.loc[account_id] if account_id in tables.accounts.index else pd.Series(dtype=object)
         total = manager_margin.get(a["account_manager"], 0.0)
-        value = row.reindex(["margin_12m", "p_alive", "expected_purchases_12m", "clv", "clv_lower", "clv_upper",
-                             "strategy", *band_names]).copy()
+        value = row.reindex(["margin_12m", "p_alive", "expected_purchases_12m", "purchases_12m_lower",
+                             "purchases_12m_upper", "clv", "clv_lower", "clv_upper", "strategy", *band_names]).copy()
         value["share_of_manager_margin"] = row.get("margin_12m", np.nan) / total if total else np.nan
         if bands is not None and account_id in bands.index:
             value[band_names] = bands.loc[account_id, band_names]
+            for name in ("p_alive", "expected_purchases_12m"):     # an account outside the book's table
+                value[name] = bands.loc[account_id, name] if pd.isna(value[name]) else value[name]
+        if ranges is not None and account_id in ranges.index and pd.isna(value["purchases_12m_lower"]):
+            value[["purchases_12m_lower", "purchases_12m_upper"]] = ranges.loc[account_id, ["lower", "upper"]].to_numpy()
         m = monthly.get(account_id, pd.DataFrame(columns=["month", "revenue", "gross_margin"]))
         m = (m.set_index("month")[["revenue", "gross_margin"]].astype(float).reindex(months, fill_value=0.0)
              .rename_axis("month"))

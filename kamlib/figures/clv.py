@@ -63,7 +63,8 @@ def clv_distribution(clv: pd.Series, *, currency: str, lang: str = "en"):
 
 
 def top_clv_bands(top: pd.DataFrame, *, currency: str, lang: str = "en"):
-    """Top accounts by CLV with their 95% bands (points only when there are none)."""
+    """Top accounts by CLV with the range of each account's value (``clv_lower`` / ``clv_upper``: its 90%
+    prediction interval; points only when there are none)."""
     fig, ax = plt.subplots(figsize=(10, 0.35 * len(top) + 1.5))
     y = np.arange(len(top))[::-1]
     bands = bool(top[["clv_lower", "clv_upper"]].notna().all().all())

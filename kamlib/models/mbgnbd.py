@@ -45,25 +45,27 @@ class MBGNBDResults(TransactionResults):
         z = float(t) / (alpha + T + float(t))
         return (a + b + x) / (a - 1) * (1 - _inner(r, a, b + 1, x, z))
 
-    def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        """One draw per account of its purchases in the next ``t`` from its posterior: alive with P(alive), then
-        lambda ~ Gamma(r+x, alpha+T), p ~ Beta(a, b+x+1) and min(Poisson(lambda t), Geometric(p))."""
+    def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+        """Draws of each account's purchases in the next ``t`` from its posterior (one per account, or ``size``
+        rows of them): alive with P(alive), then lambda ~ Gamma(r+x, alpha+T), p ~ Beta(a, b+x+1) and
+        min(Poisson(lambda t), Geometric(p))."""
         r, alpha, a, b = self.params.to_numpy()
         x, _, T = _arrays(rfm)
-        return _bg_future(rng, self.p_alive(rfm).to_numpy(), r + x, alpha + T, a, b + x + 1, t)
+        return _bg_future(rng, self.p_alive(rfm).to_numpy(), r + x, alpha + T, a, b + x + 1, t, size)
 
     def simulate(self, T, rng: np.random.Generator, future: float = 0.0) -> pd.DataFrame:
         r, alpha, a, b = self.params.to_numpy()
         return simulate_mbgnbd(T, r=r, alpha=alpha, a=a, b=b, rng=rng, future=future)
 
 
-def _bg_future(rng, p_alive, shape, rate, a, b, t) -> np.ndarray:
+def _bg_future(rng, p_alive, shape, rate, a, b, t, size: int | None = None) -> np.ndarray:
     """Purchases in the next ``t`` of BG-type accounts: alive with ``p_alive``, lambda ~ Gamma(shape, rate),
-    dropout p ~ Beta(a, b) after each purchase (the purchase it drops out after counts)."""
-    n = len(p_alive)
-    alive = rng.random(n) < p_alive
-    lam = rng.gamma(shape, 1.0 / rate)
-    p = rng.beta(a, b, size=n)
+    dropout p ~ Beta(a, b) after each purchase (the purchase it drops out after counts); ``size`` rows of
+    draws per account (one row when None)."""
+    dims = (len(p_alive),) if size is None else (size, len(p_alive))
+    alive = rng.random(dims) < p_alive
+    lam = rng.gamma(shape, 1.0 / rate, size=dims)
+    p = rng.beta(a, b, size=dims)
     k = rng.geometric(np.clip(p, 1e-300, 1.0))
     return np.where(alive, np.minimum(rng.poisson(lam * float(t)), k), 0)
 

@@ -171,15 +171,16 @@ class ParetoNBDResults(TransactionResults):
         x, tx, T = _arrays(rfm)
         return (r + x) * (beta + T) / (alpha + T) * self._growth(s, beta + T, float(t))
 
-    def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        """One draw per account of its purchases in the next ``t`` from its posterior: alive with P(alive), then
-        lambda ~ Gamma(r+x, alpha+T), mu ~ Gamma(s, beta+T), lifetime ~ Exp(mu), Poisson(lambda min(lifetime, t))."""
+    def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+        """Draws of each account's purchases in the next ``t`` from its posterior (one per account, or ``size``
+        rows of them): alive with P(alive), then lambda ~ Gamma(r+x, alpha+T), mu ~ Gamma(s, beta+T),
+        lifetime ~ Exp(mu), Poisson(lambda min(lifetime, t))."""
         r, alpha, s, beta = self.params.to_numpy()
         x, _, T = _arrays(rfm)
-        n = len(x)
-        alive = rng.random(n) < self.p_alive(rfm).to_numpy()
-        lam = rng.gamma(r + x, 1.0 / (alpha + T))
-        mu = rng.gamma(s, 1.0 / (beta + T), size=n)
+        dims = (len(x),) if size is None else (size, len(x))
+        alive = rng.random(dims) < self.p_alive(rfm).to_numpy()
+        lam = rng.gamma(r + x, 1.0 / (alpha + T), size=dims)
+        mu = rng.gamma(s, 1.0 / (beta + T), size=dims)
         with np.errstate(divide="ignore", over="ignore"):
             life = rng.exponential(1.0 / mu)
         return np.where(alive, rng.poisson(lam * np.minimum(life, float(t))), 0)

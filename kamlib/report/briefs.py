@@ -73,14 +73,16 @@ def _numbers(brief, lang: str, currency: str, horizon_months: int) -> str:
     from ..text.formatting import months
     v = brief.value
 
-    def between(name: str, fmt) -> str:
-        lo, hi = v.get(f"{name}_lower"), v.get(f"{name}_upper")
-        text = fmt(v.get(name))
-        return text + (t("brief_band", lang, lo=fmt(lo), hi=fmt(hi)) if not (_missing(lo) or _missing(hi)) else "")
+    def between(name: str, fmt, band: str, key: str, band_fmt=None) -> str:   # 'x (90% range a to b)'
+        lo, hi = v.get(f"{band}_lower"), v.get(f"{band}_upper")
+        text, band_fmt = fmt(v.get(name)), band_fmt or fmt
+        return text + (t(key, lang, lo=band_fmt(lo), hi=band_fmt(hi)) if not (_missing(lo) or _missing(hi)) else "")
     num = (lambda x: t("not_available", lang) if _missing(x) else f"{x:,.1f}")
     cur = (lambda x: money(x, currency, lang))
-    return t("brief_numbers", lang, margin=cur(v.get("margin_12m")), p_alive=between("p_alive", lambda x: pct(x, 0, lang)),
-             purchases=between("expected_purchases_12m", num), months=months(horizon_months, lang),
+    return t("brief_numbers", lang, margin=cur(v.get("margin_12m")),
+             p_alive=between("p_alive", lambda x: pct(x, 0, lang), "p_alive", "brief_band_expected"),   # no range
+             purchases=between("expected_purchases_12m", num, "purchases_12m", "brief_band", lambda x: f"{x:,.0f}"),
+             months=months(horizon_months, lang),
              clv=cur(v.get("clv")), band="" if _missing(v.get("clv_lower")) else t(
                  "brief_band", lang, lo=cur(v.get("clv_lower")), hi=cur(v.get("clv_upper"))),
              share=pct(v.get("share_of_manager_margin"), 1, lang))
