@@ -63,8 +63,9 @@ def subtotal_rows(con, table: str) -> str:
     """SQL condition true for the subtotal and total rows of an exported report (小计 / 合计 / 总计 in any
     text column); 'false' when the file has no text column."""
     words = ", ".join(_lit(w) for w in SUBTOTAL_WORDS)
-    conds = [f"coalesce(regexp_matches(trim({_q(c)}), {_lit(SUBTOTAL)}) OR lower(trim({_q(c)})) IN ({words}), false)"
-             for c, t in _types(con, table).items() if t == "VARCHAR"]
+    conds = [f"coalesce(((contains({_q(c)}, '计') OR contains({_q(c)}, '計')) AND regexp_matches(trim({_q(c)}), "
+             f"{_lit(SUBTOTAL)})) OR (length({_q(c)}) < 20 AND lower(trim({_q(c)})) IN ({words})), false)"
+             for c, t in _types(con, table).items() if t == "VARCHAR"]     # contains() first: no regex per cell
     return " OR ".join(conds) or "false"
 
 
