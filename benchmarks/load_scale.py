@@ -36,6 +36,8 @@ def generate(folder: Path, n: int, fmt: str, seed: int = 0) -> Path:
     import pyarrow.parquet as pq
     folder.mkdir(parents=True, exist_ok=True)
     accounts = pd.read_csv(ROOT / "data/sample/accounts.csv")
+    first = pd.Timestamp(dates(np.array([0]))[0])       # lines start here: accounts acquired by then (an order
+    accounts["acquired_on"] = pd.to_datetime(accounts["acquired_on"]).clip(upper=first).dt.date  # before it is an error)
     accounts.to_csv(folder / "accounts.csv", index=False)
     ids = accounts["account_id"].to_numpy().astype(str)
     rng = np.random.default_rng(seed)

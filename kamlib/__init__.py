@@ -52,7 +52,7 @@ _NAMES = {
     "use_style": "kamlib.figures.style",
 }
 ANALYSES = ("rfm", "clv", "economics", "cohorts", "survival", "concentration", "segmentation", "service",
-            "scorecard", "overview", "summary", "metrics", "actions", "portfolio")
+            "scorecard", "overview", "summary", "metrics", "actions", "portfolio", "findings")
 _MODULES = {**{name: f"kamlib.analysis.{name}" for name in ANALYSES},
             **{name: f"kamlib.{name}" for name in ("models", "text", "data", "analysis", "figures", "report",
                                                     "cli", "config")}}

@@ -140,7 +140,7 @@ def _cmd_report(args) -> int:
                                               "report.deck": True if args.deck else None})
     for note in cfg.notes:
         print(f"warning: {note}", file=sys.stderr)
-    os.environ.update(cfg.data.duckdb.environment())   # DuckDB settings, inherited by the notebook kernels
+    os.environ.update(cfg.environment())   # DuckDB settings and display names, inherited by the notebook kernels
     months = None
     if args.from_ or args.to:
         if not (args.from_ and args.to):
@@ -162,7 +162,7 @@ def _cmd_report(args) -> int:
         run = run_report(data_dir=data, month=month, out_dir=cfg.report.out, jobs=cfg.report.jobs or os.cpu_count() or 1,
                          notebooks=notebooks, notebook_dir=args.notebook_dir,
                          parameters=cfg.notebook_parameters(), progress=not args.quiet, today=args.today,
-                         company=cfg.company, tables=cfg.data.tables, columns=cfg.data.columns,
+                         company=cfg.company_in(), tables=cfg.data.tables, columns=cfg.data.columns,
                          pdf=cfg.report.pdf, read_options=cfg.data.read_options(), deck=cfg.report.deck)
         target = Path(cfg.report.out) / (month if run.ok else f"{month}-failed") / "index.html"
         for nb in run.notebooks:
@@ -188,12 +188,13 @@ def _cmd_brief(args) -> int:
                                               "data.source": args.data, "report.out": args.out})
     for note in cfg.notes:
         print(f"warning: {note}", file=sys.stderr)
+    os.environ.update(cfg.environment())   # display names of data codes, inherited by the notebook kernel
     data = checked_source(cfg.data.source)
     checked_output(cfg.report.out)
     month = checked_month(args.month, args.today) if args.month else default_month(cfg, data, args.today)
     try:
         run = run_brief(data_dir=data, account=args.account, month=month, out_dir=cfg.report.out,
-                        parameters=cfg.notebook_parameters(), today=args.today, company=cfg.company,
+                        parameters=cfg.notebook_parameters(), today=args.today, company=cfg.company_in(),
                         tables=cfg.data.tables, columns=cfg.data.columns, read_options=cfg.data.read_options(),
                         progress=not args.quiet, pdf=args.pdf)
     except KeyError as e:

@@ -76,12 +76,15 @@ class ClvConfig(_Strict):
     discount_rate: float = Field(0.10, ge=0, lt=1)
     holdout_months: int = Field(12, gt=0, le=36)
     alert_threshold: float = Field(0.5, gt=0, lt=1)
+    alert_value_share: float = Field(0.2, gt=0, le=1)   # churn alerts: the top share of accounts by CLV
 
 
 class SegmentationConfig(_Strict):
     potential: Literal["clv", "whitespace", "growth"] = "clv"
     value_threshold: float | None = None
     potential_threshold: float | None = None
+    value_share: float = Field(0.8, gt=0, le=1)       # high value: accounts making this share of the margin
+    potential_share: float = Field(0.8, gt=0, le=1)   # high potential: accounts holding this share of it
     abc_thresholds: tuple[float, float] = (0.8, 0.95)
     visit_cost: float = Field(500.0, ge=0)
     allocation: Literal["revenue", "visits", "equal"] = "revenue"
@@ -117,6 +120,10 @@ class PaymentsConfig(_Strict):
     doubtful_after_days: int = Field(365, gt=0)   # unpaid this long after due: doubtful debt, out of DSO
 
 
+class ActionsConfig(_Strict):
+    stale_after_days: int = Field(180, gt=0)   # a complaint open longer is a data-hygiene item, not an action
+
+
 class ReportConfig(_Strict):
     out: str = "reports"
     jobs: int | None = Field(None, gt=0)
@@ -129,7 +136,9 @@ class ReportConfig(_Strict):
 class KamConfig(_Strict):
     """Everything a monthly run needs besides the month."""
 
-    company: str = "Example Industrial Supply Co."
+    company: str | dict[Literal["en", "zh"], str] = Field(default_factory=lambda: {
+        "en": "Example Industrial Supply Co.", "zh": "示例工业供应有限公司"})   # one name, or one per language
+    labels: dict[str, dict[Literal["en", "zh"], str]] = Field(default_factory=dict)   # data code -> display names
     currency: str = "CNY"
     currency_rates: dict[str, float] = Field(default_factory=dict)   # {USD: 7.1}: units of `currency` per unit
     language: Literal["en", "zh"] = "en"
@@ -140,6 +149,7 @@ class KamConfig(_Strict):
     service_policy: ServicePolicyConfig = Field(default_factory=ServicePolicyConfig)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
     payments: PaymentsConfig = Field(default_factory=PaymentsConfig)
+    actions: ActionsConfig = Field(default_factory=ActionsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     notes: list[str] = Field(default_factory=list, exclude=True)   # warnings found while reading the file
 
@@ -152,6 +162,23 @@ class KamConfig(_Strict):
         self.data._currency, self.data._currency_rates = self.currency, dict(self.currency_rates)
         return self
 
+    def company_in(self, lang: str | None = None) -> str:
+        """The company's name in ``lang`` (default: the report language); a single name serves every language."""
+        if isinstance(self.company, str):
+            return self.company
+        lang = lang or self.language
+        return self.company.get(lang) or next(iter(self.company.values()), "")
+
+    def environment(self) -> dict[str, str]:
+        """Environment the notebook kernels inherit: DuckDB settings and the display names of data codes."""
+        import json
+
+        from .text.i18n import LABELS_ENV
+        env = self.data.duckdb.environment()
+        if self.labels:
+            env[LABELS_ENV] = json.dumps(self.labels, ensure_ascii=False)
+        return env
+
     def notebook_parameters(self) -> dict:
         """Parameters for the notebooks (each notebook receives the ones it declares)."""
         c, s, p = self.clv, self.segmentation, self.service_policy
@@ -161,9 +188,11 @@ class KamConfig(_Strict):
             "p_alive_threshold": self.churn.p_alive_threshold,
             "holdout_months": c.holdout_months, "horizon_months": c.horizon_months, "discount_rate": c.discount_rate,
             "model": c.model, "clv_model": c.model,
-            "alert_threshold": c.alert_threshold,
+            "alert_threshold": c.alert_threshold, "alert_value_share": c.alert_value_share,
+            "stale_after_days": self.actions.stale_after_days,
             "potential": s.potential, "value_threshold": s.value_threshold,
             "potential_threshold": s.potential_threshold, "abc_thresholds": list(s.abc_thresholds),
+            "value_share": s.value_share, "potential_share": s.potential_share,
             "visit_cost": s.visit_cost, "allocation": s.allocation,
             "visit_policy": dict(p.visits_per_week), "holidays": list(p.holidays), "tier_rules": dict(p.tier_rules),
             "kpi_weights": dict(self.scorecard.kpi_weights),

@@ -19,7 +19,8 @@ def test_config_defaults_example_and_overrides(tmp_path):
     assert cfg.language == "en" and cfg.service_policy.visits_per_week == {"strategic": 2.0, "A": 1.0}
     cfg = load_config(ROOT / "kam.example.yaml", {"language": "zh", "clv.discount_rate": 0.08, "company": None})
     assert cfg.language == "zh" and cfg.notebook_parameters()["discount_rate"] == 0.08
-    assert cfg.company == "Example Industrial Supply Co."
+    assert cfg.company_in() == "示例工业供应有限公司" and cfg.company_in("en") == "Example Industrial Supply Co."
+    assert load_config(ROOT / "kam.example.yaml", {"company": "Acme"}).company_in("zh") == "Acme"   # one for all
     # one model choice for every report that values accounts (notebook 02's "model", 03-05's "clv_model")
     params = load_config(ROOT / "kam.example.yaml", {"clv.model": "auto"}).notebook_parameters()
     assert params["model"] == params["clv_model"] == "auto"

@@ -69,7 +69,7 @@ def test_values_cover_every_code_the_data_model_and_analyses_emit():
 
 
 def test_value_and_header_translation():
-    assert i18n.tv("support_develop", "zh") == "支持和有利发展"
+    assert i18n.tv("support_develop", "zh") == "重点发展"
     assert i18n.tv("support_develop", "en") == "Support & develop"
     assert i18n.tv(True, "zh") == "是" and i18n.tv(False, "en") == "no"
     assert i18n.tv("dated after the analysis date 2026-10-31", "zh") == "日期晚于分析日期2026-10-31"
@@ -93,7 +93,7 @@ def test_tables_show_values_in_the_report_language():
     assert out["tier"].tolist() == ["特级", "B"]
     assert out["flag"].tolist() == ["是", "否"]
     assert out["margin"].tolist() == [1.0, 2.0]
-    assert out.index.tolist() == ["支持和有利发展", "团队中位数"]
+    assert out.index.tolist() == ["重点发展", "团队中位数"]
     assert df["tier"].tolist() == ["strategic", "B"]       # the input is not modified
     named = translate_values(df.set_index("name"), "zh")
     assert named.index.tolist() == ["private", "Acme <b>"]
@@ -177,3 +177,20 @@ def test_visit_policy_in_words():
     assert i18n.visit_policy_text(policy, "en") == ("strategic: 2+ visits a week, A: 1+ visits a week",
                                                     "strategic and A")
     assert i18n.visit_policy_text(policy, "zh") == ("特级客户每周至少拜访2次，A级客户每周至少拜访1次", "特级和A级")
+
+
+def test_data_codes_have_display_names_built_in_and_from_kam_yaml(tmp_path, monkeypatch):
+    from kamlib.config import load_config
+    from kamlib.data.generator import CATEGORIES, INDUSTRIES, REGIONS
+    for code in (*CATEGORIES, *INDUSTRIES, *REGIONS):           # the sample's codes read in Chinese
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in i18n.tv(code, "zh")), code
+    assert i18n.t("action_whitespace_below", "zh", category=i18n.tv("fasteners", "zh")) == "紧固件的购买量远低于同类客户"
+    path = tmp_path / "kam.yaml"
+    path.write_text("labels:\n  HYD-01: {en: Hydraulic pumps, zh: 液压泵}\n  fasteners: {zh: 螺栓螺母}\n",
+                    encoding="utf-8")
+    env = load_config(path).environment()
+    monkeypatch.setattr(i18n, "VALUES", {k: dict(v) for k, v in i18n.VALUES.items()})
+    monkeypatch.setenv(i18n.LABELS_ENV, env[i18n.LABELS_ENV])
+    i18n._labels_from_environment()                              # as a notebook kernel starts
+    assert (i18n.tv("HYD-01", "zh"), i18n.tv("HYD-01", "en")) == ("液压泵", "Hydraulic pumps")
+    assert (i18n.tv("fasteners", "zh"), i18n.tv("fasteners", "en")) == ("螺栓螺母", "fasteners")

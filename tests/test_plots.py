@@ -3,6 +3,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 from kamlib.figures import economics as economics_plots  # noqa: E402
 
@@ -20,18 +21,44 @@ def test_hazard_ratio_axis_reads_as_plain_ratios():
     plt.close(fig)
 
 
-def test_strategy_matrix_has_no_empty_negative_half():
+@pytest.mark.parametrize("lang, unit", [("en", "M"), ("zh", "万")])
+def test_strategy_matrix_is_log_with_money_ticks_not_symlog(lang, unit):
     from kamlib.figures import segmentation as segmentation_plots
     frame = pd.DataFrame({"gross_margin": [-2e4, 5e4, 3e5, 2e6], "potential": [0.0, 8e4, 5e5, 3e6],
                           "strategy": ["cut_cost_exit", "nurture_change", "maintain_efficiently", "support_develop"]})
-    fig = segmentation_plots.strategy_matrix(frame, 1e5, 2e5, currency="CNY", potential_label="CLV")
+    fig = segmentation_plots.strategy_matrix(frame, 1e5, 2e5, currency="CNY", potential_label="CLV", lang=lang)
     ax = fig.axes[0]
     fig.canvas.draw()
-    assert -0.01 < ax.get_ylim()[0] < 0                # potential is never negative: the axis starts near 0
-    assert ax.get_xlim()[0] < -0.02                    # a loss-making account keeps the negative side
-    assert ax.get_xlim()[1] >= 4 and ax.get_ylim()[1] >= 6     # room above the largest account's bubble
-    labels = [lab.get_text() for lab in ax.get_yticklabels()]
-    assert "0" in labels and "1" in labels and not any("^" in s for s in labels)
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert ax.get_xlim()[0] > 0 and ax.get_xlim()[1] >= 2e6 and ax.get_ylim()[1] >= 3e6   # every account shown
+    labels = [lab.get_text() for lab in ax.get_xticklabels() + ax.get_yticklabels() if lab.get_text()]
+    assert labels and not any(s.startswith("-") or "^" in s for s in labels)
+    assert any(unit in s for s in labels)
+    assert "symlog" not in ax.get_xlabel() + ax.get_ylabel()
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_receivables_by_rating_in_rating_order_with_the_tallest_stack_shown(lang):
+    from kamlib.figures import scorecard as scorecard_plots
+    table = pd.DataFrame({"not due": [5e6, 1e6, 2e6, 3e6, 4e6], "90+": [1e6, 2e6, 0.0, 0.0, 9e6]},
+                         index=["A", "AA", "AAA", "BB", "BBB"])
+    fig = scorecard_plots.ageing(table, currency="CNY", lang=lang)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    assert [lab.get_text() for lab in ax.get_xticklabels()] == ["AAA", "AA", "A", "BBB", "BB"]
+    assert ax.get_ylim()[1] >= 13e6                       # BBB's stack (4M + 9M) is not clipped
+    plt.close(fig)
+
+
+def test_rule_of_thumb_lines_sit_above_the_bars():
+    from kamlib.figures import scorecard as scorecard_plots
+    rates = pd.DataFrame({"win_rate": [0.6, 0.2], "lower": [0.5, 0.1], "upper": [0.9, 0.3]}, index=[True, False])
+    fig = scorecard_plots.win_rates(rates)
+    ax = fig.axes[0]
+    bars = max(p.get_zorder() for p in ax.patches)
+    lines = [c for c in ax.collections if c.get_linestyle()[0][1] is not None and c.get_zorder() > bars]  # dashed
+    assert len(lines) == 2 and ax.get_ylim()[1] >= 90
     plt.close(fig)
 
 

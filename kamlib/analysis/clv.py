@@ -478,24 +478,19 @@ def value_accounts(ds: Dataset, model: str = "auto", *, holdout_months: int = 12
     return account_value(ds, check.choice.chosen, fitted=check.fit_on_all_history, **kw)
 
 
-def accounts_at_risk(ds: Dataset, value: AccountValue, threshold: float = 0.5) -> pd.DataFrame:
-    """Churn alerts: accounts in the book (not recorded as churned, or won back since) with P(alive) <
-    ``threshold`` and trailing-12-month margin above the median of active accounts (the ``accounts_at_risk``
-    metric), most valuable first. Columns (index account_id): name, tier, account_manager, margin_12m,
-    p_alive, clv, last_purchase_weeks_ago."""
-    fraction("threshold", threshold)
-    w = window_12m(ds.analysis_date)
-    per = agg.execute(agg.window_by_account(ds.table("transactions"), start=w.start, end=w.end))
-    acc = ds.accounts.set_index("account_id")
-    margin = per.set_index("account_id")["gross_margin"].reindex(acc.index).fillna(0.0)
-    median = per["gross_margin"].median() if len(per) else np.inf
-    churned = book.churned_as_of(acc, ds.analysis_date)
-    p = value.frame["p_alive"].reindex(acc.index)
-    flag = (~churned) & (p < threshold) & (margin > median)
-    out = acc.loc[flag, ["name", "tier", "account_manager"]].assign(
-        margin_12m=margin[flag], p_alive=p[flag], clv=value.frame["clv"].reindex(acc.index)[flag],
-        last_purchase_weeks_ago=weeks_since_last_purchase(value).reindex(acc.index)[flag])
-    return out.sort_values("margin_12m", ascending=False)
+def accounts_at_risk(ds: Dataset, value: AccountValue, threshold: float = 0.5, value_share: float = 0.2
+                     ) -> pd.DataFrame:
+    """Churn alerts (the ``accounts_at_risk`` metric; the churn alerts of :mod:`kamlib.analysis.actions`):
+    accounts in the book with P(alive) < ``threshold`` among the top ``value_share`` by CLV, ranked by the
+    margin at risk (``money_at_stake``: 12-month margin x (1 - P(alive))). Columns (index account_id): name,
+    tier, account_manager, margin_12m, p_alive, clv, money_at_stake, last_purchase_weeks_ago."""
+    from .actions import account_table, churn_alerts
+    table = account_table(ds, value)
+    hit = churn_alerts(table, threshold, value_share).set_index("account_id")
+    out = table.loc[hit.index, ["name", "tier", "account_manager", "margin_12m", "p_alive", "clv"]].assign(
+        money_at_stake=hit["money_at_stake"],
+        last_purchase_weeks_ago=weeks_since_last_purchase(value).reindex(hit.index))
+    return out.sort_values("money_at_stake", ascending=False).rename_axis("account_id")
 
 
 def weeks_since_last_purchase(value: AccountValue) -> pd.Series:

@@ -17,8 +17,10 @@ import numpy as np
 WINDOW = "the 12 calendar months ending with the analysis month"
 IN_BOOK = "in the book at the analysis date (not recorded as churned, or won back since)"
 STRATEGY_POPULATION = (f"Population: accounts {IN_BOOK} with at least one order up to it; value = window margin, "
-                       "potential = CLV (or margin growth when no CLV model is available); high = at or above the "
-                       "median (default thresholds).")
+                       "potential = CLV (or margin growth when no CLV model is available); high value = among the "
+                       "accounts that, largest first, together make segmentation.value_share (default 80%) of the "
+                       "margin, high potential likewise with segmentation.potential_share (default 80%) of the "
+                       "positive potential (unless thresholds are set).")
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,9 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "Sum of gross margin of the same order lines as revenue_12m.", "book"),
     Metric("accounts_at_risk", "Accounts at risk", "流失风险客户数", "accounts",
            f"Accounts {IN_BOOK} whose probability of being alive at the analysis date "
-           "(P(alive) of the selected CLV model) is below the alert threshold (default 0.5) and whose "
-           "past 12-month margin is above the median of active accounts.", "clv"),
+           "(P(alive) of the selected CLV model) is below the alert threshold (default 0.5) and that are "
+           "valuable: among the top clv.alert_value_share (default 20%) of the book by CLV (by 12-month margin "
+           "without a CLV model). Listed by the margin at risk, 12-month margin x (1 - P(alive)).", "clv"),
     Metric("clv_holdout_mae", "Purchase model holdout error (MAE)", "购买模型检验期误差（MAE）", "purchases",
            "Mean absolute error, per account, of the chosen purchase model's expected repeat purchase days in the "
            "holdout months (fitted on the calibration period before them) against the actual ones.", "clv"),
@@ -108,14 +111,16 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "visits a week, A >= 1) over the weeks they were active in the window: visits in the full calendar "
            "weeks of the window the account was in the book (listed holiday weeks excluded) >= required per "
            "week x those weeks.", "segmentation"),
-    Metric("strategy_support_develop", "Accounts to support & develop", "支持和有利发展客户数", "accounts",
+    Metric("strategy_support_develop", "Accounts to support & develop", "重点发展客户数", "accounts",
            "Accounts with high current value and high potential. " + STRATEGY_POPULATION, "segmentation"),
-    Metric("strategy_maintain_efficiently", "Accounts to maintain efficiently", "维持且高效客户数", "accounts",
-           "Accounts with high current value and low potential. " + STRATEGY_POPULATION, "segmentation"),
-    Metric("strategy_nurture_change", "Accounts to nurture & change", "培育并改变行为客户数", "accounts",
+    Metric("strategy_maintain_efficiently", "Accounts to maintain efficiently", "高效维持客户数", "accounts",
+           "Accounts with high current value and low potential, and accounts low on both that are not "
+           "unprofitable after cost-to-serve (all of them when cost-to-serve is unknown). " + STRATEGY_POPULATION, "segmentation"),
+    Metric("strategy_nurture_change", "Accounts to nurture & change", "培育转化客户数", "accounts",
            "Accounts with low current value and high potential. " + STRATEGY_POPULATION, "segmentation"),
-    Metric("strategy_cut_cost_exit", "Accounts to cut cost or exit", "削减成本与清除客户数", "accounts",
-           "Accounts with low current value and low potential. " + STRATEGY_POPULATION, "segmentation"),
+    Metric("strategy_cut_cost_exit", "Accounts to cut cost or exit", "降本或退出客户数", "accounts",
+           "Accounts with low current value and low potential that are unprofitable after cost-to-serve "
+           "(window margin minus allocated cost-to-serve below zero); none when cost-to-serve is unknown. " + STRATEGY_POPULATION, "segmentation"),
     # --- scorecards, pipeline, payments
     Metric("win_rate_existing", "Win rate, existing accounts", "老客户销售成功率", "share 0-1",
            f"Opportunities of existing accounts closed in {WINDOW}: won / (won + lost) (rule of thumb 0.5).",
@@ -281,6 +286,23 @@ def merge_metric_files(paths: list[Path]) -> tuple[dict, dict]:
     return metrics, notes
 
 
+TERMS = [   # terms the reports use that are not recorded metrics: (key, English, 中文, definition)
+    ("money_at_stake", "Money at stake", "涉及金额",
+     "Of an action in this month's action list (kamlib.analysis.actions, the one list behind the segmentation "
+     "report, the scorecard, the manager reports and the briefs): the money plausibly at risk in the next 12 "
+     "months. Churn alert: 12-month margin x (1 - P(alive)). Visits behind the policy: 12-month margin x "
+     "(S0 - S0^(HR^-d)), S0 = 1 - the book's 12-month churn rate (accounts in the book at the window start that "
+     "churned in it), HR = the churn drivers' hazard ratio per in-person visit in 90 days, d = visits short of the "
+     "policy in the last 13 weeks; 'not available' when the hazard ratio's 95% interval includes 1. Open "
+     "complaint: the same with the hazard ratio per unresolved complaint and d = the account's open complaints. "
+     "Overdue invoices: the overdue amount. Margin falling (more than 30% on the previous 12 months): the margin "
+     "lost. Unprofitable after cost-to-serve: the loss. Ageing opportunity: its amount. Whitespace: the "
+     "peer-median margin of the category. Decision maker not met: not available (no churn-driver estimate links "
+     "it to churn). Complaints open longer than actions.stale_after_days (default 180) are "
+     "a data-hygiene list, not actions."),
+]
+
+
 def glossary_markdown() -> str:
     """The text of docs/metrics.md."""
     lines = ["# Headline metrics — glossary / 指标说明", "",
@@ -294,6 +316,9 @@ def glossary_markdown() -> str:
             if m.issue == area:
                 lines.append(f"| `{m.key}` | {m.en} | {m.zh} | {m.unit} | {m.definition} |")
         lines.append("")
+    lines += ["## Terms", "", "| key | English | 中文 | definition |", "|---|---|---|---|"]
+    lines += [f"| `{k}` | {en} | {zh} | {d} |" for k, en, zh, d in TERMS]
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -48,21 +48,22 @@ class BookTables(Shown):
 def book_tables(ds: Dataset, *, clv_model: str = "auto", holdout_months: int = 12, horizon_months: int = 36,
                 discount_rate: float = 0.10, n_draws: int = 100,
                 policy: service.ServicePolicy = service.ServicePolicy(), alert_threshold: float = 0.5,
-                peers: tuple[str, ...] = ("industry", "tier")) -> BookTables:
+                peers: tuple[str, ...] = ("industry", "tier"), alert_value_share: float = actions.ALERT_VALUE_SHARE,
+                stale_after_days: int = actions.STALE_AFTER_DAYS) -> BookTables:
     """Everything the manager reports and briefs of a month share: the CLV valuation (with bands), strategy,
     whitespace, actions and the manager scorecard — fitted once."""
     value = clv.value_accounts(ds, clv_model, holdout_months=holdout_months, horizon_months=horizon_months,
                                discount_rate=discount_rate, n_draws=n_draws)
     ws = segmentation.whitespace(ds, peers)
     seg = segmentation.account_frame(ds, value.frame["clv"], policy=policy)
-    table = actions.account_table(ds, value)
-    table = table.join(seg.frame[["strategy", "potential"]]).join(
-        value.frame[["expected_purchases_12m", "purchases_12m_lower", "purchases_12m_upper"]]).join(
+    table = actions.account_table(ds, value, seg.frame)
+    table = table.join(value.frame[["expected_purchases_12m", "purchases_12m_lower", "purchases_12m_upper"]]).join(
         segmentation.whitespace_potential(ws))
     churned_on = pd.to_datetime(ds.accounts.set_index("account_id")["churned_on"])
     card = scorecard.manager_scorecard(ds, churned_on=churned_on, compliance=seg.compliance, clv=value.frame["clv"],
                                        decision_maker_days=policy.decision_maker_days)
-    todo = actions.this_month(ds, table, ws=ws, policy=policy, alert_threshold=alert_threshold)
+    todo = actions.this_month(ds, table, ws=ws, policy=policy, alert_threshold=alert_threshold,
+                              alert_value_share=alert_value_share, stale_after_days=stale_after_days)
     rfm = value.frame[["frequency", "recency", "T"]]
     rfm.attrs = dict(value.frame.attrs)
     key = table.index[table["tier"].isin(["strategic", "A"])].intersection(rfm.index)   # the briefs' accounts

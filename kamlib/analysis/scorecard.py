@@ -15,7 +15,7 @@ from scipy import stats
 from ..data import aggregate as agg
 from ..data.dataset import Dataset
 from ..text.formatting import times
-from ..text.i18n import join_reasons, t
+from ..text.i18n import t
 from ..data.periods import window_12m
 from ..data.schema import DOUBTFUL_AFTER_DAYS
 
@@ -281,36 +281,6 @@ def _decision_maker_gaps(ds: Dataset, accounts: pd.DataFrame, days: dict | None)
 def rank_columns(columns) -> list[str]:
     """The scorecard's rank columns: the overall ``rank`` first, then one ``rank_<kpi>`` per KPI."""
     return ["rank"] * ("rank" in columns) + [c for c in columns if c.startswith("rank_")]
-
-
-def attention_list(ds: Dataset, *, churned_on: pd.Series, pay_late: pd.Series | None = None,
-                   comp: pd.DataFrame | None = None, late_threshold: float = 0.5, lang: str = "en"
-                   ) -> pd.DataFrame:
-    """Per manager, accounts in the book that need attention: open complaints, mostly late payments,
-    margin down more than 30% on the previous 12 months (reasons in ``lang``)."""
-    end = ds.analysis_date
-    w = window_12m(end)
-    acc = ds.accounts.set_index("account_id")
-    alive = churned_on.reindex(acc.index).isna()
-    tx = ds.table("transactions")
-    cur = agg.execute(agg.window_by_account(tx, start=w.start, end=w.end)).set_index("account_id")["gross_margin"]
-    prev = agg.execute(agg.window_by_account(tx, start=w.start - pd.DateOffset(years=1),
-                                             end=w.start - pd.Timedelta(days=1))).set_index("account_id")["gross_margin"]
-    reasons = pd.DataFrame(index=acc.index[alive])
-    change = cur.reindex(reasons.index).fillna(0) / prev.reindex(reasons.index).where(lambda s: s > 0) - 1
-    reasons["margin"] = [t("reason_margin_down", lang, pct=f"{-c:.0%}") if c < -0.3 else "" for c in change]
-    reasons["payments"] = ""
-    if pay_late is not None:
-        late = pay_late.reindex(reasons.index)
-        reasons.loc[late >= late_threshold, "payments"] = t("reason_pays_late", lang)
-    reasons["complaints"] = ""
-    if comp is not None:
-        open_c = comp[comp["resolved_on"].isna()].groupby("account_id").size()
-        reasons.loc[reasons.index.isin(open_c.index), "complaints"] = t("reason_open_complaint", lang)
-    text = join_reasons(reasons, lang)
-    out = acc.loc[text.index[text != ""], ["account_manager", "name", "tier"]].assign(
-        margin_12m=cur.reindex(text.index[text != ""]).fillna(0.0), reasons=text[text != ""])
-    return out.sort_values(["account_manager", "margin_12m"], ascending=[True, False])
 
 
 def headline(ds: Dataset, flows, doubtful_after_days: int = DOUBTFUL_AFTER_DAYS) -> Measured:

@@ -5,7 +5,7 @@ potential; everything else is a pure function of it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ from ..data import aggregate as agg
 from . import book, concentration, service
 from ..data.dataset import Dataset
 from ..text.display import Shown, Summary, headed
-from ..text.i18n import join_reasons, t, tv
+from ..text.i18n import t
 from ..data.periods import window_12m
 
 STRATEGIES = ("support_develop", "maintain_efficiently", "nurture_change", "cut_cost_exit")
@@ -71,18 +71,43 @@ def rfm_scores(recency_days: pd.Series, frequency: pd.Series, monetary: pd.Serie
     return out, edges
 
 
-def strategy(value: pd.Series, potential: pd.Series, value_threshold: float | None = None,
-             potential_threshold: float | None = None) -> pd.Series:
-    """The four strategies from value (>= threshold is high) and potential (>= threshold is high).
+VALUE_SHARE = 0.8       # high value: the accounts that together make 80% of the margin
+POTENTIAL_SHARE = 0.8   # high potential: the accounts that together hold 80% of the (positive) potential
 
-    Thresholds default to the medians. Accounts exactly at a threshold count as high.
-    """
-    vt = float(value.median()) if value_threshold is None else value_threshold
-    pt = float(potential.median()) if potential_threshold is None else potential_threshold
-    hv, hp = value >= vt, potential.reindex(value.index) >= pt
-    s = np.select([hv & hp, hv & ~hp, ~hv & hp], list(STRATEGIES[:3]), STRATEGIES[3])
+
+def share_threshold(values: pd.Series, share: float) -> float:
+    """The smallest of the largest values that together make ``share`` of the positive total (inf when there
+    is none): an account at or above it is among those that carry the book."""
+    v = values.fillna(0.0).clip(lower=0.0).sort_values(ascending=False)
+    total = float(v.sum())
+    if total <= 0:
+        return float("inf")
+    n = int((v.cumsum().to_numpy() / total < share - 1e-12).sum()) + 1
+    return float(v.iloc[min(n, len(v)) - 1])
+
+
+def strategy(value: pd.Series, potential: pd.Series, value_threshold: float | None = None,
+             potential_threshold: float | None = None, *, profit: pd.Series | None = None,
+             value_share: float = VALUE_SHARE, potential_share: float = POTENTIAL_SHARE) -> pd.Series:
+    """The four strategies from value and potential (at or above the threshold is high), the rule stated in
+    ``attrs``: high value = the accounts that together make ``value_share`` of the value (12-month margin),
+    high potential likewise with ``potential_share``, unless thresholds are given. Low value and low potential
+    is 'cut cost-to-serve or exit' only for accounts unprofitable after cost-to-serve (``profit`` < 0); the
+    other low-low accounts are 'maintain efficiently' (all of them when cost-to-serve is unknown) — so the exit
+    quadrant is not half the book by construction."""
+    from ..models.arguments import fraction
+    fraction("value_share", value_share)
+    fraction("potential_share", potential_share)
+    potential = potential.reindex(value.index)
+    vt = share_threshold(value, value_share) if value_threshold is None else float(value_threshold)
+    pt = share_threshold(potential, potential_share) if potential_threshold is None else float(potential_threshold)
+    hv, hp = value >= vt, potential >= pt
+    loss = (profit.reindex(value.index) < 0) if profit is not None else pd.Series(False, index=value.index)
+    s = np.select([hv & hp, hv & ~hp, ~hv & hp, loss], list(STRATEGIES), "maintain_efficiently")
     out = pd.Series(s, index=value.index, name="strategy")
-    out.attrs |= {"value_threshold": vt, "potential_threshold": pt}
+    out.attrs |= {"value_threshold": vt, "potential_threshold": pt, "value_share": value_share,
+                  "potential_share": potential_share,
+                  "cost_to_serve_known": bool(profit is not None and profit.notna().any())}
     return out
 
 
@@ -117,6 +142,7 @@ class Segmentation(Shown):
     potential_source: str
     policy: service.ServicePolicy
     window: pd.DataFrame                   # revenue and margin of every account with window revenue (churned too)
+    strategy_rule: dict = field(default_factory=dict)   # thresholds and shares of the strategies (strategy attrs)
 
     @property
     def has_cost_to_serve(self) -> bool:
@@ -159,7 +185,8 @@ class Segmentation(Shown):
 
 def account_frame(ds: Dataset, potential: pd.Series | None = None, *, potential_source: str = "potential_clv",
                   value_threshold=None,
-                  potential_threshold=None, policy: service.ServicePolicy = service.ServicePolicy(),
+                  potential_threshold=None, value_share: float = VALUE_SHARE, potential_share: float = POTENTIAL_SHARE,
+                  policy: service.ServicePolicy = service.ServicePolicy(),
                   tier_rules: dict = service.DEFAULT_TIER_RULES, visit_cost: float = 500.0,
                   allocation: str = "revenue") -> Segmentation:
     """Everything segmentation needs per account, for accounts in the book at the analysis date.
@@ -196,7 +223,9 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, potential_
     scores, edges = rfm_scores(f["recency_days"], f["orders_12m"], f["revenue"])
     f = f.join(scores)
     f["abc_class"] = concentration.abc_classes(f["gross_margin"])
-    f["strategy"] = strategy(f["gross_margin"], f["potential"], value_threshold, potential_threshold)
+    rule = strategy(f["gross_margin"], f["potential"], value_threshold, potential_threshold,
+                    profit=f["profit_after_cost_to_serve"], value_share=value_share, potential_share=potential_share)
+    f["strategy"] = rule
     f["suggested_tier"] = service.suggested_tiers(f["gross_margin"], tier_rules)
     f["tier_change"] = service.tier_changes(f["tier"], f["suggested_tier"])
     everyone = service.ServicePolicy({**{t: 0.0 for t in service.TIERS}, **policy.visits_per_week}, policy.holidays)
@@ -207,7 +236,8 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, potential_
         f["visits_per_week"] = visits["visits_per_week"].reindex(ids)
         f["service_flag"] = service.service_flags(f["suggested_tier"], f["visits_per_week"], policy)
     compliance = service.visit_compliance(acc.loc[ids].reset_index(), ds.interactions, w.start, w.end, policy)
-    return Segmentation(f, edges, compliance, source, policy, win.loc[win["revenue"] > 0, ["revenue", "gross_margin"]])
+    return Segmentation(f, edges, compliance, source, policy, win.loc[win["revenue"] > 0, ["revenue", "gross_margin"]],
+                        dict(rule.attrs))
 
 
 def whitespace(ds: Dataset, peers: tuple[str, ...] = ("industry", "tier"), *, min_share: float = 0.5,
@@ -344,25 +374,3 @@ def rule_vs_measured(metrics: dict, lang: str = "en") -> pd.DataFrame:
     rows = [(t("top20_claim", lang), 0.8, metrics["top20_margin_share"]),
             (t("share80_claim", lang), 0.2, metrics["accounts_share_for_80pct_margin"])]
     return pd.DataFrame(rows, columns=["claim", "rule_of_thumb", "measured"]).set_index("claim")
-
-
-def action_list(frame: pd.DataFrame, price: pd.DataFrame | None = None, per_manager: int | None = None,
-                lang: str = "en") -> pd.DataFrame:
-    """Accounts with something to do, per account manager: service flags, tier changes, loss-makers in the
-    cut-cost quadrant, price flags. One row per account with its reasons joined (in ``lang``);
-    ``per_manager`` keeps each manager's most valuable ones."""
-    reasons = pd.DataFrame(index=frame.index)
-    reasons["service"] = frame["service_flag"].map(lambda v: tv(v, lang))
-    changed = frame["tier_change"] != "keep"
-    reasons["tier"] = [t("reason_tier", lang, change=tv(c, lang), tier=tv(s, lang)) if ch else ""
-                       for ch, c, s in zip(changed, frame["tier_change"], frame["suggested_tier"])]
-    reasons["loss"] = np.where((frame["strategy"] == "cut_cost_exit") & (frame["profit_after_cost_to_serve"] < 0),
-                               t("reason_loss", lang), "")
-    reasons["price"] = (price["price_flag"].reindex(frame.index).fillna("").map(lambda v: tv(v, lang))
-                        if price is not None else "")
-    text = join_reasons(reasons, lang)
-    out = frame.loc[text != "", ["account_manager", "name", "tier", "strategy", "gross_margin",
-                                 "profit_after_cost_to_serve"]].assign(reasons=text[text != ""])
-    out = out.sort_values(["account_manager", "gross_margin"], ascending=[True, False])
-    return out.groupby("account_manager").head(per_manager) if per_manager else out
-

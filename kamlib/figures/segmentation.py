@@ -7,7 +7,7 @@ import seaborn as sns
 
 from ..analysis import concentration
 from ..text.i18n import t
-from .style import plain_log_ticks
+from .style import money_axis
 
 
 def lorenz_and_whale(frame: pd.DataFrame, *, lang: str = "en"):
@@ -50,19 +50,18 @@ def strategy_matrix(frame: pd.DataFrame, value_threshold: float, potential_thres
     fig, ax = plt.subplots(figsize=(9, 6.5))
     size = 10 + 300 * frame["gross_margin"].clip(lower=0) / max(frame["gross_margin"].max(), 1)
     names = frame["strategy"].map(lambda s: t(f"strategy_{s}", lang))
-    sns.scatterplot(x=frame["gross_margin"] / 1e6, y=frame["potential"] / 1e6, hue=names, size=size,
-                    sizes=(10, 300), alpha=0.6, ax=ax, legend="brief")
-    ax.axvline(value_threshold / 1e6, color="0.4", lw=1)
-    ax.axhline(potential_threshold / 1e6, color="0.4", lw=1)
-    ax.set_xscale("symlog", linthresh=0.01)
-    ax.set_yscale("symlog", linthresh=0.01)
-    plain_log_ticks(ax.xaxis)
-    plain_log_ticks(ax.yaxis)
-    # room for the largest bubbles; no negative half where no account has a negative value (start just below 0)
-    for values, get_lim, set_lim in ((frame["gross_margin"] / 1e6, ax.get_xlim, ax.set_xlim),
-                                     (frame["potential"] / 1e6, ax.get_ylim, ax.set_ylim)):
-        low, high = get_lim()
-        set_lim(-0.003 if values.min() >= 0 else low, max(high, 2 * values.max()))
+    # log axes with money ticks; accounts at or below zero (no margin or potential) sit on the axis floor, a
+    # thousandth of the largest value, so every account is shown and no tick reads -0.01
+    x, y = _floored(frame["gross_margin"]), _floored(frame["potential"])
+    sns.scatterplot(x=x, y=y, hue=names, size=size, sizes=(10, 300), alpha=0.6, ax=ax, legend="brief")
+    ax.axvline(max(value_threshold, x.min()), color="0.4", lw=1)
+    ax.axhline(max(potential_threshold, y.min()), color="0.4", lw=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(x.min() / 1.5, x.max() * 2)
+    ax.set_ylim(y.min() / 1.5, y.max() * 2)
+    money_axis(ax, "x", currency=currency, lang=lang)
+    money_axis(ax, "y", currency=currency, lang=lang)
     for key, (x, y, ha, va) in {"support_develop": (0.98, 0.98, "right", "top"),
                                 "maintain_efficiently": (0.98, 0.02, "right", "bottom"),
                                 "nurture_change": (0.02, 0.98, "left", "top"),
@@ -75,10 +74,16 @@ def strategy_matrix(frame: pd.DataFrame, value_threshold: float, potential_thres
     ax.legend([handles[i] for i in keep], [labels[i] for i in keep], title=t("strategy", lang),
               loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_title(t("strategy_matrix_title", lang))
-    ax.set_xlabel(t("in_millions", lang, label=t("margin_12m", lang), currency=currency) + " — symlog")
-    ax.set_ylabel(t("in_millions", lang, label=potential_label, currency=currency) + " — symlog")
+    ax.set_xlabel(t("log_axis", lang, label=t("margin_12m", lang)))
+    ax.set_ylabel(t("log_axis", lang, label=potential_label))
     fig.tight_layout()
     return fig
+
+
+def _floored(values: pd.Series) -> pd.Series:
+    """Values for a log axis: those at or below a floor (a thousandth of the largest, at least 1) raised to it."""
+    top = float(values.max()) if len(values) and values.max() > 0 else 1.0
+    return values.clip(lower=max(top / 1000, 1.0)).astype(float)
 
 
 def compliance_by_manager(table: pd.DataFrame, *, lang: str = "en"):

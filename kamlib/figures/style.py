@@ -59,6 +59,25 @@ def plain_log_ticks(axis, subs: tuple = (1.0,)) -> None:
     axis.set_minor_formatter(mticker.NullFormatter())
 
 
+RATING_ORDER = ("AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-", "B+", "B",
+                "B-", "CCC", "CC", "C", "D")
+
+
+def ordered(labels) -> list:
+    """Category labels in their natural order: credit ratings best first (AAA, AA, A, BBB, BB ...), other
+    labels as given — never alphabetical where an order exists."""
+    labels = list(labels)
+    if labels and all(str(v) in RATING_ORDER for v in labels):
+        return sorted(labels, key=lambda v: RATING_ORDER.index(str(v)))
+    return labels
+
+
+def fit_axis(ax, top: float, axis: str = "y", headroom: float = 0.08) -> None:
+    """An axis from 0 that shows its tallest bar (or stack) with some room above it."""
+    if top > 0:
+        (ax.set_ylim if axis == "y" else ax.set_xlim)(0, top * (1 + headroom))
+
+
 def money_axis(ax, axis: str = "y", currency: str = "CNY", lang: str = "en") -> None:
     """Tick labels of an axis of amounts as money in the report's compact units ('CN¥1.5M'; '¥150万', '¥1.2亿'),
     one unit for the axis, chosen from its range when drawn — the same units as the tables and prose."""

@@ -64,6 +64,7 @@ def show_actions(ctx, mine: portfolio.Portfolio, shown: int = 20) -> None:
     top = mine.actions.head(shown)
     display(ctx.table(top.assign(reason=reasons(top, ctx.lang))[["name", "kind", "money_at_stake", "reason"]],
                       money_cols=("money_at_stake",)))
+    ctx.say("actions_money_rule")
 
 
 def show_briefs(ctx, mine: portfolio.Portfolio, briefs: dict, *, horizon_months: int,

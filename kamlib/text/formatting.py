@@ -48,6 +48,8 @@ def money(value: float | None, currency: str = "CNY", lang: str = "en", unit: fl
     if not fixed and digits and "." in text and set(text.rsplit(".", 1)[1]) == {"0"} and unit != 1:
         text = text.rsplit(".", 1)[0]                        # 'CN¥2.0M' reads 'CN¥2M' in prose
     symbol, prefix = _symbol(currency, lang)
+    if scaled == 0 and unit != 1 and value == 0:                # an axis' zero reads '¥0', not '¥0万'
+        text, unit = "0", 1.0
     sign = "-" if value < 0 and scaled != 0 else ""
     return f"{sign}{symbol}{text}{units.get(unit, '')}" if prefix else f"{sign}{text}{units.get(unit, '')}{symbol}"
 

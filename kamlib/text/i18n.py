@@ -34,6 +34,29 @@ template with the regex groups}) for values built from a template (the date vari
 locale whose number, currency and date rules (Babel) each report language uses."""
 
 
+LABELS_ENV = "KAM_LABELS"   # display names of data codes from kam.yaml (`labels:`), JSON, inherited by kernels
+
+
+def add_labels(labels: dict[str, dict[str, str]]) -> None:
+    """Display names of data codes (a company's product categories, regions ...) per language, on top of the
+    built-in ones: ``{"HYD-01": {"en": "Hydraulic pumps", "zh": "液压泵"}}``; a language left out keeps the
+    code."""
+    for code, names in (labels or {}).items():
+        VALUES[str(code)] = {lang: str(names.get(lang) or VALUES.get(str(code), {}).get(lang) or code)
+                             for lang in LANGUAGES}
+
+
+def _labels_from_environment() -> None:
+    import json
+    import os
+    text = os.environ.get(LABELS_ENV)
+    if text:
+        add_labels(json.loads(text))
+
+
+_labels_from_environment()
+
+
 def t(key: str, lang: str = "en", **fmt) -> str:
     """The label ``key`` in ``lang``, formatted with ``fmt``. Unknown keys raise KeyError."""
     if lang not in LANGUAGES:
