@@ -225,8 +225,9 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     discount = np.where(price_sensitive[acc_line], rng.uniform(0, 0.2, line_order.size),
                         rng.uniform(0, 0.04, line_order.size))
     margin = np.round(revenue * (base_margin[acc_line] - 0.9 * discount + rng.normal(0, 0.03, line_order.size)), 2)
+    order_ids = np.char.add("SO", np.char.zfill((np.arange(o_acc.size) + 1).astype(str), 7))
     tx = pd.DataFrame({
-        "order_id": [f"SO{j + 1:07d}" for j in line_order],
+        "order_id": order_ids[line_order],
         "account_id": accounts["account_id"].to_numpy()[acc_line],
         "order_date": o_day[line_order],
         "product_category": rng.choice(CATEGORIES, line_order.size),
@@ -236,11 +237,15 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     })
     zero = rng.random(len(tx)) < cfg.zero_revenue_rate
     tx.loc[zero, ["revenue", "gross_margin"]] = 0.0
-    ret = tx[rng.random(len(tx)) < cfg.return_rate].copy()
+    returned = rng.random(len(tx)) < cfg.return_rate
+    ret = tx[returned].copy()
     ret["order_date"] = np.minimum(ret["order_date"] + pd.to_timedelta(rng.integers(3, 30, len(ret)), unit="D"), end)
     ret[["revenue", "gross_margin"]] = -ret[["revenue", "gross_margin"]]
     ret["order_id"] = ret["order_id"] + "-R"
-    tx = pd.concat([tx, ret]).sort_values(["order_date", "order_id"], kind="stable").reset_index(drop=True)
+    # by date and order id ("SO0000012" < "SO0000012-R" < "SO0000013"): the same order as sorting the ids as text
+    key = np.concatenate([2 * line_order, 2 * line_order[returned] + 1])
+    tx = pd.concat([tx, ret])
+    tx = tx.iloc[np.lexsort((key, tx["order_date"].to_numpy()))].reset_index(drop=True)
 
     costs = _costs(cfg, rng, accounts)
     interactions = _interactions(cfg, rng, accounts, service)
@@ -269,13 +274,12 @@ def with_contacts(book: SimulatedBook, seed: int) -> SimulatedBook:
 
 def _active_months(acquired: pd.Series, last_active: pd.Series, end: pd.Timestamp) -> pd.DataFrame:
     """Rows (account index, month) for each calendar month an account is in the book."""
-    first = acquired.dt.to_period("M")
-    last = last_active.clip(upper=end).dt.to_period("M")
-    n_months = (last - first).map(lambda d: d.n).to_numpy() + 1
-    idx = np.repeat(np.arange(len(acquired)), np.maximum(n_months, 1))
-    offs = np.concatenate([np.arange(max(k, 1)) for k in n_months])
-    months = first.to_numpy()[idx] + offs
-    return pd.DataFrame({"i": idx, "month": pd.PeriodIndex(months, freq="M")})
+    first = acquired.dt.to_period("M").array.asi8             # month ordinals
+    last = last_active.clip(upper=end).dt.to_period("M").array.asi8
+    k = np.maximum(last - first + 1, 1)
+    idx = np.repeat(np.arange(len(acquired)), k)
+    offs = np.arange(idx.size) - np.repeat(np.cumsum(k) - k, k)   # 0, 1, ... within each account
+    return pd.DataFrame({"i": idx, "month": pd.PeriodIndex.from_ordinals(first[idx] + offs, freq="M")})
 
 
 def _costs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame) -> pd.DataFrame:
@@ -402,9 +406,12 @@ def _interactions(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, service: pd
     frames.append(pd.DataFrame({"i": i, "date": accounts["acquired_on"].to_numpy()[i]
                                 + pd.to_timedelta(days, unit="D"), "kind": "call"}))
     out = pd.concat(frames, ignore_index=True)
-    out["account_id"] = accounts["account_id"].to_numpy()[out["i"]]
-    return (out[["account_id", "date", "kind"]].sort_values(["date", "account_id", "kind"], kind="stable")
-            .reset_index(drop=True))
+    ids = accounts["account_id"].to_numpy()
+    id_rank = np.argsort(np.argsort(ids.astype(str), kind="stable"), kind="stable")    # the ids' text order
+    kind_code = pd.Categorical(out["kind"], categories=sorted(out["kind"].unique())).codes
+    out = out.iloc[np.lexsort((kind_code, id_rank[out["i"].to_numpy()], out["date"].to_numpy()))]
+    out = out.assign(account_id=ids[out["i"].to_numpy()])         # sorted by date, account id and kind
+    return out[["account_id", "date", "kind"]].reset_index(drop=True)
 
 
 def _win_backs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, tx: pd.DataFrame, costs: pd.DataFrame,
@@ -433,8 +440,12 @@ def _win_backs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, tx: pd.DataFra
         wb["product_category"] = rng.choice(CATEGORIES, len(wb))
         wb["gross_margin"] = np.round(wb["revenue"] * rng.uniform(0.15, 0.3, len(wb)), 2)
         wb["discount"] = np.round(rng.uniform(0.05, 0.15, len(wb)), 3)   # won back with a deal
-        tx = pd.concat([tx, wb[tx.columns]], ignore_index=True).sort_values(["order_date", "order_id"],
-                                                                          kind="stable").reset_index(drop=True)
+        # by date and order id: "WB..." after the "SO..." orders of a day, which keep their order
+        source = np.repeat([0, 1], [len(tx), len(wb)])
+        position = np.concatenate([np.arange(len(tx)), np.arange(len(wb))])
+        dates = np.concatenate([tx["order_date"].to_numpy(), wb["order_date"].to_numpy()])
+        tx = pd.concat([tx, wb[tx.columns]], ignore_index=True)
+        tx = tx.iloc[np.lexsort((position, source, dates))].reset_index(drop=True)
         spend = pd.DataFrame({"period": back.dt.to_period("M").dt.to_timestamp().to_numpy(), "kind": "win_back",
                               "amount": np.round(cfg.win_back_cost * rng.gamma(4, 0.25, chosen.size), 2),
                               "account_id": accounts["account_id"].iloc[chosen].to_numpy()})

@@ -52,13 +52,19 @@ def contact_frames(accounts: pd.DataFrame, interactions: pd.DataFrame, seed: int
     visits = np.flatnonzero((out["kind"] == "visit").to_numpy() & out["account_id"].isin(key).to_numpy())
     # the decision maker's share of an account's visits varies a lot: some are rarely met (the alert's cases)
     dm_weight = dict(zip(key, rng.gamma(1.2, 1.0, key.size)))
-    by_account = {a: g for a, g in contacts.groupby("account_id")}
+    # each account's contacts as a slice of plain arrays (contacts are made account by account)
+    c_acc, c_id = contacts["account_id"].to_numpy(object), contacts["contact_id"].to_numpy(object)
+    c_role = contacts["role"].to_numpy(object)
+    firsts = np.flatnonzero(np.r_[True, c_acc[1:] != c_acc[:-1]]) if n else np.array([], int)
+    bounds = dict(zip(c_acc[firsts], zip(firsts, np.r_[firsts[1:], n])))
     chosen = np.empty(visits.size, dtype=object)
     acc_of_visit = out["account_id"].to_numpy()[visits]
-    for acc in np.unique(acc_of_visit):
-        g = by_account[acc]
-        w = np.array([dm_weight[acc] if r == "decision_maker" else _MEET_WEIGHT[r] for r in g["role"]])
-        at = np.flatnonzero(acc_of_visit == acc)
-        chosen[at] = rng.choice(g["contact_id"].to_numpy(), at.size, p=w / w.sum())
+    accs, which = np.unique(acc_of_visit, return_inverse=True)
+    # each account's visits in their order, found once (not by a scan of every visit per account)
+    groups = np.split(np.argsort(which, kind="stable"), np.cumsum(np.bincount(which, minlength=accs.size))[:-1])
+    for acc, at in zip(accs, groups):
+        lo, hi = bounds[acc]
+        w = np.array([dm_weight[acc] if r == "decision_maker" else _MEET_WEIGHT[r] for r in c_role[lo:hi]])
+        chosen[at] = rng.choice(c_id[lo:hi], at.size, p=w / w.sum())
     out.loc[out.index[visits], "contact_id"] = chosen
     return contacts, out
