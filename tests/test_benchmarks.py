@@ -47,3 +47,14 @@ def test_generated_order_lines_share_account_and_day_within_an_order():
     assert 4.5 < len(order) / len(first) < 5.5           # ~5 lines per order (orders with no line drop out)
     single = draw_lines(rng, 1000, n_accounts=10, n_days=1460)[2]
     assert (single == np.arange(1000)).all()             # lines_per_order=1: every line its own order
+
+
+@pytest.mark.slow
+def test_batch_scale_benchmark_runs_every_step(capsys):
+    import batch_scale
+    batch_scale.main(["--accounts", "300", "--managers", "3", "--jobs", "1"])
+    out = capsys.readouterr().out
+    assert "300 accounts, 3 managers" in out and "FAILED" not in out
+    for step in ("generate", "batch (all notebooks, manager reports, deck)", "kam brief after the batch"):
+        assert step in out
+    assert "3 manager reports" in out
