@@ -189,9 +189,18 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
     tx = ds.table("transactions")
     tx = tx.filter(tx.account_id.isin(ids))
     monthly = agg.execute(agg.monthly_by_account(tx, end=ds.analysis_date))
-    monthly = dict(tuple(monthly[monthly["month"] >= start].groupby("account_id")))
+    monthly = monthly[monthly["month"] >= start]
+    # every account's 24 months as rows of two (account x month) grids, read by position below
+    row_of = {a: i for i, a in enumerate(ids)}
+    grid = {k: np.zeros((len(ids), len(months))) for k in ("revenue", "gross_margin")}
+    r, c = monthly["account_id"].map(row_of).to_numpy(), months.get_indexer(pd.to_datetime(monthly["month"]))
+    for k in grid:
+        np.add.at(grid[k], (r, c), monthly[k].to_numpy(float))
     cats = agg.execute(agg.margin_by_account_category(tx, start=start, end=ds.analysis_date))
-    cats = dict(tuple(cats.groupby("account_id")))
+    cats = cats.sort_values(["account_id", "gross_margin"], ascending=[True, False], kind="stable")
+    cats = dict(tuple(cats.set_index("product_category")[["account_id", "revenue", "gross_margin"]]
+                      .groupby("account_id")))
+    no_cats = pd.DataFrame({"revenue": [], "gross_margin": []}, index=pd.Index([], name="product_category"))
     manager_margin = tables.accounts.groupby("account_manager")["margin_12m"].sum()
     band_names = [f"{n}_{side}" for n in ("p_alive", "expected_purchases_12m") for side in ("lower", "upper")]
     comp = cl = pay = rec = op = None
@@ -237,11 +246,10 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
                 value[name] = bands.loc[account_id, name] if pd.isna(value[name]) else value[name]
         if ranges is not None and account_id in ranges.index and pd.isna(value["purchases_12m_lower"]):
             value[["purchases_12m_lower", "purchases_12m_upper"]] = ranges.loc[account_id, ["lower", "upper"]].to_numpy()
-        m = monthly.get(account_id, pd.DataFrame(columns=["month", "revenue", "gross_margin"]))
-        m = (m.set_index("month")[["revenue", "gross_margin"]].astype(float).reindex(months, fill_value=0.0)
-             .rename_axis("month"))
-        c = cats.get(account_id, pd.DataFrame(columns=["product_category", "revenue", "gross_margin"]))
-        c = c.set_index("product_category")[["revenue", "gross_margin"]].sort_values("gross_margin", ascending=False)
+        i = row_of[account_id]
+        m = pd.DataFrame({"revenue": grid["revenue"][i], "gross_margin": grid["gross_margin"][i]},
+                         index=months.rename("month"))
+        c = cats[account_id][["revenue", "gross_margin"]] if account_id in cats else no_cats
         visits = complaints = invoices = opps = None
         if ds.interactions is not None:
             if comp is not None and account_id in comp.index:
