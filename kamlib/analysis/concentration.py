@@ -70,6 +70,16 @@ def lorenz_curve(values) -> pd.DataFrame:
                          "value_share": np.r_[0.0, np.cumsum(v) / v.sum()] if n and v.sum() else np.zeros(n + 1)})
 
 
+def top_share_curve(values, steps: int = 20) -> pd.DataFrame:
+    """Share of the total made by the top x of accounts (ranked largest first), x = 0, 1/steps, ..., 1: each
+    point is :func:`top_share` (so x = 0.2 is the top-20% share); empty when the total is not positive."""
+    xs = np.linspace(0.0, 1.0, steps + 1)
+    ys = [0.0] + [top_share(values, float(x)) for x in xs[1:]]
+    if any(y is None for y in ys):
+        return pd.DataFrame(columns=["account_share", "value_share"])
+    return pd.DataFrame({"account_share": xs, "value_share": ys})
+
+
 def abc_classes(values: pd.Series, thresholds: tuple[float, float] = (0.8, 0.95)) -> pd.Series:
     """ABC (Pareto) class per account: A while the cumulative share before the account is below the first
     threshold (so the account that crosses 80% is still A), B below the second, C after; accounts without

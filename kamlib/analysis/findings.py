@@ -76,6 +76,14 @@ class Memo:
     def kinds(self) -> list[str]:
         return [f.kind for f in self.findings]
 
+    def get(self, kind: str) -> Finding | None:
+        """The finding of ``kind``, None when it is not one this month."""
+        return next((f for f in self.findings if f.kind == kind), None)
+
+    def win_rates_in_line(self) -> bool:
+        """Whether both win rates were tested and neither differs from its rule of thumb."""
+        return [k for k, _ in self.notes] == ["note_win_rate_existing_as_rule", "note_win_rate_new_as_rule"]
+
     def record(self, recorder) -> None:
         """Record every number the memo may quote (and why the missing ones are missing) with a
         :class:`kamlib.analysis.metrics.MetricsRecorder`."""
@@ -307,10 +315,46 @@ def memo(ds, tables, drivers, metrics: dict, **rules) -> Memo:
     opps = classify_opportunities(ds)
     w = window_12m(ds.analysis_date)
     rates = rates_of(opps, w.start, w.end) if opps is not None else None
-    return choose(metrics, tables.actions, tables.accounts,
-                  hazard_ratios=drivers.hazard_ratios if drivers is not None else None,
-                  drivers_base={"events": drivers.events, "accounts": drivers.accounts} if drivers is not None else None,
-                  win_rates=rates, open_pipeline=open_pipeline(opps), **rules)
+    out = choose(metrics, tables.actions, tables.accounts,
+                 hazard_ratios=drivers.hazard_ratios if drivers is not None else None,
+                 drivers_base={"events": drivers.events, "accounts": drivers.accounts} if drivers is not None else None,
+                 win_rates=rates, open_pipeline=open_pipeline(opps), **rules)
+    facts = top_accounts(tables.accounts)[1]
+    out.metrics.update({k: v for k, v in facts.items() if v is not None})
+    out.reasons.update({k: "no lifetime value of the accounts" for k in ("top10_clv", "top10_clv_share")
+                        if facts.get(k) is None})
+    return out
+
+
+def top_accounts(accounts: pd.DataFrame, n: int = 10) -> tuple[pd.DataFrame, dict]:
+    """The ``n`` accounts with the highest CLV (name, manager, clv) and their total and share of the book's
+    CLV (``top10_clv``, ``top10_clv_share``; empty without a CLV column)."""
+    if "clv" not in accounts or accounts["clv"].dropna().empty:
+        return accounts.iloc[:0], {}
+    top = accounts.nlargest(n, "clv")[["name", "account_manager", "clv"]]
+    total = float(accounts["clv"].sum())
+    return top, {"top10_clv": float(top["clv"].sum()),
+                 "top10_clv_share": float(top["clv"].sum() / total) if total > 0 else None}
+
+
+def visits_by_manager(actions: pd.DataFrame, accounts: pd.DataFrame,
+                      key_tiers: tuple[str, ...] = ("strategic", "A")) -> pd.DataFrame:
+    """Per manager: strategic and A accounts on track with the visit policy and behind it (this month's
+    action list), most behind first."""
+    key = accounts[accounts["tier"].isin(key_tiers)]
+    behind = set(actions.loc[actions["kind"] == "visits_behind", "account_id"])
+    flag = key.index.isin(list(behind))
+    out = pd.DataFrame({"on_track": (~flag).astype(int), "behind": flag.astype(int),
+                        "account_manager": key["account_manager"].to_numpy()}).groupby("account_manager").sum()
+    return out.sort_values(["behind", "on_track"], ascending=[False, True])
+
+
+def significant_drivers(hazard_ratios: pd.DataFrame | None, alpha: float = 0.05) -> pd.DataFrame:
+    """The churn drivers whose adjusted p-value is below ``alpha``, largest effect first."""
+    if hazard_ratios is None or hazard_ratios.empty:
+        return pd.DataFrame(columns=["hazard_ratio", "lower", "upper"])
+    hr = hazard_ratios[adjusted_p(hazard_ratios) < alpha]
+    return hr.iloc[np.argsort(-np.abs(np.log(hr["hazard_ratio"].to_numpy())))][["hazard_ratio", "lower", "upper"]]
 
 
 def formatter(values: dict, currency: str = "CNY", lang: str = "en"):

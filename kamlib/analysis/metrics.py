@@ -150,6 +150,11 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "单个挽回客户成本", "currency per account",
            f"Costs of kind 'win_back' in {WINDOW} / accounts won back in the window.", "scorecard"),
     # --- findings of the decision memo (kamlib.analysis.findings; recorded by the executive summary)
+    Metric("top10_clv", "Lifetime value of the 10 most valuable accounts", "价值最高的10个客户的终身价值", "currency",
+           "Sum of the CLV of the 10 accounts with the highest CLV (the CLV report's per-account values).",
+           "findings"),
+    Metric("top10_clv_share", "Their share of the book's lifetime value", "其占全部客户终身价值的比例", "share 0-1",
+           "top10_clv / sum of the CLV of every account valued.", "findings"),
     Metric("memo_findings", "The memo's findings", "管理摘要的发现", "text",
            "Kinds of the memo's findings, ranked by money at stake, comma-separated ('none': no finding); the "
            "index and deck rebuild the memo's headline from it and the metrics below.", "findings"),
