@@ -26,7 +26,7 @@ def test_the_batch_writes_a_page_per_manager_and_links_them(data_copy, tmp_path)
     assert sorted(n.name for n in run.notebooks) == ["managers/li-na", "managers/王芳"]
     month = tmp_path / "2026-09"
     index = (month / "index.html").read_text(encoding="utf-8")
-    assert "Account manager reports" in index
+    assert "Account managers" in index
     for page in ("managers/li-na.presentation.html", "managers/王芳.presentation.html"):
         assert f'href="{page}"' in index and (month / page).exists()
     # rendered from the shared tables through the manager template: no notebook executed per manager

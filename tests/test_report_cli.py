@@ -32,7 +32,7 @@ def test_report_succeeds_and_writes_everything(good_report):
     assert full.count("data:image/png;base64") >= 3 and pres.count("data:image/png;base64") >= 3
     assert "open_notebook" in full and "open_notebook" not in pres      # code hidden for presenting
     index = (folder / "index.html").read_text()
-    assert "Report complete" in index and 'href="01_account_overview.presentation.html"' in index
+    assert "FAILED" not in index and 'href="01_account_overview.presentation.html"' in index
     assert 'href="00_executive_summary.presentation.html"' in index
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["month"] == "2026-09"
@@ -120,10 +120,10 @@ def test_broken_notebook_fails_loudly_and_keeps_previous_report(small_dir, tmp_p
     failed = bad.notebooks[0]
     assert failed.status == "failed" and "deliberate failure" in failed.error and failed.cell is not None
     page = (out / "2026-09-failed" / "index.html").read_text()
-    assert "FAILED" in page and "deliberate failure" in page and "Report complete" not in page
+    assert "FAILED" in page and "deliberate failure" in page
     assert json.loads((out / "2026-09-failed" / "run.json").read_text())["status"] == "failed"
     # the previous good report is untouched
-    assert "Report complete" in (out / "2026-09" / "index.html").read_text()
+    assert "FAILED" not in (out / "2026-09" / "index.html").read_text()
     assert not list(out.glob(".tmp-*"))
 
 
@@ -253,6 +253,29 @@ def test_the_client_deck(good_report):
     xml = prs.slides[2].shapes[-1].text_frame._txBody.xml          # editable text with a CJK fallback font
     assert 'a:ea typeface="Noto Sans CJK SC"' in xml
     assert 'href="deck.pptx"' in (folder / "index.html").read_text()
+
+
+def test_the_workbook_and_the_landing_page(good_report):
+    """The workbook is linked from the index and agrees with the report: its action totals are the memo's
+    numbers, its metrics those of metrics.json; the index leads with the memo's headline."""
+    import openpyxl
+
+    from kamlib.analysis.findings import recorded_headline
+    _, folder = good_report
+    metrics = json.loads((folder / "metrics.json").read_text())["metrics"]
+    wb = openpyxl.load_workbook(folder / "workbook.xlsx")
+    assert wb.sheetnames == ["Headline metrics", "Accounts", "Actions this month", "Manager scorecard",
+                             "Cross-sell whitespace", "Receivables"]
+    actions = list(wb["Actions this month"].iter_rows(min_row=2, values_only=True))
+    behind = sum(r[6] for r in actions if r[5] == "visits behind policy")
+    assert behind == pytest.approx(metrics["finding_visits_behind_margin"])
+    assert len({r[3] for r in actions if r[5] == "open complaint"}) == metrics["finding_open_complaint_accounts"]
+    shown = {r[1]: r[3] for r in wb["Headline metrics"].iter_rows(min_row=2, values_only=True)}
+    assert shown["Revenue (12 months)"] == pytest.approx(metrics["revenue_12m"])
+    index = (folder / "index.html").read_text()
+    assert 'href="workbook.xlsx"' in index and "08_client_deck.presentation.html" not in index
+    headline = recorded_headline(metrics)
+    assert headline and index.index(headline.split(":")[0]) < index.index("00_executive_summary.presentation.html")
 
 
 def _files(folder):

@@ -357,6 +357,13 @@ def significant_drivers(hazard_ratios: pd.DataFrame | None, alpha: float = 0.05)
     return hr.iloc[np.argsort(-np.abs(np.log(hr["hazard_ratio"].to_numpy())))][["hazard_ratio", "lower", "upper"]]
 
 
+def managers_overview(accounts: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
+    """Per account manager: accounts in the book, their 12-month margin and this month's actions."""
+    out = accounts.groupby("account_manager").agg(accounts=("margin_12m", "size"), margin_12m=("margin_12m", "sum"))
+    out["actions"] = actions.groupby("account_manager").size().reindex(out.index, fill_value=0).astype(int)
+    return out
+
+
 def formatter(values: dict, currency: str = "CNY", lang: str = "en"):
     """metric key -> its value formatted as the reports format it (:func:`kamlib.analysis.summary.format_value`)."""
     from .summary import format_value

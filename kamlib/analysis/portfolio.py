@@ -57,7 +57,8 @@ def book_tables(ds: Dataset, *, clv_model: str = "auto", holdout_months: int = 1
     ws = segmentation.whitespace(ds, peers)
     seg = segmentation.account_frame(ds, value.frame["clv"], policy=policy)
     table = actions.account_table(ds, value, seg.frame)
-    table = table.join(value.frame[["expected_purchases_12m", "purchases_12m_lower", "purchases_12m_upper"]]).join(
+    table = table.join(seg.frame[["suggested_tier"]]).join(
+        value.frame[["expected_purchases_12m", "purchases_12m_lower", "purchases_12m_upper"]]).join(
         segmentation.whitespace_potential(ws))
     churned_on = pd.to_datetime(ds.accounts.set_index("account_id")["churned_on"])
     card = scorecard.manager_scorecard(ds, churned_on=churned_on, compliance=seg.compliance, clv=value.frame["clv"],

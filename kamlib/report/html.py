@@ -73,51 +73,6 @@ def render_notebook(nb_path: Path, out_dir: Path, name: str, *, company: str, mo
     return f"{name}.html", f"{name}.presentation.html"
 
 
-def _fmt_metric(key: str, value, notes: dict) -> str:
-    if value is None:
-        return f"<em>not available</em> — {html.escape(notes.get(key, ''))}"
-    if isinstance(value, float):
-        unit = GLOSSARY[key].unit if key in GLOSSARY else ""
-        if unit.startswith("share"):
-            return f"{100 * value:.1f}%"
-        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
-    return html.escape(f"{value:,}" if isinstance(value, int) else str(value))
-
-
-def render_index(run, metrics: dict, notes: dict, *, company: str = "", lang: str = "en") -> str:
-    """The index page: status, links to every notebook (analyst and presentation), headline metrics."""
-    e = html.escape
-    rows, manager_rows = [], []
-    for nb in run.notebooks:
-        links = " · ".join(f'<a href="{e(h)}">{label}</a>' for h, label in
-                           ((nb.html_presentation, "presentation"), (nb.html, "analyst (code)"),
-                            (nb.pdf, "PDF")) if h)
-        detail = "" if nb.status == "success" else (
-            f"<div class='err'>failed{f' in cell {nb.cell}' if nb.cell else ''}: {e(nb.error or '')}</div>")
-        (manager_rows if nb.name.startswith("managers/") else rows).append(
-            f"<tr><td>{e(nb.name.removeprefix('managers/'))}</td><td class='{e(nb.status)}'>{e(nb.status)}</td>"
-            f"<td>{nb.duration_s:.1f} s</td><td>{links}{detail}</td></tr>")
-    label = (lambda k: getattr(GLOSSARY[k], lang)) if lang in ("en", "zh") else (lambda k: k)
-    mrows = "".join(f"<tr><td><code>{e(k)}</code></td><td>{e(label(k) if k in GLOSSARY else k)}</td>"
-                    f"<td>{_fmt_metric(k, v, notes)}</td></tr>" for k, v in metrics.items())
-    banner = ("<p class='success'>Report complete.</p>" if run.ok else
-              "<p class='failed'><b>Report FAILED — incomplete, do not present.</b> "
-              "The previous report of this month, if any, was left in place.</p>")
-    return f"""<!DOCTYPE html>
-<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8"><title>Key-account report {e(run.month)}</title>
-<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;width:100%;margin:1em 0}}td,th{{border-bottom:1px solid #ddd;padding:.4em;text-align:left}}
-.success{{color:#1a7f37}}.failed{{color:#b42318}}.err{{color:#b42318;font-size:.9em}}</style></head>
-<body><div>{e(company)}</div><h1>Key-account report — {e(run.month)}</h1>
-<p>Data fingerprint <code>{e(run.fingerprint)}</code> · run {e(run.started)} → {e(run.finished)}</p>
-{banner}
-<h2>Notebooks</h2><table><tr><th>notebook</th><th>status</th><th>time</th><th>reports</th></tr>{''.join(rows)}</table>
-{f"<h2>Account manager reports</h2><table><tr><th>manager</th><th>status</th><th>time</th><th>reports</th></tr>{''.join(manager_rows)}</table>" if manager_rows else ""}
-<h2>Headline metrics</h2><table><tr><th>key</th><th>metric</th><th>value</th></tr>{mrows}</table>
-<p><a href="metrics.json">metrics.json</a> · <a href="run.json">run.json</a>{' · <a href="deck.pptx">deck.pptx</a>' if any(nb.name == "08_client_deck" and nb.status == "success" for nb in run.notebooks) else ""}</p>
-</body></html>"""
-
-
 def render_quality_page(source: str, problems: list, quality=None, *, analysis_month: str = "") -> str:
     """The data-quality page of ``kam validate``: every problem (file, column, count, example lines) or, when
     the data are valid, rows read / excluded / used and the findings that do not stop a run."""

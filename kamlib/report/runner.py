@@ -28,7 +28,8 @@ import nbformat
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .html import render_index, render_notebook
+from .html import render_notebook
+from .index import write_index
 from .interrupts import Interrupted, Interrupts
 from ..analysis.metrics import merge_metric_files
 
@@ -567,6 +568,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                     if str(stale) != params["cache_dir"]:
                         shutil.rmtree(stale, ignore_errors=True)
                 params["company"], params["deck_path"] = company, str(work / "deck.pptx")
+                params["report_dir"] = str(work)      # where the executive summary writes the workbook and managers
                 manager_nb = nb_dir / f"{MANAGER_NOTEBOOK}.ipynb"
                 rendered = MANAGER_NOTEBOOK in names and _renders_managers(manager_nb)
                 if MANAGER_NOTEBOOK in names and not rendered:    # an analyst's edited 06: run once per manager
@@ -603,8 +605,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
         run.parameters = {k: shown(v) if isinstance(v, str) else v for k, v in params.items() if not k.startswith("_")}
         run.parameters["data_dir"], run.out_dir = shown_source, str(out_dir)
         (work / "run.json").write_text(json.dumps(run.to_json(), indent=2, default=str))
-        (work / "index.html").write_text(render_index(run, metrics, notes, company=company,
-                                                      lang=params.get("language", "en")), encoding="utf-8")
+        write_index(work, company=company, lang=params.get("language", "en"), currency=params.get("currency", "CNY"))
         shown.folder(work)
         failed_dir = out_root / f"{month}-failed"
         with stop.deferred():             # a signal now waits: the month's report is never half replaced
@@ -668,6 +669,8 @@ def run_brief(*, data_dir: str | Path, account: str, month: str, out_dir: str | 
                 _Shown(params["_display"], params["_secrets"]).folder(work)
                 for f in (work / "accounts").iterdir():
                     shutil.move(str(f), target / f.name)
+                if (out_root / month / "run.json").exists():        # the month's index lists the new brief
+                    write_index(out_root / month)
             return run
         finally:
             remove_database(snapshot)
