@@ -20,7 +20,8 @@ The package is laid out as the floors of the data flow, each importing only from
 
 Modules are imported on first use, so ``import kamlib`` stays fast. The analysis modules can also be imported
 by their short names (``import kamlib.survival``, ``from kamlib.clv import model_check``); ``kam.actions``
-(this month's actions) and ``kam.portfolio`` (manager portfolios, account briefs) are the key-account loop.
+(this month's actions) and ``kam.portfolio`` (manager portfolios, account briefs) are the key-account loop;
+``kam.findings`` chooses the decision memo's findings.
 
 In a notebook (or wherever matplotlib is already imported) ``import kamlib`` sets the report style with a CJK
 font, so Chinese account names draw as text in one's own charts too; ``kam.use_style("zh")`` puts the CJK font

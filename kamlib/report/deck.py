@@ -24,7 +24,7 @@ from pptx.util import Emu, Inches, Pt
 from ..text.formatting import compact_units, money_unit
 from ..text.i18n import CLDR_LOCALES, t
 
-WIDTH, HEIGHT = Inches(13.333), Inches(7.5)       # 16:9
+WIDTH, HEIGHT = Emu(12_192_000), Emu(6_858_000)   # 16:9 exactly (13.333 x 7.5 in)
 TEMPLATE_WIDTH = Inches(10)                       # python-pptx's default template is 4:3
 LATIN_FONT = {"en": "Calibri", "zh": "Microsoft YaHei"}
 EAST_ASIAN_FONT = "Noto Sans CJK SC"              # Chinese text also where the deck is opened without YaHei
