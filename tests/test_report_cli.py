@@ -243,7 +243,7 @@ def test_the_client_deck(good_report):
     from_metrics = {n for text in formatted.values() for n in number.findall(str(text))}
     literal = {n for key, text in LABELS.items() if key.startswith(("deck_", "finding_", "memo_", "note_"))
                for n in number.findall(re.sub(r"\{[^}]*\}", "", text["en"]))}
-    said = titles[1:] + [sh.text_frame.text for s in prs.slides[1:] for sh in s.shapes
+    said = titles[1:] + [sh.text_frame.text for s in list(prs.slides)[1:] for sh in s.shapes
                          if sh.has_text_frame and sh.top > 5_000_000 and sh.top < 6_300_000]  # takeaways
     assert len(said) > len(titles)
     for text in said:

@@ -331,6 +331,31 @@ def clusters(frame: pd.DataFrame, k_range=range(3, 9), seed: int = 0) -> tuple[p
     return labels, diag, profile
 
 
+def cluster_names(profile: pd.DataFrame, lang: str = "en") -> pd.Series:
+    """A name per cluster from its profile (:func:`clusters`), e.g. 'large, frequent, low margin': revenue,
+    orders and margin rate against the account-weighted mean of all clusters (recency added when two names
+    would be the same)."""
+    from ..text.i18n import t
+    w = profile["accounts"] / profile["accounts"].sum()
+    rate = profile["gross_margin"] / profile["revenue"].where(profile["revenue"] > 0)
+
+    def side(values: pd.Series, high: str, low: str) -> pd.Series:
+        mean = float((values.fillna(0) * w).sum())
+        return values.map(lambda v: t(high if v >= mean else low, lang))
+
+    parts = [side(profile["revenue"], "cluster_large", "cluster_small"),
+             side(profile["orders_12m"], "cluster_frequent", "cluster_occasional"),
+             side(rate, "cluster_high_margin", "cluster_low_margin")]
+    sep = t("list_separator", lang)
+    names = pd.Series([sep.join(p) for p in zip(*parts)], index=profile.index, name="cluster")
+    recency = side(profile["recency_days"], "cluster_lapsing", "cluster_recent")
+    twice = names.duplicated(keep=False)
+    names[twice] = names[twice] + sep + recency[twice]
+    twice = names.duplicated(keep=False)                       # still the same: number them
+    names[twice] = names[twice] + " (" + (names[twice].groupby(names[twice]).cumcount() + 1).astype(str) + ")"
+    return names
+
+
 def price_sensitivity(ds: Dataset, frame: pd.DataFrame, *, p_alive: pd.Series | None = None,
                       min_months: int = 6, deep_discount: float = 0.10, offer_discount: float = 0.05,
                       risk_threshold: float = 0.5) -> pd.DataFrame | None:

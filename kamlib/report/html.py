@@ -58,6 +58,24 @@ def notebook_title(nb: nbformat.NotebookNode, lang: str = "en") -> str:
     return ""
 
 
+def for_presentation(nb: nbformat.NotebookNode, lang: str = "en") -> nbformat.NotebookNode:
+    """The notebook as a client reads it: no second title (the title block names the report; the first heading
+    of the introduction and the header output go), and cells tagged ``appendix`` (model fits, parameter
+    tables, bin edges) moved to an appendix at the end."""
+    from ..text.i18n import t
+    cells, appendix, titled = [], [], False
+    for c in nb.cells:
+        c = nbformat.from_dict(c)
+        if c.cell_type == "markdown" and not titled and re.match(r"#\s", c.source):
+            c.source, titled = re.sub(r"\A#\s+[^\n]*\n?", "", c.source), True
+        if c.cell_type == "code":
+            c.outputs = [o for o in c.get("outputs", []) if o.get("metadata", {}).get("kam") != "header"]
+        (appendix if "appendix" in c.metadata.get("tags", []) else cells).append(c)
+    if appendix:
+        cells.append(nbformat.v4.new_markdown_cell("## " + t("appendix_title", lang)))
+    return nbformat.from_dict({**nb, "cells": cells + appendix})
+
+
 def render_notebook(nb_path: Path, out_dir: Path, name: str, *, company: str, month: str, fingerprint: str,
                     lang: str = "en") -> tuple[str, str]:
     """Analyst (code shown) and presentation (code and prompts hidden) HTML in ``lang``, self-contained."""
@@ -67,7 +85,7 @@ def render_notebook(nb_path: Path, out_dir: Path, name: str, *, company: str, mo
     kw = dict(company=company, title=title, month=month, fingerprint=fingerprint, lang=lang)
     full, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
     pres, _ = HTMLExporter(embed_images=True, exclude_input=True, exclude_input_prompt=True,
-                           exclude_output_prompt=True).from_notebook_node(nb)
+                           exclude_output_prompt=True).from_notebook_node(for_presentation(nb, lang))
     (out_dir / f"{name}.html").write_text(decorate(full, **kw), encoding="utf-8")
     (out_dir / f"{name}.presentation.html").write_text(decorate(pres, **kw), encoding="utf-8")
     return f"{name}.html", f"{name}.presentation.html"

@@ -78,6 +78,7 @@ class NotebookContext:
         fmt = {c: money_column(out[c], self.currency, self.lang) for c in money_cols if c in out}  # one unit
         fmt |= {c: pct for c in pct_cols if c in out}
         fmt |= {c: "{:,.0f}" for c in int_cols if c in out}
+        fmt |= {c: _p_cell for c in P_VALUE_COLUMNS if c in out and c not in fmt}   # never 8.88e-32
         fmt |= {c: number_format(out[c]) for c in out.columns          # other decimals: by magnitude
                 if c not in fmt and pd.api.types.is_float_dtype(out[c])}
         fmt = {header(c, self.lang): f for c, f in fmt.items()}
@@ -102,6 +103,14 @@ class NotebookContext:
         for key, value in values.items():
             why = (reasons or {}).get(key)
             self.record(key, value, reason=t(why, "en") if why else None)
+
+
+P_VALUE_COLUMNS = ("p_value", "p_adjusted")
+
+
+def _p_cell(p) -> str:
+    """A p-value in a table: '< 0.001' below 0.001, else three decimals."""
+    return "" if pd.isna(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 FREE_TEXT_COLUMNS = frozenset({"name", "prospect_name", "account_manager", "account_id"})
@@ -156,7 +165,8 @@ def open_notebook(*, data_dir: str = "", month: str | None = None, currency: str
     show_model_warnings(language)
     if show_header:
         display(HTML(f"<p><b>{html.escape(t('analysis_month', language))}:</b> {ds.analysis_month} &nbsp; "
-                     f"<b>{html.escape(t('data_fingerprint', language))}:</b> {ds.fingerprint}</p>"))
+                     f"<b>{html.escape(t('data_fingerprint', language))}:</b> {ds.fingerprint}</p>"),
+                metadata={"kam": "header"})     # the presentation's title block says it already
     return ctx
 
 
