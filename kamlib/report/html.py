@@ -14,7 +14,10 @@ STYLE = """<style>.kam-title{font-family:sans-serif;border-bottom:2px solid #2d5
 padding:.5em 0}.kam-title h1{margin:.1em 0;font-size:1.6em}.kam-meta{color:#555}.kam-toc{font-family:sans-serif;
 max-width:1100px;margin:0 auto 1em auto;background:#f5f7fa;padding:.6em 1em}.kam-toc ol{margin:.3em 0}
 .jp-OutputArea-output table{display:block;overflow-x:auto;max-width:100%}
-@media print{.jp-OutputArea-output{overflow:visible}.jp-OutputArea-output table{display:table;font-size:7px}}</style>"""
+@page{size:A4;margin:14mm 12mm}
+@media print{.jp-OutputArea-output{overflow:visible}.jp-OutputArea-output table{display:table;font-size:9pt;width:100%}
+.jp-OutputArea-output th,.jp-OutputArea-output td{white-space:normal;overflow-wrap:anywhere}
+h1,h2,h3,h4{break-after:avoid;page-break-after:avoid}tr,img,figure{break-inside:avoid}}</style>"""
 TOC_LABEL = {"en": "Contents", "zh": "目录"}
 META = {"en": ("Analysis month", "Data fingerprint"), "zh": ("分析月份", "数据指纹")}
 
