@@ -23,7 +23,9 @@ def _hand_built(tmp_path):
                           "date": ["2026-01-31", "2026-02-02", "2026-03-01"]})
     pay = pd.DataFrame({"invoice_id": ["I1"], "account_id": ["A1"], "invoice_date": ["2026-01-15"],
                         "due_date": ["2026-02-10"], "paid_date": ["2026-02-20"], "amount": [100.0]})
-    folder = write_tables(tmp_path, accounts=acc, transactions=tx, interactions=inter, payments=pay)
+    tiers = pd.DataFrame({"客户编号": ["A1", "A1"], "变更日期": ["2026年2月10日", "2026-03-01"], "客户级别": ["B级", "A级"]})
+    folder = write_tables(tmp_path, accounts=acc, transactions=tx, interactions=inter, payments=pay,
+                          tier_changes=tiers)
     return load_dataset(folder, analysis_date="2026-06-30", today=TODAY)
 
 
@@ -44,9 +46,30 @@ def test_counting_process_rows_measure_every_covariate_before_its_period(tmp_pat
     assert x1["unresolved_complaints_90d"].tolist() == [0, 0, 1, 0]
     assert x1["visits_90d"].tolist() == [0, 1, 1, 1]
     assert x1["late_invoices_90d"].tolist() == [0, 0, 1, 1]           # due 10 February, paid late
-    assert x1["discount_pct_90d"].tolist() == pytest.approx([0, 10, 10, 10])   # the 15 January order
+    # the 15 January order; a window without orders has no discount, the indicator says so
+    assert x1["ordered_90d"].tolist() == [0, 1, 1, 1]
+    assert x1["discount_pct_90d"].tolist() == pytest.approx([0, 10, 10, 10])
     assert "credit_rating" in dropped and dropped["credit_rating"][0] == "cox_dropped_current_only"
-    assert set(x.columns) >= {"tier_strategic", "tier_A", "tier_B"}
+    # tier in force when each month starts (Chinese headers and codes): unknown before A1's first record,
+    # B from 10 February (so from March), A from 1 March (so in March already); A2 has no record and kept
+    # today's tier
+    np.testing.assert_array_equal(x1["tier_A"], [np.nan, np.nan, 1, 1])       # the file: B 10 Feb, A 1 Mar
+    tiers = pd.DataFrame({"account_id": "A1", "date": pd.to_datetime(["2026-02-10", "2026-02-20", "2026-03-01"]),
+                          "tier": ["B", "C", "A"]})
+    ds._frames["tier_changes"] = tiers
+    x, dropped = survival.lookback_covariates(ds, rows)
+    x1 = x.loc[rows["account_id"] == "A1"].reset_index(drop=True)
+    np.testing.assert_array_equal(x1["tier_B"], [np.nan, np.nan, 0, 0])
+    np.testing.assert_array_equal(x1["tier_A"], [np.nan, np.nan, 1, 1])
+    ds._frames["tier_changes"] = tiers.iloc[:2]
+    x1 = survival.lookback_covariates(ds, rows)[0].loc[rows["account_id"] == "A1"].reset_index(drop=True)
+    np.testing.assert_array_equal(x1[["tier_A", "tier_B"]].sum(axis=1, min_count=2), [np.nan, np.nan, 0, 0])   # C
+    assert (x.loc[rows["account_id"] == "A2", "tier_A"] == 1).all() and "tier" not in dropped
+    # without the table, tier is left out of the model, with the reason
+    (tmp_path / "tier_changes.csv").unlink()
+    ds = load_dataset(tmp_path, analysis_date="2026-06-30", today=TODAY)
+    x, dropped = survival.lookback_covariates(ds, survival.periods(ds))
+    assert not x.columns.str.startswith("tier").any() and dropped["tier"] == ("cox_dropped_tier_today", {})
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +117,7 @@ def _visits_only_book(folder, seed=1, n_accounts=200):
                                          churn=ChurnHazard(base_monthly=0.015)))
     book.interactions = book.interactions[book.interactions["kind"] == "visit"]
     book.accounts["tier"] = book.accounts["tier"].replace({"C": "B"})
+    book.tier_changes = book.accounts[["account_id", "acquired_on", "tier"]].rename(columns={"acquired_on": "date"})
     return book.write(folder)
 
 
@@ -126,12 +150,12 @@ def test_tier_dummies_that_cover_every_account_leave_one_out_as_collinear():
 
 def test_the_report_on_a_visits_only_book_says_why_instead_of_failing(tmp_path):
     from kamlib.report.runner import run_report
-    folder = _visits_only_book(tmp_path / "data")
+    folder = _visits_only_book(tmp_path / "data", seed=3)     # its tier dummies separate churned from retained
     run = run_report(data_dir=folder, month="2026-10", out_dir=tmp_path / "out", progress=False, today=TODAY,
                      notebooks=["03_retention_vs_acquisition"])
     assert run.ok, [(n.name, n.status, n.error) for n in run.notebooks]
     page = (tmp_path / "out" / "2026-10" / "03_retention_vs_acquisition.presentation.html").read_text()
-    assert ("No Cox model of churn drivers this month" in page) or ("after Holm's correction for the" in page)
+    assert "No Cox model of churn drivers this month: the drivers separate churned from retained" in page
 
 
 def _drivers_of(tmp_path, seed, hazard_ratios, n_accounts=400):
@@ -173,3 +197,91 @@ def test_over_twenty_null_books_at_most_two_name_a_driver(tmp_path):
     null, real = _study(tmp_path, seeds=range(20))
     assert null["named"] <= 2, null
     assert real["found"] >= 18, real
+
+
+# --- no look-ahead: three ways a spurious driver crept in (issue #30), each on null books (nothing drives churn)
+
+def _null_book(seed, n_accounts=400):
+    return generate_book(GeneratorConfig(n_accounts=n_accounts, seed=seed, churn=ChurnHazard(hazard_ratios={})))
+
+
+def _downgraded_after_churn(book, seed):
+    """Half of the churned accounts downgraded a tier a month after they churned: today's tier (accounts)
+    is the lower one, the tier history records when it changed."""
+    rng = np.random.default_rng(seed)
+    acc = book.accounts
+    order = ["strategic", "A", "B", "C"]
+    gone = acc["churned_on"].notna() & (acc["churned_on"] < pd.Timestamp("2026-09-01")) & (acc["tier"] != "C")
+    pick = gone & (rng.random(len(acc)) < 0.5)
+    lower = acc["tier"].map(lambda t: order[min(order.index(t) + 1, 3)])
+    start = pd.DataFrame({"account_id": acc["account_id"], "date": acc["acquired_on"], "tier": acc["tier"]})
+    change = pd.DataFrame({"account_id": acc["account_id"], "date": acc["churned_on"] + pd.Timedelta(days=30),
+                           "tier": lower})[pick]
+    book.accounts = acc.assign(tier=lower.where(pick, acc["tier"]))
+    book.tier_changes = pd.concat([start, change], ignore_index=True)
+    return book
+
+
+def _silent_before_churn(book, seed):
+    """Churned accounts stop ordering 60-150 days before their churn is recorded."""
+    rng = np.random.default_rng(seed)
+    acc = book.accounts.set_index("account_id")
+    silent_from = acc["churned_on"] - pd.to_timedelta(rng.integers(60, 151, len(acc)), unit="D")
+    tx = book.transactions
+    cut = tx["order_date"].to_numpy() >= silent_from.reindex(tx["account_id"]).to_numpy()
+    first = ~tx.duplicated("account_id")             # the acquisition order stays
+    book.transactions = tx[~cut | first.to_numpy()]
+    book.payments = None
+    return book
+
+
+def _scenario(tmp_path, kind, seed):
+    """The fitted drivers of one null book under scenario ``kind``: tier (downgraded after churn),
+    inactivity (no recorded churn date) or discount (silent before the recorded churn)."""
+    from kamlib.analysis import economics
+    book = _null_book(seed)
+    definition = None
+    if kind == "tier":
+        book = _downgraded_after_churn(book, seed)
+    elif kind == "inactivity":
+        book.accounts["churned_on"] = pd.NaT
+    else:
+        book = _silent_before_churn(book, seed)
+    ds = load_dataset(book.write(tmp_path / f"{kind}-{seed}"), analysis_date="2026-10-31", today=TODAY)
+    definition = economics.default_churn(ds)
+    assert definition.kind == ("inactivity" if kind == "inactivity" else "recorded")
+    drivers, why = survival.try_churn_drivers(ds, economics.churn_dates(ds, definition), definition=definition)
+    assert why is None, (kind, seed, why)
+    return drivers
+
+
+SPURIOUS = {"tier": ["tier_strategic", "tier_A", "tier_B", "visits_90d"],
+            "inactivity": ["complaints_90d", "unresolved_complaints_90d", "visits_90d", "discount_pct_90d"],
+            "discount": ["discount_pct_90d"]}
+
+
+def _covers_one(drivers, names):
+    hr = drivers.hazard_ratios.reindex(names)
+    return (hr["lower"] <= 1) & (1 <= hr["upper"])
+
+
+@pytest.mark.parametrize("kind", list(SPURIOUS))
+def test_no_look_ahead_leaves_no_spurious_driver(tmp_path, kind):
+    """Fast version (2 books per scenario) of the study below: the spurious effects' CIs cover 1."""
+    for seed in (0, 1):
+        drivers = _scenario(tmp_path, kind, seed)
+        covers = _covers_one(drivers, SPURIOUS[kind])
+        assert covers.all(), (kind, seed, drivers.hazard_ratios.loc[SPURIOUS[kind]])
+        if kind == "inactivity":       # churn dated at the last order: follow-up ends 180 days before the date
+            assert drivers.follow_up_end == pd.Timestamp("2026-10-31") - pd.Timedelta(days=180)
+        if kind == "discount":         # the silence itself is a real signal, carried by the indicator
+            assert drivers.hazard_ratios.loc["ordered_90d", "upper"] < 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(SPURIOUS))
+def test_no_look_ahead_over_ten_books(tmp_path, kind):
+    """Each spurious effect's 95% CI covers 1 in at least 8 of 10 null books (its expected 9.5)."""
+    covers = pd.concat([_covers_one(_scenario(tmp_path, kind, seed), SPURIOUS[kind]) for seed in range(10)],
+                       axis=1)
+    assert (covers.sum(axis=1) >= 8).all(), covers.sum(axis=1)

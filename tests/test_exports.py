@@ -16,7 +16,8 @@ from kamlib.data.schema import DataValidationError
 from conftest import TODAY
 
 MONTH_END = "2026-09-30"
-TABLES = ("accounts", "transactions", "costs", "interactions", "opportunities", "payments", "contacts")
+TABLES = ("accounts", "transactions", "costs", "interactions", "opportunities", "payments", "contacts",
+          "tier_changes")
 
 
 def _chinese(table: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -87,6 +88,7 @@ def clean_and_messy(small_dir, tmp_path_factory):
     _excel({"opportunities": opp, "payments": pay}, messy / "回款与商机.xlsx",            # one workbook, 2 sheets
            date_columns=("created_on", "invoice_date", "due_date"))
     _chinese("contacts", read["contacts"]).to_csv(messy / "contacts.csv", index=False, encoding="gbk")
+    _chinese("tier_changes", read["tier_changes"]).to_csv(messy / "tier_changes.csv", index=False, encoding="gbk")
     return clean, messy
 
 

@@ -16,7 +16,6 @@ import pandas as pd
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from ..data import aggregate as agg
 
@@ -263,17 +262,20 @@ def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
 LOOKBACK_DAYS = 90
 
 
-def periods(ds: Dataset, churned_on: pd.Series | None = None, freq: str = "M") -> pd.DataFrame:
+def periods(ds: Dataset, churned_on: pd.Series | None = None, freq: str = "M",
+            until: pd.Timestamp | None = None) -> pd.DataFrame:
     """Counting-process rows: one per account and calendar month (``freq``) it is in the book up to its churn
-    (the event) or the analysis date. Time is the account's age in days at the end of a day: ``entry_days``
-    (its age when the period starts: the month start, or the acquisition day) and ``duration_days`` (when it
-    ends: the next month start, the end of the churn day, or the end of the analysis date); ``event`` 1 in the
-    row whose period holds the churn. ``churned_on``: churn date per account (default: recorded)."""
+    (the event) or the end of follow-up ``until`` (default: the analysis date). Time is the account's age in
+    days at the end of a day: ``entry_days`` (its age when the period starts: the month start, or the
+    acquisition day) and ``duration_days`` (when it ends: the next month start, the end of the churn day, or
+    the end of follow-up); ``event`` 1 in the row whose period holds the churn. ``churned_on``: churn date per
+    account (default: recorded)."""
+    end = ds.analysis_date if until is None else min(pd.Timestamp(until), ds.analysis_date)
     acc = ds.accounts.set_index("account_id")
-    acc = acc[acc["acquired_on"] <= ds.analysis_date]
+    acc = acc[acc["acquired_on"] <= end]
     churn = pd.to_datetime((acc["churned_on"] if churned_on is None else churned_on).reindex(acc.index))
-    event = churn.notna() & (churn <= ds.analysis_date)
-    last = churn.where(event, ds.analysis_date)
+    event = churn.notna() & (churn <= end)
+    last = churn.where(event, end)
     first_p, last_p = acc["acquired_on"].dt.to_period(freq), last.dt.to_period(freq)
     n = np.asarray([(b - a).n for a, b in zip(first_p, last_p)]) + 1
     i = np.repeat(np.arange(len(acc)), n)
@@ -311,10 +313,14 @@ def lookback_covariates(ds: Dataset, rows: pd.DataFrame, lookback_days: int = LO
     """Covariates of each counting-process row, measured before its period starts: counts in the
     ``lookback_days`` before it (``complaints_<L>d``, ``unresolved_complaints_<L>d`` — complaints in the window
     not resolved by the period start —, ``visits_<L>d``, with payments ``late_invoices_<L>d`` — invoices due in
-    the window not paid by their due date —, with a discount column ``discount_pct_<L>d``, the revenue-weighted
-    mean discount in %, 0 without orders), and tier dummies (reference C). Returns the covariates and the
-    covariates left out with their reason (``{name: (i18n key, values)}``): the credit rating is known only
-    as it stands today, after the periods it would explain."""
+    the window not paid by their due date —, with a discount column ``ordered_<L>d`` (1 when the account
+    ordered in the window) and ``discount_pct_<L>d``, the revenue-weighted mean discount in % of those orders:
+    a window without orders has no discount, so it is set to 0 there and, beside ``ordered_<L>d``, its hazard
+    ratio compares discounts among accounts that ordered — silence before a churn does not read as a discount
+    effect), and dummies of the tier in force when the period starts (reference C; :func:`tier_in_force`,
+    NaN where it is not known). Returns the covariates and the covariates left out with their reason
+    (``{name: (i18n key, values)}``): the credit rating is known only as it stands today, after the periods it
+    would explain, and so is the tier without a ``tier_changes`` table."""
     ids = pd.Index(ds.accounts["account_id"])
     row_acc = ids.get_indexer(rows["account_id"])
     hi = _days(rows["period_start"])
@@ -358,12 +364,41 @@ def lookback_covariates(ds: Dataset, rows: pd.DataFrame, lookback_days: int = LO
         d = agg.execute(agg.discount_by_account_day(tx, end=ds.analysis_date))
         rev = count(d["account_id"], d["day"], d["revenue"])
         disc = count(d["account_id"], d["day"], d["discounted"])
-        out["discount_pct" + suffix] = np.divide(100 * disc, rev, out=np.zeros_like(rev), where=rev > 0)
-    tier = ds.accounts.set_index("account_id")["tier"].reindex(rows["account_id"]).to_numpy()
-    for t in ("strategic", "A", "B"):
-        out[f"tier_{t}"] = (tier == t).astype(float)
+        sold = count(d["account_id"], d["day"], d["revenue"] > 0) > 0
+        out["ordered" + suffix] = sold.astype(float)
+        out["discount_pct" + suffix] = np.divide(100 * disc, rev, out=np.zeros_like(rev), where=sold & (rev > 0))
+    tier = tier_in_force(ds, rows)
+    if tier is None:
+        dropped["tier"] = ("cox_dropped_tier_today", {})
+    else:
+        for t in ("strategic", "A", "B"):
+            out[f"tier_{t}"] = np.where(tier.isna(), np.nan, (tier == t).astype(float))
     dropped["credit_rating"] = ("cox_dropped_current_only", {})
     return out, dropped
+
+
+def tier_in_force(ds: Dataset, rows: pd.DataFrame) -> pd.Series | None:
+    """The tier of each counting-process row's account as it stood when the row's period starts, from the
+    optional ``tier_changes`` table (account_id, date, tier: from ``date`` on the account's tier is ``tier``,
+    a change dated on a period's first day counting for that period). An account without a row there
+    kept today's tier (``accounts.tier``) throughout; before an account's first row its tier is not known
+    (NaN: those account-months are left out of the model). None without the table: today's tier applied to
+    past months would be look-ahead (an account downgraded after it churned would make the tier look like a
+    driver)."""
+    changes = ds.frame("tier_changes")
+    if changes is None:
+        return None
+    ch = changes[["account_id", "date", "tier"]].dropna(subset=["date"]).astype({"account_id": str})
+    ch = ch.assign(date=pd.to_datetime(ch["date"])).sort_values("date", kind="stable")
+    r = pd.DataFrame({"account_id": rows["account_id"].astype(str).to_numpy(),
+                      "period_start": pd.to_datetime(rows["period_start"]).to_numpy(), "row": np.arange(len(rows))})
+    r = r.sort_values("period_start", kind="stable")
+    hit = pd.merge_asof(r, ch, left_on="period_start", right_on="date", by="account_id",
+                        direction="backward").sort_values("row")
+    today = ds.accounts.astype({"account_id": str}).set_index("account_id")["tier"]
+    never = ~hit["account_id"].isin(set(ch["account_id"]))
+    tier = hit["tier"].where(~never, hit["account_id"].map(today))
+    return pd.Series(tier.to_numpy(), index=rows.index, name="tier")
 
 
 @dataclass(repr=False)
@@ -385,6 +420,8 @@ class ChurnDrivers(Shown):
     lookback_days: int
     dropped: dict = field(default_factory=dict)    # covariate -> (i18n key, values)
     result: object = None
+    unknown_tier_rows: int = 0       # account-months left out: the tier then is not known (tier_changes)
+    follow_up_end: pd.Timestamp | None = None   # the analysis date, or earlier for churn by inactivity
 
     @property
     def tests(self) -> int:
@@ -434,32 +471,45 @@ def discrete_time_hazard(rows: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.0
 
 
 def churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: int = LOOKBACK_DAYS,
-                  alpha: float = 0.05) -> ChurnDrivers:
+                  alpha: float = 0.05, *, definition=None) -> ChurnDrivers:
     """Churn drivers without look-ahead: Cox proportional hazards in counting-process form (statsmodels PHReg
     with entry times) on one row per account and calendar month in the book, each covariate measured in the
     ``lookback_days`` before its month starts (:func:`lookback_covariates`), with a discrete-time hazard model
-    beside it (:func:`discrete_time_hazard`). ``churn``: churn date per account (default: recorded)."""
+    beside it (:func:`discrete_time_hazard`). ``churn``: churn date per account (default: recorded);
+    ``definition`` (:class:`kamlib.analysis.economics.ChurnDefinition`): how those dates were made — churn by
+    inactivity, dated ``days`` after the last order, is dated back at the last order, so the look-back of the
+    churn month ends before the lapse, and follow-up ends ``days`` before the analysis date (a lapse after it
+    is not known yet)."""
     from ..models.arguments import fraction, positive
     positive("lookback_days", lookback_days, integer=True)
     fraction("alpha", alpha)
-    rows = periods(ds, churn)
+    until = None
+    if definition is not None and definition.kind == "inactivity":
+        if churn is None:
+            raise ValueError("churn by inactivity needs the churn dates it made (economics.churn_dates)")
+        churn = pd.to_datetime(churn) - pd.Timedelta(days=definition.days)
+        until = ds.analysis_date - pd.Timedelta(days=definition.days)
+    rows = periods(ds, churn, until=until)
     x, dropped = lookback_covariates(ds, rows, lookback_days)
+    known = x.notna().all(axis=1).to_numpy()
+    rows, x = rows[known].reset_index(drop=True), x[known].reset_index(drop=True)
     res = cox(rows, x, alpha=alpha)
     dropped |= res.dropped
     kept = list(res.hazard_ratios.index)
     return ChurnDrivers(res.hazard_ratios, res.ph_check, discrete_time_hazard(rows, x[kept], alpha),
-                        len(rows), rows["account_id"].nunique(), res.events, lookback_days, dropped, res.result)
+                        len(rows), rows["account_id"].nunique(), res.events, lookback_days, dropped, res.result,
+                        int((~known).sum()), until or ds.analysis_date)
 
 
-def try_churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: int = LOOKBACK_DAYS
-                      ) -> tuple[ChurnDrivers | None, CoxUnavailable | None]:
+def try_churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: int = LOOKBACK_DAYS, *,
+                      definition=None) -> tuple[ChurnDrivers | None, CoxUnavailable | None]:
     """:func:`churn_drivers`, or (None, why) when the model cannot be estimated on these accounts (for reports):
     every failure of the estimation becomes a :class:`CoxUnavailable` whose reason a report can word; only
     invalid arguments raise."""
     from ..models.arguments import positive
     positive("lookback_days", lookback_days, integer=True)
     try:
-        return churn_drivers(ds, churn, lookback_days), None
+        return churn_drivers(ds, churn, lookback_days, definition=definition), None
     except CoxUnavailable as e:
         return None, e
     except Exception as e:                       # noqa: BLE001 - a report says why instead of failing

@@ -76,6 +76,11 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
         "email": ("邮箱", "电子邮箱", "邮件"),
         "is_decision_maker": ("是否决策人", "决策人"),
     },
+    "tier_changes": {
+        "account_id": ("客户编号", "客户编码", "客户ID", "客户代码"),
+        "date": ("变更日期", "生效日期", "日期"),
+        "tier": ("客户级别", "客户等级", "新级别"),
+    },
 }
 
 # (table, column) -> {code as exported: the model's code}
@@ -84,6 +89,7 @@ _TIERS = {"特级": "strategic", "战略": "strategic", "A级": "A", "B级": "B"
 VALUES: dict[tuple[str, str], dict[str, str]] = {
     ("accounts", "enterprise_type"): {"国有": "state-owned", **_PRIVATE, "外资": "foreign", "合资": "joint-venture"},
     ("accounts", "tier"): _TIERS,
+    ("tier_changes", "tier"): _TIERS,
     ("accounts", "acquisition_channel"): {"直销": "direct", "转介绍": "referral", "推荐": "referral",
                                           "老客户推荐": "referral", "代理": "agent", "代理商": "agent"},
     ("costs", "kind"): {"获客": "acquisition", "保持": "retention", "维系": "retention", "服务": "service",

@@ -118,13 +118,14 @@ class SimulatedBook:
     opportunities: pd.DataFrame | None = None
     payments: pd.DataFrame | None = None
     contacts: pd.DataFrame | None = None
+    tier_changes: pd.DataFrame | None = None
 
     def write(self, folder: str | Path) -> Path:
         """Write the tables as CSV files plus ``truth.json`` into ``folder``."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         for name in ("accounts", "transactions", "costs", "interactions", "opportunities", "payments",
-                     "contacts"):
+                     "contacts", "tier_changes"):
             if getattr(self, name) is None:
                 continue
             getattr(self, name).to_csv(out / f"{name}.csv", index=False, date_format="%Y-%m-%d")
@@ -261,7 +262,7 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
              "accounts_alive_at_end": int(churned_on.isna().sum()), "n_orders": int(o_acc.size),
              "win_rate_existing": cfg.win_rate_existing, "win_rate_new": cfg.win_rate_new}
     book = SimulatedBook(accounts, tx, costs, interactions, truth, opportunities, payments)
-    return with_contacts(book, cfg.seed + 2)
+    return with_tier_changes(with_contacts(book, cfg.seed + 2), cfg.end, cfg.seed + 3)
 
 
 def with_contacts(book: SimulatedBook, seed: int) -> SimulatedBook:
@@ -269,6 +270,13 @@ def with_contacts(book: SimulatedBook, seed: int) -> SimulatedBook:
     (:mod:`kamlib.data.generator_contacts`; its own random stream, the other tables stay as they are)."""
     from .generator_contacts import contact_frames
     book.contacts, book.interactions = contact_frames(book.accounts, book.interactions, seed)
+    return book
+
+
+def with_tier_changes(book: SimulatedBook, end, seed: int) -> SimulatedBook:
+    """``book`` with its accounts' tier history (:mod:`kamlib.data.generator_tiers`; its own random stream)."""
+    from .generator_tiers import tier_history
+    book.tier_changes = tier_history(book.accounts, end, seed)
     return book
 
 

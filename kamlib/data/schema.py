@@ -171,6 +171,16 @@ TABLES: dict[str, TableSpec] = {
         required=False,
         key="contact_id",
     ),
+    "tier_changes": TableSpec(   # tier history (客户级别变更): from `date` on, the account's tier is `tier`
+        "tier_changes",
+        (
+            Column("account_id", "id"),
+            Column("date", "date"),
+            Column("tier", "text", allowed=TIERS),
+        ),
+        required=False,
+        date_column="date",
+    ),
 }
 
 
