@@ -92,7 +92,7 @@ def test_whitespace_and_missing_tables(tmp_path):
     ds = _book(tmp_path)
     table = actions.account_table(ds)                  # without a CLV valuation: no churn alerts
     ws = pd.DataFrame({"account_id": ["A4"], "product_category": ["y"], "status": ["not bought"],
-                       "opportunity": [3_000.0]})
+                       "potential": [3_000.0]})
     got = actions.this_month(ds, table, ws=ws, risk=RISK)
     assert "churn_alert" not in set(got["kind"])
     row = got[got["kind"] == "whitespace"].iloc[0]

@@ -254,12 +254,13 @@ def test_concentration_counts_every_account_with_window_revenue_churned_ones_too
 
 
 def test_whitespace_on_a_hand_built_peer_group(tmp_path):
-    """Six machinery A accounts: five buy x (A1 does not), all buy y but A2 far below the others, two buy z."""
+    """Six machinery A accounts: five buy x (A1 does not), all buy y but A2 far below the others (for its size),
+    two buy z. The potential is the peers' median share of margin in the category x the account's margin."""
     from conftest import tiny_accounts, write_tables
     ids = ("A1", "A2", "A3", "A4", "A5", "A6")
     acc = tiny_accounts(ids=ids, acquired=("2024-01-01",) * 6)
     margin = {("A2", "x"): 100, ("A3", "x"): 200, ("A4", "x"): 300, ("A5", "x"): 400, ("A6", "x"): 500,
-              ("A1", "y"): 80, ("A2", "y"): 10, ("A3", "y"): 80, ("A4", "y"): 80, ("A5", "y"): 80, ("A6", "y"): 80,
+              ("A1", "y"): 80, ("A2", "y"): 2, ("A3", "y"): 80, ("A4", "y"): 80, ("A5", "y"): 80, ("A6", "y"): 80,
               ("A3", "z"): 50, ("A4", "z"): 50}
     tx = pd.DataFrame([{"account_id": a, "product_category": c, "order_date": "2026-05-10", "revenue": 4.0 * v,
                         "gross_margin": float(v)} for (a, c), v in margin.items()])
@@ -272,9 +273,13 @@ def test_whitespace_on_a_hand_built_peer_group(tmp_path):
     assert ws[["account_id", "product_category", "status"]].values.tolist() == [
         ["A1", "x", "not bought"], ["A2", "y", "below peers"]]
     a1 = ws.iloc[0]
-    assert a1["peer_share"] == 1.0 and a1["peers"] == 5 and a1["opportunity"] == 300     # median of 100..500
+    x_shares = [100 / 102, 200 / 330, 300 / 430, 400 / 480, 500 / 580]                   # the buyers' margin shares
+    assert a1["peer_share"] == 1.0 and a1["peers"] == 5 and a1["account_margin"] == 80
+    assert a1["potential"] == pytest.approx(np.median(x_shares) * 80)
     a2 = ws.iloc[1]
-    assert a2["peer_median_margin"] == 80 and a2["opportunity"] == 70                     # 80 - 10
-    assert sg.whitespace_potential(ws).to_dict() == {"A1": 300.0, "A2": 70.0}
+    y_shares = [1.0, 2 / 102, 80 / 330, 80 / 430, 80 / 480, 80 / 580]
+    assert a2["margin"] == 2 and a2["potential"] == pytest.approx(np.median(y_shares) * 102 - 2)
+    assert a2["revenue_share"] == pytest.approx(8 / 408)
+    assert sg.whitespace_potential(ws).to_dict() == pytest.approx({"A1": a1["potential"], "A2": a2["potential"]})
     assert sg.whitespace(ds, min_share=0.9)["account_id"].tolist() == ["A1", "A2"]          # z (2 of 5) never is
     assert sg.whitespace(ds, min_peers=7).empty                                               # groups too small

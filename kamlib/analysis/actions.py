@@ -11,8 +11,8 @@ Money at stake is the money plausibly at risk in the next 12 months (docs/metric
   drivers' hazard ratio per visit (per unresolved complaint) under proportional hazards; 'not available' when
   the churn-driver model does not support the link (95% interval of the hazard ratio includes 1);
 - overdue invoices: the overdue amount; margin falling: the margin lost on the previous 12 months;
-  unprofitable: the loss after cost-to-serve; ageing opportunity: its amount; whitespace: the peer-median
-  margin of the category.
+  unprofitable: the loss after cost-to-serve; ageing opportunity: its amount; whitespace: the cross-sell
+  potential of the category (the peers' median margin share there x the account's margin).
 
 Complaints open longer than ``stale_after_days`` are a data-hygiene item (:func:`data_hygiene`), not an action.
 """
@@ -244,13 +244,13 @@ def decision_maker_not_met(ds: Dataset, table: pd.DataFrame,
 
 def cross_sell(table: pd.DataFrame, ws: pd.DataFrame | None) -> pd.DataFrame:
     """Each account's largest whitespace category (:func:`kamlib.analysis.segmentation.whitespace`): money at
-    stake, its peer-median margin."""
+    stake, its cross-sell potential (the peers' median margin share there x the account's margin)."""
     if ws is None or ws.empty:
         return pd.DataFrame(columns=COLUMNS)
-    top = ws[ws["account_id"].isin(table.index)].sort_values("opportunity", ascending=False).drop_duplicates(
+    top = ws[ws["account_id"].isin(table.index)].sort_values("potential", ascending=False).drop_duplicates(
         "account_id")
     hit = table.loc[top["account_id"]]
-    return _rows(hit, "whitespace", top["opportunity"].to_numpy(),
+    return _rows(hit, "whitespace", top["potential"].to_numpy(),
                  [{"category": c, "status": s} for c, s in zip(top["product_category"], top["status"])])
 
 

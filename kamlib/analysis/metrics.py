@@ -192,9 +192,11 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
     Metric("finding_whitespace_accounts", "Accounts with cross-sell whitespace", "有交叉销售空间的客户数",
            "accounts", "Accounts that buy a category far below their peers (industry and tier) or not at all.",
            "findings"),
-    Metric("finding_whitespace_margin", "Cross-sell whitespace", "交叉销售空间", "currency",
-           "Sum over finding_whitespace_accounts of the peers' median 12-month margin in the account's largest "
-           "whitespace category.", "findings"),
+    Metric("finding_whitespace_margin", "Cross-sell potential (largest gap per account)", "交叉销售潜力（每个客户最大缺口）",
+           "currency", "Sum over finding_whitespace_accounts of the cross-sell potential of the account's largest "
+           "whitespace category: the peers' median share of their 12-month margin in the category x the account's "
+           "12-month margin, less its own margin there (segmentation.whitespace; accounts with 12 months in the book "
+           "and a positive margin). A size of the gaps, not margin expected to come.", "findings"),
     Metric("finding_overdue_accounts", "Accounts with overdue invoices", "有逾期发票的客户数", "accounts",
            "Accounts in the book with invoices past their due date and unpaid at the analysis date.", "findings"),
     Metric("finding_overdue_amount", "Overdue receivables", "逾期应收账款", "currency",

@@ -243,15 +243,25 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, potential_
 def whitespace(ds: Dataset, peers: tuple[str, ...] = ("industry", "tier"), *, min_share: float = 0.5,
                far_below: float = 0.25, min_peers: int = 5) -> pd.DataFrame:
     """Cross-sell whitespace: per account, the product categories most of its peers buy and it does not, or
-    buys far below them, over the 12-month window.
+    buys far below them, over the 12-month window, with the cross-sell *potential* that account's size implies.
 
-    Peers: the other active accounts (window revenue, in the book at the analysis date) with the same
-    ``peers`` attributes, in groups of at least ``min_peers`` accounts. A category is whitespace for an account
-    when at least ``min_share`` of its peers bought it and the account did not ("not bought"), or bought less
-    than ``far_below`` x the peer median margin ("below peers"). The opportunity is the peer median margin of
-    the category (among peers who bought it) less the account's own margin in it. Columns: account_id,
-    product_category, status, margin (the account's), peer_median_margin, peer_share, peers, opportunity;
-    largest opportunity first."""
+    Assessed: the accounts active in the window (revenue, in the book at the analysis date) with a full window
+    in the book (acquired at least 12 months before the analysis date: a younger account has not had the time
+    to buy what its peers buy in a year) and a positive window margin (the scale of the potential). Peers: the
+    other assessed accounts with the same ``peers`` attributes, in groups of at least ``min_peers`` accounts.
+    An account *buys* a category when its revenue there, net of the returns the data hold, is positive —
+    whatever the margin (an account buying at a loss buys). A category is whitespace for an account when at
+    least ``min_share`` of its peers buy it and the account does not ("not bought"), or its share of its own
+    revenue there is below ``far_below`` x the peers' median share ("below peers"). The potential scales with
+    the account: the peers' median share of their margin in the category x the account's window margin, less
+    its own margin there — what the account would earn there a year if it bought like its peers; a size, not a
+    forecast, and not to be summed as money to come.
+
+    Columns: account_id, product_category, status, margin (the account's in the category), revenue_share,
+    peer_median_revenue_share, peer_median_margin_share, peer_share (of peers buying it), peers,
+    account_margin (window), potential; largest potential first. ``attrs``: ``assessed`` (accounts),
+    ``left_out_new`` (active accounts with less than 12 months in the book), ``left_out_no_margin`` (active
+    accounts with a window margin of 0 or less)."""
     from ..models.arguments import columns_of, fraction, positive
     columns_of("peers", peers, ds.accounts, "the accounts table")
     fraction("min_share", min_share)
@@ -260,35 +270,57 @@ def whitespace(ds: Dataset, peers: tuple[str, ...] = ("industry", "tier"), *, mi
     w = window_12m(ds.analysis_date)
     per = agg.execute(agg.margin_by_account_category(ds.table("transactions"), start=w.start, end=w.end))
     acc = ds.accounts.set_index("account_id")
-    active = per.groupby("account_id")["revenue"].sum()
-    active = active.index[(active > 0).to_numpy()]
+    rev = per.pivot_table(index="account_id", columns="product_category", values="revenue", aggfunc="sum",
+                          fill_value=0.0)
+    mar = per.pivot_table(index="account_id", columns="product_category", values="gross_margin", aggfunc="sum",
+                          fill_value=0.0).reindex(index=rev.index, columns=rev.columns, fill_value=0.0)
+    active = rev.index[(rev.sum(axis=1) > 0).to_numpy()]
     active = active[~book.churned_as_of(acc.loc[active], ds.analysis_date).to_numpy()]
-    groups = acc.loc[active, list(peers)].astype(str).agg(" | ".join, axis=1).rename("group")
+    new = acc.loc[active, "acquired_on"] > w.start
+    total = mar.loc[active].sum(axis=1)
+    no_margin = ~new.to_numpy() & (total <= 0).to_numpy()
+    ids = active[~new.to_numpy() & ~no_margin]
+    rev, mar, total = rev.loc[ids], mar.loc[ids], total.loc[ids]
+    columns = ["account_id", "product_category", "status", "margin", "revenue_share", "peer_median_revenue_share",
+               "peer_median_margin_share", "peer_share", "peers", "account_margin", "potential"]
+    attrs = {"assessed": len(ids), "left_out_new": int(new.sum()), "left_out_no_margin": int(no_margin.sum())}
+    if len(ids) == 0:
+        out = pd.DataFrame(columns=columns)
+        out.attrs.update(attrs)
+        return out
+    groups = acc.loc[ids, list(peers)].astype(str).agg(" | ".join, axis=1).rename("group")
     size = groups.map(groups.value_counts())
-    m = (per[per["account_id"].isin(active)].pivot_table(index="account_id", columns="product_category",
-                                                           values="gross_margin", aggfunc="sum")
-         .reindex(active).fillna(0.0))
-    bought = (m > 0).astype(float)
+    bought = rev > 0
     # leave-one-out: the peers of an account are the others in its group
-    buyers = bought.groupby(groups).transform("sum") - bought
+    buyers = bought.astype(float).groupby(groups).transform("sum") - bought
     share = buyers.div((size - 1).where(size - 1 > 0), axis=0)
-    median = m.where(m > 0).groupby(groups).transform("median")
-    long = pd.DataFrame({"margin": m.stack(), "peer_share": share.stack(), "peer_median_margin": median.stack()})
-    long = long.join(size.rename("group_size"), on="account_id")
+    rshare = rev.div(rev.sum(axis=1), axis=0)
+    mshare = mar.div(total, axis=0)
+    med_r = rshare.where(bought).groupby(groups).transform("median")
+    med_m = mshare.where(bought).groupby(groups).transform("median")
+    long = pd.DataFrame({"bought": bought.stack(), "margin": mar.stack(), "revenue_share": rshare.stack(),
+                         "peer_median_revenue_share": med_r.stack(), "peer_median_margin_share": med_m.stack(),
+                         "peer_share": share.stack()})
+    long = long.join(size.rename("group_size"), on="account_id").join(total.rename("account_margin"),
+                                                                       on="account_id")
     long["peers"] = long["group_size"] - 1
-    keep = (long["peers"] >= min_peers - 1) & (long["peer_share"] >= min_share) & long["peer_median_margin"].gt(0)
-    long = long[keep & (long["margin"] < far_below * long["peer_median_margin"])]
-    long["status"] = np.where(long["margin"] > 0, "below peers", "not bought")
-    long["opportunity"] = long["peer_median_margin"] - long["margin"].clip(lower=0)
-    out = long.reset_index()[["account_id", "product_category", "status", "margin", "peer_median_margin",
-                              "peer_share", "peers", "opportunity"]]
-    return out.sort_values(["opportunity", "account_id"], ascending=[False, True], kind="stable").reset_index(
-        drop=True)
+    keep = ((long["peers"] >= min_peers - 1) & (long["peer_share"] >= min_share)
+            & long["peer_median_revenue_share"].gt(0) & long["peer_median_margin_share"].gt(0))
+    gap = ~long["bought"] | (long["revenue_share"] < far_below * long["peer_median_revenue_share"])
+    long = long[keep & gap].copy()
+    long["status"] = np.where(long["bought"], "below peers", "not bought")
+    long["potential"] = (long["peer_median_margin_share"] * long["account_margin"]
+                         - long["margin"].clip(lower=0)).clip(lower=0)
+    out = long[long["potential"] > 0].reset_index()[columns]
+    out = out.sort_values(["potential", "account_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    out.attrs.update(attrs)
+    return out
 
 
 def whitespace_potential(ws: pd.DataFrame) -> pd.Series:
-    """The summed whitespace opportunity per account: a potential axis for the value x potential matrix."""
-    return ws.groupby("account_id")["opportunity"].sum().rename("whitespace")
+    """Per account, the sum of its whitespace potentials: a ranking axis for the value x potential matrix (how
+    far the account's buying falls short of its peers', in margin a year), not money expected to come."""
+    return ws.groupby("account_id")["potential"].sum().rename("whitespace")
 
 
 def clusters(frame: pd.DataFrame, k_range=range(3, 9), seed: int = 0) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:

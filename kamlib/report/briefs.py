@@ -180,7 +180,7 @@ def _talking_points(brief, lang: str, currency: str) -> str:
     ws = brief.whitespace
     if ws is not None and len(ws):
         named = set(d.get("category") for d in todo["detail"] if isinstance(d, dict)) if len(todo) else set()
-        more = [str(tv(c, lang)) for c in ws.sort_values("opportunity", ascending=False)["product_category"]
+        more = [str(tv(c, lang)) for c in ws.sort_values("potential", ascending=False)["product_category"]
                 if c not in named][:3]
         if more:
             points.append(t("brief_point_whitespace", lang, categories=", ".join(more)))
