@@ -42,7 +42,7 @@ MARGIN_DROP = 0.3            # margin down more than 30% on the previous 12 mont
 @dataclass(frozen=True)
 class ChurnRisk:
     """What turns a service defect into money at risk: the book's 12-month churn rate and the churn drivers'
-    hazard ratios (per unit of a 90-day covariate) whose 95% interval excludes 1."""
+    hazard ratios (per unit of a 90-day covariate) of the drivers a report names: Holm-adjusted p below 0.05."""
 
     churn_12m: float | None
     hazard_ratios: dict
@@ -62,8 +62,7 @@ class ChurnRisk:
         hr = {}
         if drivers is not None:
             h = drivers.hazard_ratios
-            hr = {c: float(h.loc[c, "hazard_ratio"]) for c in h.index
-                  if h.loc[c, "upper"] < 1 or h.loc[c, "lower"] > 1}
+            hr = {c: float(h.loc[c, "hazard_ratio"]) for c in drivers.named(0.05).index}   # Holm over the tested
         return cls(rate, hr)
 
     def money(self, margin, covariate: str, change) -> np.ndarray:
