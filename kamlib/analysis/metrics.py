@@ -161,8 +161,9 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
     Metric("finding_open_complaint_accounts", "Accounts with an open complaint", "有未解决投诉的客户数", "accounts",
            "Accounts in the book with a complaint not resolved at the analysis date (this month's action list).",
            "findings"),
-    Metric("finding_open_complaint_margin", "Margin of accounts with an open complaint", "有未解决投诉客户的毛利",
-           "currency", "Sum of the 12-month gross margin of finding_open_complaint_accounts.", "findings"),
+    Metric("finding_open_complaint_margin", "Margin at risk from open complaints", "未解决投诉带来的毛利风险",
+           "currency", "Money at stake of their open-complaint actions (this month's action list: the margin the unresolved "
+           "complaints put at risk).", "findings"),
     Metric("finding_complaint_hazard_ratio", "Churn hazard ratio of unresolved complaints", "未解决投诉的流失风险比",
            "ratio", "Hazard ratio of the churn-driver model (Cox, counting process) for unresolved complaints in "
            "the 90 days before a month (complaints made when unresolved ones are not measured).", "findings"),
@@ -187,8 +188,9 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "Lower bound of the Wilson 95% interval of finding_visits_on_track_share.", "findings"),
     Metric("finding_visits_on_track_upper", "Upper 95% bound of that share", "该占比95%区间上限", "share 0-1",
            "Upper bound of the Wilson 95% interval of finding_visits_on_track_share.", "findings"),
-    Metric("finding_visits_behind_margin", "Margin of key accounts behind on visits", "拜访不足重点客户的毛利",
-           "currency", "Sum of the 12-month gross margin of finding_visits_behind_accounts.", "findings"),
+    Metric("finding_visits_behind_margin", "Margin at risk from missed visits", "拜访不足带来的毛利风险",
+           "currency", "Money at stake of their visit actions (this month's action list: the margin the visit shortfall "
+           "puts at risk).", "findings"),
     Metric("finding_whitespace_accounts", "Accounts with cross-sell whitespace", "有交叉销售空间的客户数",
            "accounts", "Accounts that buy a category far below their peers (industry and tier) or not at all.",
            "findings"),
