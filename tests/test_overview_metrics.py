@@ -46,7 +46,7 @@ def test_top_accounts_and_breakdown(tiny):
     assert top["account_id"].tolist() == ["A1", "A3"] and top.loc[1, "revenue"] == 240.0
     by = overview.breakdown(tiny, "tier")
     assert by.loc["A", "accounts"] == 3 and by.loc["A", "active_accounts"] == 2
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match=r"no column 'colour' in the accounts table; its columns are: .*tier"):
         overview.breakdown(tiny, "colour")
 
 
