@@ -60,7 +60,7 @@ def test_postgres_gives_the_same_numbers(postgres, duck):
                       tables={"transactions": "orders"},
                       columns={name: {"cust_no": "account_id"} for name in
                                ("accounts", "transactions", "costs", "interactions", "opportunities", "payments",
-                                "contacts")})
+                                "contacts", "tier_changes")})
     assert ds.con is None and ds.source.startswith("postgresql://postgres@")
     assert ds.quality.rows_read == duck.quality.rows_read
     assert ds.quality.exclusions_table()[["table", "reason", "rows"]].equals(
@@ -112,7 +112,8 @@ def test_spark_gives_the_same_numbers(spark, small_dir, duck):
     import ibis
 
     from kamlib.data.sources import load_from_backend
-    for name in ("accounts", "transactions", "costs", "interactions", "opportunities", "payments", "contacts"):
+    for name in ("accounts", "transactions", "costs", "interactions", "opportunities", "payments", "contacts",
+                 "tier_changes"):
         df = pd.read_csv(small_dir / f"{name}.csv", dtype={"phone": str})
         for c in df.columns:
             if c in ("acquired_on", "churned_on", "won_back_on", "order_date", "period", "date", "created_on",
@@ -135,7 +136,7 @@ def test_report_from_postgres_with_mapping(postgres, tmp_path):
         "  columns: {accounts: {cust_no: account_id}, transactions: {cust_no: account_id}, "
         "costs: {cust_no: account_id}, interactions: {cust_no: account_id}, "
         "opportunities: {cust_no: account_id}, payments: {cust_no: account_id}, "
-        "contacts: {cust_no: account_id}}\n")
+        "contacts: {cust_no: account_id}, tier_changes: {cust_no: account_id}}\n")
     out = tmp_path / "r"
     assert main(["report", "--config", str(tmp_path / "kam.yaml"), "--month", "2026-09", "--out", str(out),
                  "--quiet", "--today", TODAY, "--notebooks", "01_account_overview"]) == 0

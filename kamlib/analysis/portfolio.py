@@ -194,7 +194,9 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
     # every account's 24 months as rows of two (account x month) grids, read by position below
     row_of = {a: i for i, a in enumerate(ids)}
     grid = {k: np.zeros((len(ids), len(months))) for k in ("revenue", "gross_margin")}
-    r, c = monthly["account_id"].map(row_of).to_numpy(), months.get_indexer(pd.to_datetime(monthly["month"]))
+    # (as integers: an account without orders in the 24 months leaves an empty, untyped frame)
+    r = monthly["account_id"].map(row_of).to_numpy(dtype=np.intp)
+    c = months.get_indexer(pd.to_datetime(monthly["month"]))
     for k in grid:
         np.add.at(grid[k], (r, c), monthly[k].to_numpy(float))
     cats = agg.execute(agg.margin_by_account_category(tx, start=start, end=ds.analysis_date))
