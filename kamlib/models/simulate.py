@@ -17,6 +17,24 @@ def _last_of_uniforms(T: np.ndarray, x: np.ndarray, n: np.ndarray, rng: np.rando
     return tx
 
 
+def _geometric_dropout(T, r: float, alpha: float, a: float, b: float, rng: np.random.Generator, future: float,
+                       repeats_only: bool) -> pd.DataFrame:
+    """BG/NBD-family accounts: Poisson(lambda) purchases, death with probability p after each one; the account
+    survives K ~ Geometric(p) purchases (BG/NBD) or K - 1 (MBG/NBD, ``repeats_only``: it may die at time 0)."""
+    T = np.asarray(T, dtype=float)
+    lam = rng.gamma(r, 1.0 / alpha, size=T.size)
+    p = rng.beta(a, b, size=T.size)
+    n = rng.poisson(lam * T)
+    k = rng.geometric(p) - int(repeats_only)
+    x = np.minimum(k, n)
+    out = pd.DataFrame({"frequency": x, "recency": _last_of_uniforms(T, x, n, rng), "T": T, "lambda": lam,
+                        "p": p, "alive": k > n})
+    if future > 0:
+        m = rng.poisson(lam * future)
+        out["frequency_future"] = np.where(k > n, np.minimum(m, k - n), 0)
+    return out
+
+
 def simulate_bgnbd(T, *, r: float, alpha: float, a: float, b: float, rng: np.random.Generator,
                    future: float = 0.0) -> pd.DataFrame:
     """Simulate BG/NBD accounts observed for ``T`` periods since their first purchase.
@@ -25,18 +43,7 @@ def simulate_bgnbd(T, *, r: float, alpha: float, a: float, b: float, rng: np.ran
     K ~ Geometric(p) of them (it dies right after purchase K), so frequency = min(K, N) and the recency is
     the x-th order statistic. Alive at T means K > N; the future count continues the same process.
     """
-    T = np.asarray(T, dtype=float)
-    lam = rng.gamma(r, 1.0 / alpha, size=T.size)
-    p = rng.beta(a, b, size=T.size)
-    n = rng.poisson(lam * T)
-    k = rng.geometric(p)
-    x = np.minimum(k, n)
-    out = pd.DataFrame({"frequency": x, "recency": _last_of_uniforms(T, x, n, rng), "T": T, "lambda": lam,
-                        "p": p, "alive": k > n})
-    if future > 0:
-        m = rng.poisson(lam * future)
-        out["frequency_future"] = np.where(k > n, np.minimum(m, k - n), 0)
-    return out
+    return _geometric_dropout(T, r, alpha, a, b, rng, future, repeats_only=False)
 
 
 def simulate_paretonbd(T, *, r: float, alpha: float, s: float, beta: float, rng: np.random.Generator,
@@ -64,15 +71,4 @@ def simulate_mbgnbd(T, *, r: float, alpha: float, a: float, b: float, rng: np.ra
                     future: float = 0.0) -> pd.DataFrame:
     """Simulate MBG/NBD accounts: as :func:`simulate_bgnbd`, but the account may also drop out right at its
     first purchase (time 0) with probability p, so it survives K - 1 ~ Geometric(p) - 1 repeat purchases."""
-    T = np.asarray(T, dtype=float)
-    lam = rng.gamma(r, 1.0 / alpha, size=T.size)
-    p = rng.beta(a, b, size=T.size)
-    n = rng.poisson(lam * T)
-    k = rng.geometric(p) - 1
-    x = np.minimum(k, n)
-    out = pd.DataFrame({"frequency": x, "recency": _last_of_uniforms(T, x, n, rng), "T": T, "lambda": lam,
-                        "p": p, "alive": k > n})
-    if future > 0:
-        m = rng.poisson(lam * future)
-        out["frequency_future"] = np.where(k > n, np.minimum(m, k - n), 0)
-    return out
+    return _geometric_dropout(T, r, alpha, a, b, rng, future, repeats_only=True)
