@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .csv_out import write_csv
+
 INDUSTRIES = ("machinery", "food service", "construction", "electronics", "chemicals", "retail chain",
               "logistics", "printing")
 REGIONS = ("East China", "South China", "North China", "Central China", "West China", "Northeast")
@@ -121,14 +123,15 @@ class SimulatedBook:
     tier_changes: pd.DataFrame | None = None
 
     def write(self, folder: str | Path) -> Path:
-        """Write the tables as CSV files plus ``truth.json`` into ``folder``."""
+        """Write the tables as CSV files plus ``truth.json`` into ``folder`` (the text of
+        ``DataFrame.to_csv(index=False, date_format="%Y-%m-%d")``, written in chunks by :mod:`.csv_out`)."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         for name in ("accounts", "transactions", "costs", "interactions", "opportunities", "payments",
                      "contacts", "tier_changes"):
             if getattr(self, name) is None:
                 continue
-            getattr(self, name).to_csv(out / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+            write_csv(getattr(self, name), out / f"{name}.csv")
         (out / "truth.json").write_text(json.dumps(self.truth, indent=2, default=str))
         return out
 
