@@ -1,8 +1,10 @@
 """The key-account loop end to end: a report per account manager in the batch, linked from the index, and
 ``kam brief`` for one account — executed without stray output, each action with its reason."""
+import html
 import re
 
 import pandas as pd
+import pytest
 
 from kamlib.cli import main
 from kamlib.report.runner import run_brief, run_report
@@ -21,7 +23,7 @@ def test_the_batch_writes_a_page_per_manager_and_links_them(data_copy, tmp_path)
     acc["account_manager"] = ["Li Na", "王芳"] * (len(acc) // 2) + ["Li Na"] * (len(acc) % 2)
     acc.to_csv(data_copy / "accounts.csv", index=False)
     run = run_report(data_dir=data_copy, month="2026-09", out_dir=tmp_path, progress=False, today=TODAY, jobs=2,
-                     notebooks=("06_manager_portfolio",))
+                     notebooks=("06_manager_portfolio",), parameters={"stale_after_days": 200})
     assert run.ok, [(n.name, n.error) for n in run.notebooks]
     assert sorted(n.name for n in run.notebooks) == ["managers/li-na", "managers/王芳"]
     month = tmp_path / "2026-09"
@@ -38,6 +40,8 @@ def test_the_batch_writes_a_page_per_manager_and_links_them(data_copy, tmp_path)
                                              "unresolved, the oldest", "may have lapsed", "most of its peers buy"))
     assert html.count("<img") == 1 and '<nav class="kam-toc">' in html and "Li Na" in html
     assert not list(month.glob("accounts/*"))          # few key accounts: their briefs are in the report
+    # the data-hygiene list, with the run's stale_after_days (kam.yaml actions.stale_after_days)
+    assert "Data hygiene" in html and "(longer than 200 days)" in html
 
 
 def test_many_key_accounts_link_to_their_brief_pages(small_dir, tmp_path, monkeypatch):
@@ -75,3 +79,40 @@ def test_kam_brief_writes_one_account(small_dir, tmp_path, capsys):
     assert main(["brief", "--account", "NO-SUCH", "--data", str(small_dir), "--month", "2026-09",
                  "--out", str(tmp_path), "--today", TODAY, "--quiet"]) == 2
     assert "'NO-SUCH' is not in the accounts table" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def book(small_dir):
+    from kamlib.analysis import portfolio
+    from kamlib.data.loading import load_dataset
+    ds = load_dataset(small_dir, analysis_date="2026-09-30", today=TODAY, future_rows="exclude")
+    return ds, portfolio.book_tables(ds, n_draws=0)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_manager_page_lists_their_own_stale_complaints_apart_from_the_actions(book, lang):
+    from kamlib.analysis import actions, portfolio
+    from kamlib.report import manager_pages
+    from kamlib.report.notebook import NotebookContext
+    from kamlib.text.formatting import count
+    from kamlib.text.i18n import t
+    ds, tables = book
+    ctx = NotebookContext(ds=None, lang=lang)
+    stale = actions.data_hygiene(ds, tables.accounts, 180)
+    assert stale["detail"].map(lambda d: d["days"] > 180).all()
+    with_items = stale["account_manager"].value_counts()
+    assert len(with_items) >= 2, "the small book should have stale complaints under several managers"
+    for manager in (with_items.index[0], next(m for m in portfolio.managers(ds) if m not in with_items.index)):
+        mine = portfolio.portfolio(ds, tables, manager)
+        page = html.unescape(manager_pages.captured(manager_pages.show_actions, ctx, mine))
+        own = stale[stale["account_manager"] == manager]
+        if own.empty:
+            assert t("hygiene_title", lang) not in page
+            continue
+        actions_part, hygiene_part = page.split(t("hygiene_title", lang), 1)
+        assert t("hygiene_sentence", lang, n=count(len(own), lang), days=180) in hygiene_part
+        for name, reason in zip(own["name"], actions.reasons(own, lang)):
+            assert name in hygiene_part and reason in hygiene_part
+            assert reason not in actions_part                    # listed apart, not as an action
+        others = set(stale.loc[stale["account_manager"] != manager, "name"]) - set(own["name"])
+        assert not any(name in hygiene_part for name in others)  # the manager's own accounts only

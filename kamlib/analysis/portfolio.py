@@ -24,7 +24,8 @@ class BookTables(Shown):
     margin_12m, p_alive, clv and its range) plus ``strategy``, ``potential``, ``expected_purchases_12m`` and its
     range (``purchases_12m_lower`` / ``_upper``), the whitespace potential and, for strategic and A accounts, the
     ``*_lower`` / ``*_upper`` bands of P(alive) and expected purchases (uncertainty of the expected value).
-    ``actions``: :func:`kamlib.analysis.actions.this_month`; ``scorecard``:
+    ``actions``: :func:`kamlib.analysis.actions.this_month`; ``hygiene``: :func:`kamlib.analysis.actions.data_hygiene`
+    (complaints open longer than ``stale_after_days``, listed apart from the actions); ``scorecard``:
     :func:`kamlib.analysis.scorecard.manager_scorecard`; ``whitespace``: :func:`kamlib.analysis.segmentation.whitespace`."""
 
     accounts: pd.DataFrame       # per account in the book: profile, margin, P(alive), CLV and band, strategy
@@ -33,6 +34,8 @@ class BookTables(Shown):
     whitespace: pd.DataFrame     # cross-sell whitespace (analysis.segmentation)
     model: str                   # the purchase model that valued the book
     horizon_months: int
+    hygiene: pd.DataFrame        # complaints open longer than stale_after_days: data hygiene, not actions
+    stale_after_days: int
     purchases: object = None     # its fitted results, for an account's P(alive) and purchases with bands
     rfm: pd.DataFrame | None = None
 
@@ -70,7 +73,9 @@ def book_tables(ds: Dataset, *, clv_model: str = "auto", holdout_months: int = 1
     key = table.index[table["tier"].isin(["strategic", "A"])].intersection(rfm.index)   # the briefs' accounts
     bands = purchase_bands(value.purchases, rfm.loc[key])
     table = table.join(bands[[c for c in bands.columns if c.endswith(("_lower", "_upper"))]])
-    return BookTables(table, todo, card, ws, value.purchases.model.long_name, horizon_months, value.purchases, rfm)
+    hygiene = actions.data_hygiene(ds, table, stale_after_days)
+    return BookTables(table, todo, card, ws, value.purchases.model.long_name, horizon_months, hygiene,
+                      stale_after_days, value.purchases, rfm)
 
 
 def purchase_bands(purchases, rfm: pd.DataFrame, *, n_draws: int = 200, alpha: float = 0.05,
@@ -100,7 +105,7 @@ def managers(ds: Dataset) -> list[str]:
 class Portfolio(Shown):
     """One manager's portfolio. ``accounts``: the manager's rows of :attr:`BookTables.accounts`;
     ``strategy_mix``: accounts, margin_12m and clv per strategy; ``actions``: :func:`kamlib.analysis.actions.this_month`
-    for the manager, ranked from 1."""
+    for the manager, ranked from 1; ``hygiene``: their complaints open longer than ``stale_after_days`` (apart)."""
 
     manager: str
     scorecard: pd.DataFrame     # the manager's row and the team median
@@ -108,6 +113,8 @@ class Portfolio(Shown):
     strategy_mix: pd.DataFrame  # accounts and margin per strategy
     monthly_margin: pd.Series   # gross margin per month, last 24 months
     actions: pd.DataFrame       # this month's ranked actions
+    hygiene: pd.DataFrame       # their data-hygiene items (complaints open longer than stale_after_days)
+    stale_after_days: int
 
     def summary(self, lang: str = "en") -> Summary:
         """Accounts and actions; accounts, margin and CLV per strategy."""
@@ -129,7 +136,8 @@ def portfolio(ds: Dataset, tables: BookTables, manager: str, monthly: pd.DataFra
     trend = monthly.loc[manager] if manager in monthly.index else pd.Series(dtype=float)
     todo = tables.actions[tables.actions["account_manager"] == manager]
     return Portfolio(manager, tables.scorecard.loc[rows], mine, mix, trend,
-                     todo.reset_index(drop=True).rename(index=lambda i: i + 1).rename_axis("rank"))
+                     todo.reset_index(drop=True).rename(index=lambda i: i + 1).rename_axis("rank"),
+                     tables.hygiene[tables.hygiene["account_manager"] == manager], tables.stale_after_days)
 
 
 @dataclass(repr=False)

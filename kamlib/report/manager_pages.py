@@ -21,6 +21,7 @@ from ..analysis import portfolio
 from ..analysis.actions import reasons
 from ..figures import portfolio as portfolio_figures
 from ..text.formatting import count
+from .action_views import show_hygiene
 from .briefs import show_brief
 
 BRIEF_INLINE_LIMIT = 36          # key accounts a manager report repeats the briefs of; above it, links
@@ -55,16 +56,18 @@ def show_portfolio(ctx, mine: portfolio.Portfolio, *, horizon_months: int, model
 
 
 def show_actions(ctx, mine: portfolio.Portfolio, shown: int = 20) -> None:
+    """The manager's first ``shown`` actions, then their data-hygiene list apart (complaints open too long)."""
     ctx.heading("actions_title")
     if mine.actions.empty:
         ctx.say("actions_none")
-        return
-    ctx.say("actions_sentence", n=count(len(mine.actions)), accounts=count(mine.actions["account_id"].nunique()),
-            money=ctx.money(mine.actions["money_at_stake"].sum()), shown=count(min(shown, len(mine.actions))))
-    top = mine.actions.head(shown)
-    display(ctx.table(top.assign(reason=reasons(top, ctx.lang))[["name", "kind", "money_at_stake", "reason"]],
-                      money_cols=("money_at_stake",)))
-    ctx.say("actions_money_rule")
+    else:
+        ctx.say("actions_sentence", n=count(len(mine.actions)), accounts=count(mine.actions["account_id"].nunique()),
+                money=ctx.money(mine.actions["money_at_stake"].sum()), shown=count(min(shown, len(mine.actions))))
+        top = mine.actions.head(shown)
+        display(ctx.table(top.assign(reason=reasons(top, ctx.lang))[["name", "kind", "money_at_stake", "reason"]],
+                          money_cols=("money_at_stake",)))
+        ctx.say("actions_money_rule")
+    show_hygiene(ctx, mine.hygiene, mine.stale_after_days)
 
 
 def show_briefs(ctx, mine: portfolio.Portfolio, briefs: dict, *, horizon_months: int,
@@ -288,7 +291,8 @@ def render_batch(notebook: Path, parameters: dict, work: Path, *, jobs: int = 1,
     tables = cached(p.get("cache_dir"), "book_tables", portfolio.book_tables, ds, clv_model=p["clv_model"],
                     holdout_months=p["holdout_months"], horizon_months=p["horizon_months"],
                     discount_rate=p["discount_rate"], n_draws=p["n_draws"], policy=policy,
-                    alert_threshold=p["alert_threshold"])
+                    alert_threshold=p["alert_threshold"], alert_value_share=p["alert_value_share"],
+                    stale_after_days=p["stale_after_days"])
     try:
         entries = render_manager_reports(ds, tables, work, policy=policy, horizon_months=p["horizon_months"],
                                          lang=p.get("language", "en"), currency=p.get("currency", "CNY"),
