@@ -152,3 +152,16 @@ def test_every_finding_metric_is_recorded_or_said_why():
         assert set(memo.metrics) | set(memo.reasons) == keys
         assert not set(memo.metrics) & set(memo.reasons)
         assert all(memo.reasons.values())
+
+
+def test_money_the_driver_model_cannot_link_to_churn_is_not_available_not_zero():
+    """Visits behind the policy put no margin at risk when visits are no supported churn driver (the action
+    list's money is NaN): the metric is absent with its reason, never a 0 that reads 'nothing at stake'."""
+    acts = _actions(visits_behind=[np.nan, np.nan], overdue_invoices=[900_000.0])
+    memo = _memo(acts)
+    assert "finding_visits_behind_margin" not in memo.metrics
+    assert "churn-driver model" in memo.reasons["finding_visits_behind_margin"]
+    assert memo.metrics["finding_visits_behind_accounts"] == 2 and memo.kinds() == ["overdue_invoices"]
+    # with a supported link the same accounts carry their money
+    memo = _memo(_actions(visits_behind=[2_000_000.0, np.nan]))
+    assert memo.metrics["finding_visits_behind_margin"] == 2_000_000.0 and memo.kinds() == ["visits_behind"]

@@ -272,8 +272,13 @@ def test_the_workbook_and_the_landing_page(good_report):
     assert wb.sheetnames == ["Headline metrics", "Accounts", "Actions this month", "Manager scorecard",
                              "Cross-sell whitespace", "Receivables"]
     actions = list(wb["Actions this month"].iter_rows(min_row=2, values_only=True))
-    behind = sum(r[6] or 0.0 for r in actions if r[5] == "visits behind policy")     # empty: no money known
-    assert behind == pytest.approx(metrics["finding_visits_behind_margin"])
+    behind = [r[6] for r in actions if r[5] == "visits behind policy"]               # empty: no money known
+    if metrics["finding_visits_behind_margin"] is None:          # visits no supported driver: said why, not 0
+        assert behind and all(m is None for m in behind)
+        assert "churn-driver model" in json.loads((folder / "metrics.json").read_text())["notes"][
+            "finding_visits_behind_margin"]
+    else:
+        assert sum(m or 0.0 for m in behind) == pytest.approx(metrics["finding_visits_behind_margin"])
     assert len({r[2] for r in actions if r[5] == "open complaint"}) == metrics["finding_open_complaint_accounts"]
     shown = {r[1]: r[3] for r in wb["Headline metrics"].iter_rows(min_row=2, values_only=True)}
     assert shown["Revenue (12 months)"] == pytest.approx(metrics["revenue_12m"])

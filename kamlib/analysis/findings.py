@@ -134,13 +134,22 @@ def choose(metrics: dict, actions: pd.DataFrame, accounts: pd.DataFrame, *,
     def of(kind: str) -> pd.DataFrame:
         return kinds.get_group(kind) if kinds is not None and kind in kinds.groups else actions.iloc[:0]
 
-    def material(money: float) -> bool:
-        return money > 0 and money >= floor
+    def material(money: float | None) -> bool:
+        return money is not None and money > 0 and money >= floor
+
+    def money_of(part: pd.DataFrame, key: str) -> float | None:
+        """The summed money at stake; None (with the reason) when no account's can be computed."""
+        m = part["money_at_stake"]
+        if len(m) and m.isna().all():
+            reasons[key] = ("the churn-driver model does not support a link to churn (Holm-adjusted p >= 0.05 "
+                            "or a 95% interval of the hazard ratio that includes 1), so no margin is put at risk")
+            return None
+        return float(m.sum())
 
     # --- unresolved complaints: a significant churn driver, and the margin of accounts with one open now
     open_c = of("open_complaint")
     values["finding_open_complaint_accounts"] = int(open_c["account_id"].nunique())
-    values["finding_open_complaint_margin"] = float(open_c["money_at_stake"].sum())
+    values["finding_open_complaint_margin"] = money_of(open_c, "finding_open_complaint_margin")
     driver = None
     if hazard_ratios is None or hazard_ratios.empty:
         for k in DRIVER_KEYS:
@@ -168,7 +177,7 @@ def choose(metrics: dict, actions: pd.DataFrame, accounts: pd.DataFrame, *,
     behind = of("visits_behind")
     base = int(accounts["tier"].isin(key_tiers).sum()) if "tier" in accounts else 0
     values["finding_visits_behind_accounts"] = int(behind["account_id"].nunique())
-    values["finding_visits_behind_margin"] = float(behind["money_at_stake"].sum())
+    values["finding_visits_behind_margin"] = money_of(behind, "finding_visits_behind_margin")
     if not base:
         for k in QUOTES["visits_behind"].values():
             reasons.setdefault(k, "no strategic or A account in the book")
@@ -185,7 +194,7 @@ def choose(metrics: dict, actions: pd.DataFrame, accounts: pd.DataFrame, *,
     for kind in ("whitespace", "overdue_invoices", "churn_alert"):
         part, quoted = of(kind), QUOTES[kind]
         values[quoted["n"]] = int(part["account_id"].nunique())
-        values[quoted["money"]] = float(part["money_at_stake"].sum())
+        values[quoted["money"]] = money_of(part, quoted["money"])
         if material(values[quoted["money"]]):
             candidates.append(Finding(kind, values[quoted["money"]], quoted, _lead(part)))
 

@@ -190,7 +190,8 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "Upper bound of the Wilson 95% interval of finding_visits_on_track_share.", "findings"),
     Metric("finding_visits_behind_margin", "Margin at risk from missed visits", "拜访不足带来的毛利风险",
            "currency", "Money at stake of their visit actions (this month's action list: the margin the visit shortfall "
-           "puts at risk).", "findings"),
+           "puts at risk). Not available when visits are no supported churn driver (Holm-adjusted p >= 0.05 or a 95% "
+           "interval of the hazard ratio including 1).", "findings"),
     Metric("finding_whitespace_accounts", "Accounts with cross-sell whitespace", "有交叉销售空间的客户数",
            "accounts", "Accounts that buy a category far below their peers (industry and tier) or not at all.",
            "findings"),
