@@ -10,10 +10,12 @@ import pandas as pd
 from ..data import aggregate as agg
 from ..data.dataset import Dataset
 from ..text.display import Shown, Summary, headed
+from ..models.arguments import one_of
 from ..text.i18n import t
 from . import actions, brief_items, buying_centre, clv, scorecard, segmentation, service
 
 BRIEF_MONTHS = 24
+POTENTIALS = {"clv": "potential_clv", "whitespace": "potential_whitespace", "growth": "potential_margin_growth"}
 
 
 @dataclass(repr=False)
@@ -48,23 +50,71 @@ class BookTables(Shown):
         return Summary(t("res_book_tables_title", lang), info, headed(card, lang), max_rows=8)
 
 
+# The month's settings the shared tables depend on, with their defaults (kam.yaml through ``kam report``, which
+# gives every notebook and page the same ones): the memo, deck, manager pages and briefs then agree with the
+# segmentation and scorecard reports.
+BOOK_SETTINGS = {
+    "clv_model": "auto", "holdout_months": 12, "horizon_months": 36, "discount_rate": 0.10, "n_draws": 100,
+    "alert_threshold": 0.5, "alert_value_share": actions.ALERT_VALUE_SHARE,
+    "stale_after_days": actions.STALE_AFTER_DAYS, "visit_policy": dict(service.DEFAULT_POLICY), "holidays": [],
+    "decision_maker_days": {"strategic": 90, "A": 180}, "complaint_open_days": 30, "whitespace_peers": ["industry", "tier"],
+    "potential": "clv", "value_threshold": None, "potential_threshold": None, "value_share": segmentation.VALUE_SHARE,
+    "potential_share": segmentation.POTENTIAL_SHARE, "tier_rules": dict(service.DEFAULT_TIER_RULES),
+    "visit_cost": 500.0, "allocation": "revenue", "kpi_weights": dict(scorecard.DEFAULT_WEIGHTS)}
+SEGMENTATION_SETTINGS = ("value_threshold", "potential_threshold", "value_share", "potential_share", "tier_rules",
+                         "visit_cost", "allocation")
+
+
+def book_settings(parameters: dict | None = None, **overrides) -> dict:
+    """Every setting of :data:`BOOK_SETTINGS`, from a run's notebook parameters (other keys ignored) and
+    ``overrides``, defaults for the rest: one complete set, so equal settings share one cache entry."""
+    given = {**(parameters or {}), **overrides}
+    return {k: given.get(k, default) for k, default in BOOK_SETTINGS.items()}
+
+
+def service_policy(settings: dict) -> service.ServicePolicy:
+    """The visit and decision-maker policy of :func:`book_settings`."""
+    return service.ServicePolicy(dict(settings["visit_policy"]), tuple(settings["holidays"]),
+                                 decision_maker_days=dict(settings["decision_maker_days"]),
+                                 complaint_open_days=settings["complaint_open_days"])
+
+
+def tables_for(ds: Dataset, settings: dict | None = None) -> BookTables:
+    """:func:`book_tables` under :func:`book_settings` ``settings`` (a batch's: ``cached(cache_dir, "book_tables",
+    portfolio.tables_for, ds, settings)`` in a notebook)."""
+    s = book_settings(settings)
+    return book_tables(ds, clv_model=s["clv_model"], holdout_months=s["holdout_months"],
+                       horizon_months=s["horizon_months"], discount_rate=s["discount_rate"], n_draws=s["n_draws"],
+                       policy=service_policy(s), alert_threshold=s["alert_threshold"],
+                       peers=tuple(s["whitespace_peers"]), alert_value_share=s["alert_value_share"],
+                       stale_after_days=s["stale_after_days"], potential=s["potential"],
+                       segmentation_options={k: s[k] for k in SEGMENTATION_SETTINGS}, kpi_weights=s["kpi_weights"])
+
+
 def book_tables(ds: Dataset, *, clv_model: str = "auto", holdout_months: int = 12, horizon_months: int = 36,
                 discount_rate: float = 0.10, n_draws: int = 100,
                 policy: service.ServicePolicy = service.ServicePolicy(), alert_threshold: float = 0.5,
                 peers: tuple[str, ...] = ("industry", "tier"), alert_value_share: float = actions.ALERT_VALUE_SHARE,
-                stale_after_days: int = actions.STALE_AFTER_DAYS) -> BookTables:
-    """Everything the manager reports and briefs of a month share: the CLV valuation (with bands), strategy,
-    whitespace, actions and the manager scorecard — fitted once."""
+                stale_after_days: int = actions.STALE_AFTER_DAYS, potential: str = "clv",
+                segmentation_options: dict | None = None, kpi_weights: dict | None = None) -> BookTables:
+    """Everything the manager reports and briefs of a month share: the CLV valuation (with bands), strategy
+    (``potential``: "clv", "whitespace" or "growth", and ``segmentation_options`` as
+    :func:`kamlib.analysis.segmentation.account_frame`'s), whitespace, actions and the manager scorecard
+    (``kpi_weights``) — fitted once."""
     value = clv.value_accounts(ds, clv_model, holdout_months=holdout_months, horizon_months=horizon_months,
                                discount_rate=discount_rate, n_draws=n_draws)
     ws = segmentation.whitespace(ds, peers)
-    seg = segmentation.account_frame(ds, value.frame["clv"], policy=policy)
+    one_of("potential", potential, POTENTIALS)
+    seg = segmentation.account_frame(ds, {"clv": value.frame["clv"], "whitespace": segmentation.whitespace_potential(ws),
+                                          "growth": None}[potential], potential_source=POTENTIALS[potential],
+                                     policy=policy, **(segmentation_options or {}))
     table = actions.account_table(ds, value, seg.frame)
     table = table.join(seg.frame[["suggested_tier"]]).join(
         value.frame[["expected_purchases_12m", "purchases_12m_lower", "purchases_12m_upper"]]).join(
         segmentation.whitespace_potential(ws))
     churned_on = pd.to_datetime(ds.accounts.set_index("account_id")["churned_on"])
     card = scorecard.manager_scorecard(ds, churned_on=churned_on, compliance=seg.compliance, clv=value.frame["clv"],
+                                       weights=kpi_weights or scorecard.DEFAULT_WEIGHTS,
                                        decision_maker_days=policy.decision_maker_days)
     todo = actions.this_month(ds, table, ws=ws, policy=policy, alert_threshold=alert_threshold,
                               alert_value_share=alert_value_share, stale_after_days=stale_after_days)

@@ -279,22 +279,17 @@ def render_batch(notebook: Path, parameters: dict, work: Path, *, jobs: int = 1,
     """The batch's manager reports: the parameters of ``notebook`` (06, its defaults where the run gives none),
     the book tables from the run's cache (computed and cached when no notebook did yet), every page rendered.
     Returns the entries of the manager reports and of any page that failed."""
-    from ..analysis import service
     from ..data.loading import load_dataset
     from ..data.periods import month_end
     from .cache import cached
     p = {**notebook_defaults(notebook), **{k: v for k, v in parameters.items() if not k.startswith("_")}}
     ds = load_dataset(p["data_dir"], analysis_date=month_end(p["month"]), future_rows=p.get("future_rows", "exclude"),
                       today=p.get("today") or None)
-    policy = service.ServicePolicy(p["visit_policy"], **{k: p[k] for k in ("decision_maker_days", "complaint_open_days")
-                                                         if k in p})     # kam.yaml service_policy, as notebook 07
-    tables = cached(p.get("cache_dir"), "book_tables", portfolio.book_tables, ds, clv_model=p["clv_model"],
-                    holdout_months=p["holdout_months"], horizon_months=p["horizon_months"],
-                    discount_rate=p["discount_rate"], n_draws=p["n_draws"], policy=policy,
-                    alert_threshold=p["alert_threshold"], alert_value_share=p["alert_value_share"],
-                    stale_after_days=p["stale_after_days"])
+    settings = portfolio.book_settings(p.get("book_settings"))        # the run's, as notebooks 00 and 07
+    policy = portfolio.service_policy(settings)
+    tables = cached(p.get("cache_dir"), "book_tables", portfolio.tables_for, ds, settings)
     try:
-        entries = render_manager_reports(ds, tables, work, policy=policy, horizon_months=p["horizon_months"],
+        entries = render_manager_reports(ds, tables, work, policy=policy, horizon_months=tables.horizon_months,
                                          lang=p.get("language", "en"), currency=p.get("currency", "CNY"),
                                          company=parameters.get("_company", ""), month=p["month"],
                                          fingerprint=parameters.get("_fingerprint", ds.fingerprint),

@@ -41,8 +41,7 @@ MANAGER_NOTEBOOK = "06_manager_portfolio"     # run once per account manager, in
 BRIEF_NOTEBOOK = "07_account_brief"           # kam brief: accounts/<id>.html
 DECK_NOTEBOOK = "08_client_deck"              # kam report --deck: deck.pptx, after the others (reads their metrics)
 # the parameters the shared tables of manager reports and briefs depend on (the key of their cache)
-SHARED_PARAMETERS = ("clv_model", "holdout_months", "horizon_months", "discount_rate", "n_draws", "alert_threshold",
-                     "visit_policy", "decision_maker_days")
+SHARED_PARAMETERS = ("book_settings",)         # kamlib.analysis.portfolio.book_settings of the run's parameters
 # typical run times on the bundled sample, to start the longest notebooks first when running in parallel
 TYPICAL_SECONDS = {"02_customer_lifetime_value": 16, "05_account_manager_scorecard": 16,
                    "03_retention_vs_acquisition": 15, "04_segmentation_strategy": 14, "01_account_overview": 12,
@@ -183,7 +182,7 @@ def shared_model_choice(ds, params: dict, notebooks: list[Path]) -> dict:
     """``{"clv_model": <chosen>}`` when notebooks value the book with ``clv_model="auto"`` (their default):
     the holdout check (:func:`kamlib.analysis.clv.model_check`) runs once for the run instead of once per notebook, and
     they all use the model the CLV notebook chooses (it repeats the check to show it). {} otherwise."""
-    valuing = any("clv_model" in declared_parameters(p) for p in notebooks)
+    valuing = any({"clv_model", "book_settings"} & declared_parameters(p) for p in notebooks)
     if params.get("clv_model", "auto") != "auto" or not valuing:
         return {}
     import warnings
@@ -499,6 +498,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
 
     The executive summary compares with ``<out_dir>/<previous month>/metrics.json`` when it exists. With
     ``pdf`` the presentation versions are also printed to PDF (needs Chromium; checked before anything runs)."""
+    from ..analysis import portfolio
     from ..data.engine import remove_database
     from ..data.loading import load_dataset
     from ..data.periods import month_end
@@ -563,6 +563,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                     from ..data.sources import write_source_spec
                     # the spec carries the credentials: it stays in a private folder outside the report, removed below
                     params["data_dir"] = str(write_source_spec(private / "source.json", str(data_dir), tables, columns))
+                params["book_settings"] = portfolio.book_settings(params)   # one set for every page sharing the tables
                 params["cache_dir"] = str(shared_cache(out_root, month, ds.fingerprint, params))
                 for stale in (out_root / ".cache").glob(f"{month}-*"):    # earlier data or parameters
                     if str(stale) != params["cache_dir"]:
@@ -629,6 +630,7 @@ def run_brief(*, data_dir: str | Path, account: str, month: str, out_dir: str | 
     """One account's brief (``kam brief``): ``<out>/<month>/accounts/<account>.html`` (and the analyst
     version; with ``pdf`` also ``<account>.presentation.pdf``, one A4 page), from notebook 07 on the validated
     data; the tables a batch of that month computed are reused when its data and parameters are the same."""
+    from ..analysis import portfolio
     from ..data.credentials import redact, secrets
     from ..data.engine import remove_database
     from ..data.loading import load_dataset
@@ -656,6 +658,7 @@ def run_brief(*, data_dir: str | Path, account: str, month: str, out_dir: str | 
                 raise KeyError(f"account {account!r} is not in the accounts table of {redact(str(data_dir))}")
             params.update(_company=company, _fingerprint=ds.fingerprint, _secrets=secrets(str(data_dir)),
                           _display={str(snapshot): redact(str(data_dir)), str(work): str(Path(out_dir) / month)})
+            params["book_settings"] = portfolio.book_settings(params)
             params["cache_dir"] = str(shared_cache(out_root, month, ds.fingerprint, params))
             ds.save(snapshot)
             ds.con.close()
