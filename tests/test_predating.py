@@ -1,6 +1,8 @@
 """Accounts older than the order history: a simulated book whose accounts were acquired years before its
 data start, with known Pareto/NBD parameters. Taking their first order in the data as their birth biases the
-fit and the tracking; calibrating on the accounts acquired inside the data recovers the truth."""
+fit and the tracking; calibrating on the accounts acquired inside the data (``left_truncation=False``, and the
+treatment of BG/NBD and MBG/NBD) recovers the truth. The left-truncated fit on every account:
+tests/test_left_truncation.py."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -52,7 +54,7 @@ def test_accounts_older_than_the_data_are_found(book):
 
 
 def test_calibrating_inside_the_data_recovers_the_truth_where_the_first_order_as_birth_does_not(book):
-    check = clv.model_check(book, 12, model="paretonbd")
+    check = clv.model_check(book, 12, model="paretonbd", left_truncation=False)
     assert len(check.predating) > 1000 and not check.rfm.index.isin(check.predating).any()
     fit = check.choice.calibration_fits["paretonbd"]
     ci = fit.conf_int()
@@ -77,7 +79,7 @@ def test_every_account_is_valued_with_the_inside_calibration(book):
     from kamlib.models import ConvergenceWarning
     with warnings.catch_warnings(record=True) as caught:             # every order is worth 100: no spend variance,
         warnings.simplefilter("always", ConvergenceWarning)         # so Gamma-Gamma has no interior maximum
-        value = clv.value_accounts(book, "auto", n_draws=0)
+        value = clv.value_accounts(book, "auto", n_draws=0, left_truncation=False)
     assert any(isinstance(w.message, ConvergenceWarning) and "Gamma-Gamma" in str(w.message) for w in caught)
     assert len(value.frame) == book.transactions["account_id"].nunique()
     assert value.purchases.nobs == len(value.frame) - len(clv.predating_accounts(book)[0])

@@ -17,9 +17,9 @@ from ..models import BGNBD, MBGNBD, GammaGamma, ParetoNBD
 from ..models.arguments import fraction, non_negative, one_of
 from ..models import prediction
 from ..models.base import PoorlyDetermined
-from ..models.transactions import MONTH_DAYS, TransactionResults
+from ..models.transactions import MONTH_DAYS, TransactionResults, ages_at_start
 from ..data.periods import window_12m
-from .rfm import rfm_summary
+from .rfm import PREDATING_GRACE_DAYS, rfm_summary
 from ..text.display import Shown, Summary, distribution, headed
 from ..text.i18n import t
 
@@ -61,12 +61,21 @@ def plan_holdout(ds: Dataset, holdout_months: int = 12) -> HoldoutPlan:
     return HoldoutPlan(int(holdout_months), int(history), months if months >= MIN_HOLDOUT_MONTHS else 0)
 
 
-def holdout_summary(ds: Dataset, holdout_months: int = 12, time_unit: str = "W") -> pd.DataFrame:
-    """rfm_summary with a calibration period ending ``holdout_months`` before the analysis date."""
+def holdout_summary(ds: Dataset, holdout_months: int = 12, time_unit: str = "W", left_truncated: bool = False
+                    ) -> pd.DataFrame:
+    """rfm_summary with a calibration period ending ``holdout_months`` before the analysis date;
+    ``left_truncated``: accounts older than the order history measured from the data start, with their
+    ``age_at_start`` (:func:`~kamlib.analysis.rfm.rfm_summary` with ``acquired_on``)."""
     if holdout_months < 1:
         raise ValueError(f"holdout_months must be at least 1, got {holdout_months}")
     return rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date,
-                       calibration_end=calibration_end(ds.analysis_date, holdout_months), time_unit=time_unit)
+                       calibration_end=calibration_end(ds.analysis_date, holdout_months), time_unit=time_unit,
+                       acquired_on=acquisition_dates(ds) if left_truncated else None)
+
+
+def acquisition_dates(ds: Dataset) -> pd.Series:
+    """Each listed account's ``acquired_on`` (index account_id)."""
+    return ds.accounts.set_index("account_id")["acquired_on"]
 
 
 def frequency_bins(frequency, n_bins: int = 8) -> tuple[np.ndarray, list[str]]:
@@ -130,9 +139,11 @@ def holdout_errors(results: TransactionResults | None, rfm: pd.DataFrame) -> dic
 def frequency_histogram(results: TransactionResults, rfm: pd.DataFrame, n_bins: int = 8,
                         n_sims: int = 20, seed: int = 0) -> pd.DataFrame:
     """Accounts by calibration frequency (bins of :func:`frequency_bins`): actual vs expected under the model
-    (Monte Carlo with each account's T)."""
+    (Monte Carlo with each account's T, and its ``age_at_start`` when left-truncated)."""
     rng = np.random.default_rng(seed)
-    sim = results.simulate(np.tile(rfm["T"].to_numpy(float), n_sims), rng)
+    ages = ages_at_start(rfm)
+    sim = results.simulate(np.tile(rfm["T"].to_numpy(float), n_sims), rng,
+                           **({"age": np.tile(ages, n_sims)} if ages.any() else {}))
     edges, labels = frequency_bins(rfm["frequency"], n_bins)
     actual = np.bincount(_bin_index(rfm["frequency"], edges), minlength=len(edges))
     model = np.bincount(_bin_index(sim["frequency"], edges), minlength=len(edges)) / n_sims
@@ -144,9 +155,11 @@ def tracking(results: TransactionResults, ds: Dataset, rfm: pd.DataFrame, cal_en
     """Cumulative repeat purchases of the calibration accounts: actual vs model, by week (or ``freq``).
 
     Model: sum over accounts of E[X(t - first purchase)] for a newly acquired account — the standard
-    tracking check of Fader, Hardie & Lee (2005, Figure 3). Accounts acquired before the order history
-    starts and left out of ``rfm`` (:func:`calibration_frame`) are left out of the actual series too.
+    tracking check of Fader, Hardie & Lee (2005, Figure 3). It covers the accounts observed from their first
+    purchase: accounts acquired before the order history starts — left out of ``rfm`` (:func:`calibration_frame`)
+    or in it with ``age_at_start`` > 0 (left truncation) — are left out of both series.
     """
+    rfm = rfm[ages_at_start(rfm) == 0]
     unit = agg.unit_days(time_unit)
     first = (pd.Timestamp(cal_end) - pd.to_timedelta(np.round(rfm["T"].to_numpy() * unit), unit="D"))
     births = pd.Series(1, index=first).groupby(level=0).size()
@@ -164,10 +177,11 @@ def tracking(results: TransactionResults, ds: Dataset, rfm: pd.DataFrame, cal_en
                         index=pd.Index(grid, name="date"))
 
 
-#: an account acquired more than this many days before the first order of the data predates the order history
-PREDATING_GRACE_DAYS = 31
 #: the fewest accounts acquired inside the data to calibrate on without the older ones
 MIN_CALIBRATION_ACCOUNTS = 100
+#: the share of accounts older than the order history from which a report says that BG/NBD and MBG/NBD,
+#: without left truncation, describe the book from its younger accounts
+MANY_PREDATING_SHARE = 0.25
 
 
 def predating_accounts(ds: Dataset) -> tuple[pd.Index, pd.Timestamp | None]:
@@ -187,7 +201,9 @@ def calibration_frame(ds: Dataset, rfm: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     before the order history starts would enter with their first order in the data as their birth — survivors
     described as new accounts (their tracking runs high) — so the models are calibrated on the accounts
     acquired inside the data, when at least :data:`MIN_CALIBRATION_ACCOUNTS` of them have orders, and value
-    the older ones with those parameters from their history in the data."""
+    the older ones with those parameters from their history in the data. This is the treatment of the BG/NBD
+    and MBG/NBD (and of the Pareto/NBD without left truncation): they have no closed-form likelihood for an
+    account whose earlier purchases are unseen."""
     old = predating_accounts(ds)[0].intersection(rfm.index)
     inside = rfm.drop(index=old)
     if not len(old) or len(inside) < MIN_CALIBRATION_ACCOUNTS:
@@ -201,11 +217,14 @@ class ModelChoice(Shown):
     """The comparison of purchase models on the holdout and the chosen one. ``table``: one row per model key
     (``bgnbd``, ``paretonbd``, ``mbgnbd``; ``baseline`` when there is a holdout) with ``model`` (long name),
     ``log_likelihood``, ``aic``, ``bic``, ``mae`` and ``rmse`` (purchase days per account in the holdout),
-    ``aggregate_error`` (expected total / actual - 1), ``converged`` and ``chosen``."""
+    ``aggregate_error`` (expected total / actual - 1), ``converged`` and ``chosen``. ``frames``: per model key,
+    the rows its holdout predictions were made from (the same accounts for every model; left-truncated rows
+    for a Pareto/NBD fitted with left truncation)."""
 
     table: pd.DataFrame
     chosen: str
     calibration_fits: dict[str, TransactionResults]
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def beats_baseline(self) -> bool | None:
@@ -223,7 +242,8 @@ class ModelChoice(Shown):
         return Summary(t("res_model_check_title", lang), info, headed(table, lang))
 
 
-def compare_models(rfm_holdout: pd.DataFrame, models=tuple(TRANSACTION_MODELS), model: str = "auto") -> ModelChoice:
+def compare_models(rfm_holdout: pd.DataFrame, models=tuple(TRANSACTION_MODELS), model: str = "auto", *,
+                   calibrate_on: pd.Index | None = None, left_truncated: pd.DataFrame | None = None) -> ModelChoice:
     """Fit each model on the calibration period; table of LL, AIC, BIC, holdout MAE/RMSE/aggregate error.
 
     ``model="auto"`` picks the lowest holdout MAE among the fits that converged (among all when none did);
@@ -231,40 +251,115 @@ def compare_models(rfm_holdout: pd.DataFrame, models=tuple(TRANSACTION_MODELS), 
     errors (:func:`baseline_predictions`), which a model must beat to be worth its parameters. A frame without
     holdout columns (a plain ``rfm_summary``, when the history is too short for a holdout, see
     :func:`plan_holdout`) gives a table without holdout errors or baseline, and ``"auto"`` picks the lowest AIC.
+
+    The holdout errors are over every account of ``rfm_holdout``. ``calibrate_on``: the accounts the models
+    are fitted on (default: all; :func:`calibration_frame`). ``left_truncated``: the same book with accounts
+    older than the data measured from the data start (:func:`holdout_summary` with ``left_truncated=True``,
+    which also lists old accounts without a calibration order): the Pareto/NBD is fitted on all of its rows
+    with the left-truncated likelihood and predicts the accounts of ``rfm_holdout`` from their rows in it.
     """
     model = one_of("model", model, ["auto", *TRANSACTION_MODELS], loose=True)
     has_holdout = "frequency_holdout" in rfm_holdout.columns
-    fits, rows = {}, []
+    own = rfm_holdout if calibrate_on is None else _rows(rfm_holdout, calibrate_on)
+    fits, frames, rows = {}, {}, []
     for name in models:
-        res = TRANSACTION_MODELS[name]().fit(rfm_holdout)
+        truncated = left_truncated is not None and name == "paretonbd"
+        res = TRANSACTION_MODELS[name]().fit(left_truncated if truncated else own)
         fits[name] = res
-        errors = holdout_errors(res, rfm_holdout) if has_holdout else {}
+        frames[name] = _rows(left_truncated, rfm_holdout.index) if truncated else rfm_holdout
+        errors = holdout_errors(res, frames[name]) if has_holdout else {}
         rows.append({"model": res.model.long_name, "key": name, "log_likelihood": res.llf, "aic": res.aic,
                      "bic": res.bic, **errors, "converged": res.converged})
     table = pd.DataFrame(rows).set_index("key")
     candidates = table[table["converged"]] if table["converged"].any() else table
     chosen = str(candidates["mae" if has_holdout else "aic"].idxmin()) if model == "auto" else model
+    if model == "auto" and not has_holdout and "paretonbd" in frames and left_truncated is not None \
+            and "paretonbd" in candidates.index:
+        chosen = "paretonbd"     # its likelihood covers more accounts than the others': AICs not comparable
     if has_holdout:
         base = pd.DataFrame([{"model": BASELINE, **holdout_errors(None, rfm_holdout)}],
                             index=pd.Index(["baseline"], name="key"))
         table = pd.concat([table.astype({"converged": object}), base])
     table["chosen"] = table.index == chosen
-    return ModelChoice(table, chosen, fits)
+    return ModelChoice(table, chosen, fits, frames)
+
+
+def _rows(frame: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """``frame``'s rows for ``index`` (in its order), keeping ``attrs`` (the time unit)."""
+    out = frame.loc[index]
+    out.attrs = dict(frame.attrs)
+    return out
 
 
 @dataclass(repr=False)
 class ModelCheck(Shown):
     """The holdout check of the purchase models on a data set (:func:`model_check`). ``rfm``: the
-    :func:`~kamlib.analysis.rfm.rfm_summary` frame the models were fitted on, indexed by account_id — frequency,
+    :func:`~kamlib.analysis.rfm.rfm_summary` frame of the chosen model, indexed by account_id — frequency,
     recency, T, monetary_value and, with a holdout, frequency_holdout, monetary_value_holdout, duration_holdout
-    (was ``summary`` before ``summary()`` became the printed summary)."""
+    (was ``summary`` before ``summary()`` became the printed summary): the accounts it was fitted on, or with
+    left truncation (``left_truncation``; the Pareto/NBD) every account checked, the older ones with
+    ``age_at_start`` > 0 and measured from the data start. ``predating``: the accounts acquired before the
+    order history starts, left out of the fits of the models without left truncation."""
 
     plan: HoldoutPlan
     calibration_end: pd.Timestamp | None   # None: no holdout (history too short)
-    rfm: pd.DataFrame                      # rfm_summary (holdout columns, or all history) the models were fitted on
+    rfm: pd.DataFrame                      # rfm_summary (holdout columns, or all history) of the chosen model
     choice: ModelChoice
-    predating: pd.Index = field(default_factory=lambda: pd.Index([]))   # left out of the fits (acquired before)
+    predating: pd.Index = field(default_factory=lambda: pd.Index([]))   # acquired before the order history
     data_start: pd.Timestamp | None = None                              # the first order in the data
+    left_truncation: bool = False         # the Pareto/NBD was fitted on every account, older ones left-truncated
+
+    @property
+    def fitted_accounts(self) -> dict[str, int]:
+        """Accounts each model (by key) was fitted on."""
+        return {k: int(round(f.nobs)) for k, f in self.choice.calibration_fits.items()}
+
+    @property
+    def accounts_fitted(self) -> int:
+        """Accounts the chosen model was fitted on."""
+        return self.fitted_accounts[self.choice.chosen]
+
+    @property
+    def predating_share(self) -> float:
+        """Share of the accounts checked (every account with an order in the calibration period) acquired
+        before the order history starts (NaN without accounts)."""
+        checked = self.choice.frames.get(self.choice.chosen, self.rfm).index
+        return float(checked.isin(self.predating).mean()) if len(checked) else float("nan")
+
+    @property
+    def many_predating(self) -> bool:
+        """Whether at least :data:`MANY_PREDATING_SHARE` of the accounts checked predate the order history:
+        then a model without left truncation (BG/NBD, MBG/NBD) describes the book from its younger accounts."""
+        return bool(self.predating_share >= MANY_PREDATING_SHARE)
+
+    @property
+    def by_age(self) -> pd.DataFrame | None:
+        """The chosen model's holdout check for the older (acquired before the order history) and younger
+        accounts apart: rows ``older`` / ``younger`` / ``all`` with ``accounts``, ``actual`` and ``expected``
+        holdout purchase days and ``aggregate_error`` (expected / actual - 1; NaN where nothing was bought).
+        None without a holdout. Every account with an order in the calibration period is checked."""
+        if not self.plan.months:
+            return None
+        frame = self.choice.frames.get(self.choice.chosen, self.rfm)
+        fit = self.choice.calibration_fits[self.choice.chosen]
+        expected = fit.expected_purchases(frame["duration_holdout"].iloc[0], frame).to_numpy()
+        actual = frame["frequency_holdout"].to_numpy(float)
+        old = frame.index.isin(self.predating)
+        rows = {}
+        for key, mask in (("older", old), ("younger", ~old), ("all", np.ones(len(frame), bool))):
+            a, e = actual[mask].sum(), expected[mask].sum()
+            rows[key] = {"accounts": int(mask.sum()), "actual": a, "expected": e,
+                         "aggregate_error": e / a - 1 if a > 0 else np.nan}
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index.name = "accounts_group"
+        return out
+
+    @property
+    def choice_reason(self) -> str:
+        """Text key of how ``"auto"`` chose without a holdout: the lowest AIC, or with left truncation the
+        Pareto/NBD (the only model whose likelihood covers the older accounts)."""
+        return "clv_reason_left_truncation" if self.left_truncation and self.choice.chosen == "paretonbd" \
+            else "clv_reason_aic"
 
     def metrics(self) -> dict[str, float | None]:
         """The model check's headline metrics: holdout MAE and aggregate error of the chosen model, and the
@@ -286,8 +381,15 @@ class ModelCheck(Shown):
         choice = self.choice.summary(lang)
         cal = str(self.calibration_end.date()) if self.calibration_end is not None else "-"
         info = [(t("res_holdout_months", lang), str(self.plan.months)), (t("res_calibration_end", lang), cal),
-                (t("res_accounts_fitted", lang), f"{len(self.rfm):,}"),
-                (t("res_predating", lang), f"{len(self.predating):,}"), *choice.info]
+                (t("res_accounts_fitted", lang), f"{self.accounts_fitted:,}"),
+                (t("res_predating", lang), f"{len(self.predating):,}"),
+                (t("res_left_truncation", lang), t("yes" if self.left_truncation else "no", lang)), *choice.info]
+        by_age = self.by_age
+        if by_age is not None and len(self.predating):
+            for key in ("older", "younger"):
+                err = by_age.loc[key, "aggregate_error"]
+                info.append((t(f"res_holdout_error_{key}", lang),
+                             f"{err:+.1%}" if np.isfinite(err) else t("not_available", lang)))
         notes = [] if self.plan.months else [t("res_no_holdout", lang)]
         return Summary(choice.title, info, choice.table, notes)
 
@@ -297,19 +399,52 @@ class ModelCheck(Shown):
         return None if self.plan.months else self.choice.calibration_fits[self.choice.chosen]
 
 
-def model_check(ds: Dataset, holdout_months: int = 12, model: str = "auto", time_unit: str = "W") -> ModelCheck:
+def model_check(ds: Dataset, holdout_months: int = 12, model: str = "auto", time_unit: str = "W",
+                left_truncation: bool | None = None) -> ModelCheck:
     """Fit the purchase models on a calibration period and compare their holdout errors
-    (:func:`compare_models`); the holdout is shortened or left out when the history is short
-    (:func:`plan_holdout`), and then the models are compared on all history by AIC."""
+    (:func:`compare_models`) over every account with an order in the calibration period, older and younger;
+    the holdout is shortened or left out when the history is short (:func:`plan_holdout`), and then the models
+    are compared on all history by AIC.
+
+    ``left_truncation`` (default None: on when ``acquired_on`` shows accounts older than the order history,
+    :func:`predating_accounts`): fit the Pareto/NBD on every account, the older ones with the left-truncated
+    likelihood (measured from the data start, listed ones without orders included). BG/NBD and MBG/NBD (and the
+    Pareto/NBD with ``left_truncation=False``) are calibrated on the accounts acquired inside the data
+    (:func:`calibration_frame`). Without a holdout, ``"auto"`` then takes the Pareto/NBD: its likelihood covers
+    accounts the others' does not, so their AICs are not comparable."""
     plan = plan_holdout(ds, holdout_months)
+    old, start = predating_accounts(ds)
+    truncate = uses_left_truncation(old, left_truncation)
     if plan.months:
         cal_end = calibration_end(ds.analysis_date, plan.months)
         summary = holdout_summary(ds, plan.months, time_unit=time_unit)
+        truncated = holdout_summary(ds, plan.months, time_unit=time_unit, left_truncated=True) if truncate else None
     else:
         cal_end = None
-        summary = rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date, time_unit=time_unit)
-    summary, old = calibration_frame(ds, summary)
-    return ModelCheck(plan, cal_end, summary, compare_models(summary, model=model), old, predating_accounts(ds)[1])
+        summary, truncated = _all_history(ds, time_unit, truncate)
+    inside = calibration_frame(ds, summary)[0]
+    choice = compare_models(summary, model=model, calibrate_on=inside.index, left_truncated=truncated)
+    fitted = truncated if truncate and choice.chosen == "paretonbd" else inside
+    return ModelCheck(plan, cal_end, fitted, choice, old, start, truncate)
+
+
+def uses_left_truncation(predating: pd.Index, left_truncation: bool | None = None) -> bool:
+    """Whether the Pareto/NBD is fitted with left truncation: ``left_truncation`` when given, else (None)
+    when some accounts are older than the order history (``predating``, :func:`predating_accounts`)."""
+    if left_truncation is None:
+        return bool(len(predating))
+    if not isinstance(left_truncation, (bool, np.bool_)):
+        raise TypeError(f"left_truncation must be True, False or None (automatic), got {left_truncation!r}")
+    return bool(left_truncation)
+
+
+def _all_history(ds: Dataset, time_unit: str, truncate: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """rfm_summary of all history to the analysis date, and its left-truncated version (None unless
+    ``truncate``)."""
+    def summary(acquired_on=None):
+        return rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date, time_unit=time_unit,
+                           acquired_on=acquired_on)
+    return summary(), summary(acquisition_dates(ds)) if truncate else None
 
 
 def margin_rates(ds: Dataset) -> pd.Series:
@@ -400,10 +535,16 @@ class AccountValue(Shown):
 def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36, discount_rate: float = 0.10,
                   time_unit: str = "W", n_draws: int = 200, alpha: float = 0.05, seed: int = 0,
                   fitted: TransactionResults | None = None, level: float = PREDICTION_LEVEL,
-                  n_samples: int = 500) -> AccountValue:
+                  n_samples: int = 500, left_truncation: bool | None = None) -> AccountValue:
     """Fit the purchase model and Gamma-Gamma on all history to the analysis date; CLV of margin with bands.
-    The purchase model is calibrated on the accounts acquired inside the order history when some predate it
-    (:func:`calibration_frame`); every account is valued.
+    Every account with an order up to the analysis date is valued. Accounts acquired before the order history
+    starts (:func:`predating_accounts`): with ``left_truncation`` (default None: on when there are such
+    accounts) and the Pareto/NBD, the model is fitted on every account — the older ones measured from the data
+    start with the left-truncated likelihood, listed ones without orders included (they are fitted, not
+    valued) — and the older accounts are valued as the survivors they are (their rows in ``frame`` are measured
+    from the data start, ``age_at_start`` > 0); otherwise (BG/NBD, MBG/NBD, which have no such likelihood)
+    the model is calibrated on the accounts acquired inside the order history (:func:`calibration_frame`)
+    and the older ones are valued from their orders in the data as if born at the first.
 
     CLV is the discounted expected gross margin over ``horizon_months`` (annual ``discount_rate``): expected
     purchases x expected revenue per purchase (Gamma-Gamma) x the account's margin rate. ``n_draws`` parameter
@@ -422,8 +563,13 @@ def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36
     fraction("discount_rate", discount_rate)
     fraction("alpha", alpha)
     fraction("level", level)
-    rfm = rfm_summary(ds.table("transactions"), observation_end=ds.analysis_date, time_unit=time_unit)
-    fit_rows = calibration_frame(ds, rfm)[0]
+    truncate = model == "paretonbd" and uses_left_truncation(predating_accounts(ds)[0], left_truncation)
+    standard, truncated = _all_history(ds, time_unit, truncate)
+    if truncate:
+        fit_rows = truncated
+        rfm = _rows(truncated, standard.index)          # valued: every account with an order
+    else:
+        rfm, fit_rows = standard, calibration_frame(ds, standard)[0]
     if fitted is not None and (fitted.time_unit != time_unit or fitted.nobs != len(fit_rows)):
         raise ValueError("fitted: not a fit of this data set's history in the same time unit")
     purchases = fitted if fitted is not None else TRANSACTION_MODELS[model]().fit(fit_rows)
@@ -469,12 +615,15 @@ def value_accounts(ds: Dataset, model: str = "auto", *, holdout_months: int = 12
     """:func:`account_value` with the purchase model the CLV report uses, so every report values the book with
     the same model: ``"auto"`` runs :func:`model_check` (or takes ``check``, already run) and values with its
     choice, reusing its fit when that was on all history; a named model is used as given. ``kw`` goes to
-    :func:`account_value` (horizon, discount rate, time unit, draws)."""
+    :func:`account_value` (horizon, discount rate, time unit, draws, ``left_truncation``; with ``check``, its
+    choice of left truncation)."""
     model = one_of("model", model, ["auto", *TRANSACTION_MODELS], loose=True)
     if check is None and model != "auto":
         return account_value(ds, model, **kw)
     if check is None:
-        check = model_check(ds, holdout_months, model=model, time_unit=kw.get("time_unit", "W"))
+        check = model_check(ds, holdout_months, model=model, time_unit=kw.get("time_unit", "W"),
+                            left_truncation=kw.get("left_truncation"))
+    kw["left_truncation"] = check.left_truncation
     return account_value(ds, check.choice.chosen, fitted=check.fit_on_all_history, **kw)
 
 

@@ -52,14 +52,15 @@ def purchase_days(tx: ibis.Table, *, end, account_col: str, date_col: str, value
 
 def rfm_expr(tx: ibis.Table, *, end, time_unit: str = "W", account_col: str = "account_id",
              date_col: str = "order_date", value_col: str = "revenue", collapse: str = "D") -> ibis.Table:
-    """frequency / recency / T / monetary_value per account observed up to ``end`` (inclusive)."""
+    """frequency / recency / T / monetary_value per account observed up to ``end`` (inclusive), with the date
+    and value of its first purchase day (``first_purchase``, ``first_value``)."""
     u = unit_days(time_unit)
     days = purchase_days(tx, end=end, account_col=account_col, date_col=date_col, value_col=value_col,
                          collapse=collapse)
     # one pass, no self-join: repeat value = total value - value of the first purchase day
     g = days.group_by(account_col).agg(
         _n=days.count(), _first=days._day.min(), _last=days._day.max(),
-        _repeat_value=days._value.sum() - days._value.argmin(days._day),
+        _first_value=days._value.argmin(days._day), _total_value=days._value.sum(),
     )
     freq = (g._n - 1).cast("int64")
     return g.select(
@@ -67,8 +68,9 @@ def rfm_expr(tx: ibis.Table, *, end, time_unit: str = "W", account_col: str = "a
         frequency=freq,
         recency=g._last.delta(g._first, unit="day").cast("float64") / u,
         T=ibis.literal(_date(end)).delta(g._first, unit="day").cast("float64") / u,
-        monetary_value=(freq > 0).ifelse(g._repeat_value / freq.cast("float64"), 0.0),
+        monetary_value=(freq > 0).ifelse((g._total_value - g._first_value) / freq.cast("float64"), 0.0),
         first_purchase=g._first,
+        first_value=g._first_value,
     )
 
 

@@ -21,7 +21,7 @@ from scipy.special import digamma, gammaln, hyp2f1, polygamma
 from .base import Model
 from .bgnbd import COLUMNS, _arrays
 from .simulate import simulate_paretonbd
-from .transactions import TransactionResults, prepare_rfm
+from .transactions import AGE_COLUMN, TransactionResults, ages_at_start, prepare_rfm
 
 
 def _log_hyp2f1_1(b, c, z):
@@ -120,35 +120,75 @@ def _log_hyp2f1_1_by_trapezoid(b, c, z, *, tol: float = 1e-10, max_nodes: int = 
     return out
 
 
-def _log_a(theta, x, t):
-    r, alpha, s, beta = theta
+def _log_a(theta, x, t, beta):
+    """log A(t) with the scale ``beta`` given per row (beta + a under left truncation); the branch (alpha >=
+    beta or not) is taken row by row."""
+    r, alpha, s, _ = theta
     c = r + s + x + 1
-    if alpha >= beta:
-        z = (alpha - beta) / (alpha + t)
-        return -(r + x) * np.log(alpha + t) - s * np.log(beta + t) + _log_hyp2f1_1(r + x, c, z)
-    z = (beta - alpha) / (beta + t)
-    return (1 - r - x) * np.log(alpha + t) - (s + 1) * np.log(beta + t) + _log_hyp2f1_1(s + 1, c, z)
+    up = alpha >= beta
+    with np.errstate(all="ignore"):
+        z = np.where(up, (alpha - beta) / (alpha + t), (beta - alpha) / (beta + t))
+        head = np.where(up, -(r + x) * np.log(alpha + t) - s * np.log(beta + t),
+                        (1 - r - x) * np.log(alpha + t) - (s + 1) * np.log(beta + t))
+    return head + _log_hyp2f1_1(np.where(up, r + x, s + 1), c, z)
 
 
-def _log_bracket_parts(theta, x, tx, T):
-    """log of the two bracket terms: (alpha+T)^-(r+x)(beta+T)^-s and s/(r+s+x) (A(t_x) - A(T))."""
+def _log_bracket_parts(theta, x, tx, T, age=0.0):
+    """log of the two bracket terms: (alpha+T)^-(r+x)(beta+T)^-s and s/(r+s+x) (A(t_x) - A(T)), with beta + a
+    for an account ``age`` = a time units old at the start of its window (left truncation; 0: the usual)."""
     r, alpha, s, beta = theta
+    beta = np.broadcast_to(beta + np.asarray(age, float), np.shape(x))
     first = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    la_tx, la_T = _log_a(theta, x, tx), _log_a(theta, x, T)
+    la_tx, la_T = _log_a(theta, x, tx, beta), _log_a(theta, x, T, beta)
     with np.errstate(all="ignore"):
         diff = la_tx + np.log(-np.expm1(np.minimum(la_T - la_tx, 0.0)))   # log(A(tx) - A(T)), A decreasing
     second = np.log(s) - np.log(r + s + x) + np.where(tx < T, diff, -np.inf)
     return first, second
 
 
+def _log_dead_before(s, beta, x, age):
+    """log [x = 0] (1 - (beta / (beta + a))^s): the account dropped out before its window started (-inf for
+    a = 0 or x > 0)."""
+    age = np.broadcast_to(np.asarray(age, float), np.shape(x))
+    with np.errstate(divide="ignore"):
+        return np.where((x == 0) & (age > 0), np.log(-np.expm1(-s * np.log1p(age / beta))), -np.inf)
+
+
+def loglik_left_truncated(theta, x, tx, T, age) -> np.ndarray:
+    """Per-account log-likelihood of the left-truncated Pareto/NBD (``../shared/notes/left-truncated-pareto-nbd.md``):
+
+        L = (beta / (beta + a))^s L_PNBD(r, alpha, s, beta + a | x, t_x, T) + [x = 0] (1 - (beta / (beta + a))^s)
+
+    for an account acquired a time units before its window (0, T] starts, with x purchases in it, the last
+    at t_x. The factor (beta / (beta + a))^s times the (beta + a)^s of L_PNBD leaves beta^s; with a = 0 this is
+    the ordinary likelihood exactly."""
+    r, alpha, s, beta = theta
+    x, tx, T = (np.asarray(v, float) for v in (x, tx, T))
+    first, second = _log_bracket_parts(theta, x, tx, T, age)
+    alive = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + np.logaddexp(first, second)
+    dead = _log_dead_before(s, beta, x, age)
+    return np.where(np.isfinite(dead), np.logaddexp(alive, dead), alive)
+
+
 class ParetoNBDResults(TransactionResults):
-    """Fitted Pareto/NBD with predictions."""
+    """Fitted Pareto/NBD with predictions. Rows with ``age_at_start`` = a > 0 (accounts acquired a time units
+    before their window; :func:`kamlib.analysis.rfm.rfm_summary` with ``acquired_on``) are left-truncated:
+    their dropout rate's posterior has scale beta + a + T, and P(alive) allows for dropping out before the
+    window (x = 0)."""
 
     def p_alive(self, rfm: pd.DataFrame) -> pd.Series:
-        """P(alive at T | x, t_x, T) = first / (first + second) of the likelihood bracket."""
+        """P(alive at T | x, t_x, T, a): first / (first + second) of the likelihood bracket (with beta + a),
+        times the share of the likelihood of surviving to the window's start (1 for a = 0 or x > 0)."""
         x, tx, T = _arrays(rfm)
-        first, second = _log_bracket_parts(self.params.to_numpy(), x, tx, T)
+        age = ages_at_start(rfm)
+        theta = self.params.to_numpy()
+        first, second = _log_bracket_parts(theta, x, tx, T, age)
         p = np.exp(first - np.logaddexp(first, second))
+        dead = _log_dead_before(theta[2], theta[3], x, age)
+        if np.isfinite(dead).any():
+            total = loglik_left_truncated(theta, x, tx, T, age)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p = p * np.exp(np.where(np.isfinite(dead), np.log(-np.expm1(dead - total)), 0.0))
         return pd.Series(p, index=rfm.index, name="p_alive")
 
     @staticmethod
@@ -159,39 +199,50 @@ class ParetoNBDResults(TransactionResults):
             g = -np.expm1(-(s - 1) * L) / (s - 1)
         return np.where(np.abs(s - 1) < 1e-10, L, g)
 
-    def expected_purchases_new(self, t) -> np.ndarray:
-        """E[X(t)] = r beta / alpha * [1 - (beta/(beta+t))^(s-1)] / (s-1) for a newly acquired account."""
+    def expected_purchases_new(self, t, age=0.0) -> np.ndarray:
+        """E[X(t)] = r beta / alpha * [1 - (beta/(beta+t))^(s-1)] / (s-1) for a newly acquired account; for an
+        account ``age`` = a old at time 0 (alive or not), (beta/(beta+a))^s r (beta+a) / alpha * [1 -
+        ((beta+a)/(beta+a+t))^(s-1)] / (s-1)."""
         r, alpha, s, beta = self.params.to_numpy()
-        t = np.asarray(t, float)
-        return r * beta / alpha * self._growth(s, beta, t)
+        t, age = np.asarray(t, float), np.asarray(age, float)
+        scale = beta + age
+        return np.exp(-s * np.log1p(age / beta)) * r * scale / alpha * self._growth(s, scale, t)
 
     def expected_purchases_if_alive(self, t, rfm: pd.DataFrame) -> np.ndarray:
-        """E[Y(t) | alive, x, t_x, T] = (r+x)(beta+T)/(alpha+T) * [1-((beta+T)/(beta+T+t))^(s-1)]/(s-1)."""
+        """E[Y(t) | alive, x, t_x, T, a] = (r+x)(beta+a+T)/(alpha+T) * [1-((beta+a+T)/(beta+a+T+t))^(s-1)]/(s-1)."""
         r, alpha, s, beta = self.params.to_numpy()
         x, tx, T = _arrays(rfm)
-        return (r + x) * (beta + T) / (alpha + T) * self._growth(s, beta + T, float(t))
+        scale = beta + ages_at_start(rfm) + T
+        return (r + x) * scale / (alpha + T) * self._growth(s, scale, float(t))
 
     def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
         """Draws of each account's purchases in the next ``t`` from its posterior (one per account, or ``size``
-        rows of them): alive with P(alive), then lambda ~ Gamma(r+x, alpha+T), mu ~ Gamma(s, beta+T),
+        rows of them): alive with P(alive), then lambda ~ Gamma(r+x, alpha+T), mu ~ Gamma(s, beta+a+T),
         lifetime ~ Exp(mu), Poisson(lambda min(lifetime, t))."""
         r, alpha, s, beta = self.params.to_numpy()
         x, _, T = _arrays(rfm)
         dims = (len(x),) if size is None else (size, len(x))
         alive = rng.random(dims) < self.p_alive(rfm).to_numpy()
         lam = rng.gamma(r + x, 1.0 / (alpha + T), size=dims)
-        mu = rng.gamma(s, 1.0 / (beta + T), size=dims)
+        mu = rng.gamma(s, 1.0 / (beta + ages_at_start(rfm) + T), size=dims)
         with np.errstate(divide="ignore", over="ignore"):
             life = rng.exponential(1.0 / mu)
         return np.where(alive, rng.poisson(lam * np.minimum(life, float(t))), 0)
 
-    def simulate(self, T, rng: np.random.Generator, future: float = 0.0) -> pd.DataFrame:
+    def simulate(self, T, rng: np.random.Generator, future: float = 0.0, age=0.0) -> pd.DataFrame:
+        """Accounts simulated from the fitted parameters; ``age``: left truncation (see
+        :func:`kamlib.models.simulate.simulate_paretonbd`)."""
         r, alpha, s, beta = self.params.to_numpy()
-        return simulate_paretonbd(T, r=r, alpha=alpha, s=s, beta=beta, rng=rng, future=future)
+        return simulate_paretonbd(T, r=r, alpha=alpha, s=s, beta=beta, rng=rng, future=future, age=age)
 
 
 class ParetoNBD(Model):
     """Pareto/NBD model of repeat purchasing. ``ParetoNBD().fit(rfm)`` with columns frequency, recency, T.
+
+    An optional column ``age_at_start`` (a, in the same time unit) fits the left-truncated likelihood
+    (:func:`loglik_left_truncated`): accounts acquired a time units before their window (0, T] starts, observed
+    only in it, every purchase in it counted (x), including accounts with no purchase in it (x = 0) — they may
+    have dropped out before. a = 0 (or no column) is the ordinary Pareto/NBD.
 
     The gradient is taken by central differences of the vectorised likelihood (the hypergeometric term has
     no cheap closed-form derivative in its parameters); rows are compressed first.
@@ -203,7 +254,7 @@ class ParetoNBD(Model):
     results_class = ParetoNBDResults
 
     def _prepare(self, data, weights):
-        return prepare_rfm(data, weights, self.long_name)
+        return prepare_rfm(data, weights, self.long_name, ages=True)
 
     def _initial(self, d, w):
         x = np.average(d["frequency"], weights=w)
@@ -211,10 +262,7 @@ class ParetoNBD(Model):
         return np.array([0.5, max(T / max(x, 0.1), 0.1) / 2, 0.5, max(T, 1.0) / 4])
 
     def _loglik(self, theta, d):
-        r, alpha, s, beta = theta
-        x, tx, T = d["frequency"], d["recency"], d["T"]
-        first, second = _log_bracket_parts(theta, x, tx, T)
-        return gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + np.logaddexp(first, second)
+        return loglik_left_truncated(theta, d["frequency"], d["recency"], d["T"], d.get(AGE_COLUMN, 0.0))
 
     def _loglik_grad(self, theta, d):
         """Per-row gradient by central differences in log-parameter space (vectorised over rows)."""
@@ -229,4 +277,4 @@ class ParetoNBD(Model):
         return g
 
 
-__all__ = ["ParetoNBD", "ParetoNBDResults", "COLUMNS"]
+__all__ = ["ParetoNBD", "ParetoNBDResults", "COLUMNS", "loglik_left_truncated"]

@@ -17,6 +17,8 @@ from .arguments import fraction, non_negative
 from .base import FitResults, compress, require_columns
 
 RFM_COLUMNS = ["frequency", "recency", "T"]
+#: an account's age at the start of its observation window (left truncation; 0: observed from its first purchase)
+AGE_COLUMN = "age_at_start"
 
 MONTH_DAYS = 365.25 / 12
 
@@ -129,15 +131,33 @@ class TransactionResults(FitResults):
         return [("note_time_unit", {})]               # the summary fills in the unit's name
 
 
-def prepare_rfm(data: pd.DataFrame, weights, model: str):
-    """Check an rfm_summary-like frame and compress identical (frequency, recency, T) rows into weights."""
+def ages_at_start(rfm: pd.DataFrame) -> np.ndarray:
+    """Each account's age at the start of its window (column ``age_at_start``; 0 without it)."""
+    if AGE_COLUMN in rfm.columns:
+        return rfm[AGE_COLUMN].to_numpy(float)
+    return np.zeros(len(rfm))
+
+
+def prepare_rfm(data: pd.DataFrame, weights, model: str, ages: bool = False):
+    """Check an rfm_summary-like frame and compress identical (frequency, recency, T) rows into weights.
+    ``ages``: the model fits left-truncated accounts, so the rows keep ``age_at_start`` (0 without the column)."""
     require_columns(data, RFM_COLUMNS, model)
     bad = (data["recency"] > data["T"] + 1e-9) | ((data["frequency"] == 0) & (data["recency"] > 0))
     if bad.any():
         i = data.index[bad.to_numpy()][0]
         raise ValueError(f"{model}: {int(bad.sum())} row(s) have recency > T or recency > 0 without repeat "
                          f"purchases, e.g. index {i!r}: {data.loc[i, RFM_COLUMNS].to_dict()}")
-    return compress(data, RFM_COLUMNS, weights)
+    if not ages:
+        if AGE_COLUMN in data.columns and (data[AGE_COLUMN].to_numpy(float) > 0).any():
+            raise ValueError(f"{model}: rows with {AGE_COLUMN} > 0 (accounts older than their window) need a "
+                             "left-truncated likelihood, which this model does not have: fit it on accounts "
+                             "observed from their first purchase (rfm_summary without acquired_on)")
+        return compress(data, RFM_COLUMNS, weights)
+    if AGE_COLUMN in data.columns:
+        require_columns(data, [AGE_COLUMN], model)
+    else:
+        data = data[RFM_COLUMNS].assign(**{AGE_COLUMN: 0.0})
+    return compress(data, [*RFM_COLUMNS, AGE_COLUMN], weights)
 
 
 def _aligned(value, rfm: pd.DataFrame) -> np.ndarray:
