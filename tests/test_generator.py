@@ -124,6 +124,7 @@ def test_chunked_csv_writer_edge_values(tmp_path):
         "flag": np.arange(16) % 3 == 0,
     })
     frame["obj"] = pd.Series([None, "KA00001"] * 8, dtype=object)
+    frame["chunked"] = pd.concat([pd.Series(["a"] * 8), pd.Series([None, "b"] * 4)], ignore_index=True)
     for chunk in (1, 5, 100):
         write_csv(frame, tmp_path / "edge.csv", chunk_rows=chunk)
         assert (tmp_path / "edge.csv").read_bytes() == frame.to_csv(index=False, date_format="%Y-%m-%d").encode()

@@ -69,6 +69,8 @@ def _column_text(series: pd.Series) -> pa.Array:
     if kind == "b":
         return pa.array(np.where(series.to_numpy(), "True", "False"), pa.string())
     arr = pa.array(series, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):                            # e.g. a column of concatenated frames
+        arr = arr.combine_chunks()
     if pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.string())
     if pa.types.is_null(arr.type):                                  # a part where every value is missing

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .csv_out import write_csv
 
@@ -136,17 +138,88 @@ class SimulatedBook:
         return out
 
 
-def _company_names(rng: np.random.Generator, n: int, industries: np.ndarray) -> list[str]:
-    a = rng.choice(_NAME_A, n)
-    b = rng.choice(_NAME_B, n)
-    s = rng.choice(_SUFFIX, n)
-    names = [f"{x}{y} {ind.title()} {suf}" for x, y, ind, suf in zip(a, b, industries, s)]
-    seen: dict[str, int] = {}
-    out = []
-    for nm in names:
-        seen[nm] = seen.get(nm, 0) + 1
-        out.append(nm if seen[nm] == 1 else f"{nm} ({seen[nm]})")
+# --- the tables are simulated as integer codes (account index, day since ``start``, category code, order number)
+# and turned into text once, by Arrow, when a frame is built: no per-row Python objects at any book size
+
+_STR = pd.Series(["x"]).dtype          # the installed pandas' default text dtype ("str", Arrow-backed, in pandas 3)
+_COST_KINDS = ("acquisition", "retention", "service", "win_back")              # in text order
+_SERVICE_KINDS = ("call", "complaint", "complaint_resolved", "visit")          # in text order
+
+
+def _text(values) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """An Arrow text array (or anything ``pa.array`` takes) as a pandas column of the default text dtype."""
+    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, pa.string())
+    if _STR == object:
+        return arr.to_numpy(zero_copy_only=False)
+    return pd.array(arr, dtype=_STR)
+
+
+def _take(labels, codes: np.ndarray) -> pa.Array:
+    """``labels[codes]`` as Arrow text (a code of -1: missing)."""
+    codes = np.asarray(codes)
+    return pa.array(labels, pa.string()).take(pa.array(codes, mask=codes < 0))
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """``f"{prefix}{number:0{width}d}"`` for each (non-negative) number, by Arrow."""
+    digits = pc.utf8_lpad(pc.cast(pa.array(np.asarray(numbers, np.int64)), pa.string()), width=width, padding="0")
+    return pc.binary_join_element_wise(prefix, digits, "")
+
+
+def _text_order(prefix_code: np.ndarray, numbers: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
+    """A sort key that orders ids ``prefix + zero-padded number`` as their text would sort (prefixes given in
+    text order, code ``j`` padded to ``widths[j]`` digits): numeric while every number fits its width."""
+    limit = np.array([10 ** w for w in widths])[prefix_code]
+    if (numbers < limit).all():
+        return prefix_code.astype(np.int64) * int(10 ** max(widths)) + numbers
+    text = pc.binary_join_element_wise(pa.array(prefix_code.astype(str)), pc.utf8_lpad(
+        pc.cast(pa.array(numbers), pa.string()), width=max(widths), padding="0"), "")
+    text = pc.if_else(pa.array(numbers < limit), text, pc.binary_join_element_wise(
+        pa.array(prefix_code.astype(str)), pc.cast(pa.array(numbers), pa.string()), ""))
+    return np.asarray(pc.rank(text, sort_keys="ascending", tiebreaker="dense"), dtype=np.int64)
+
+
+def _dates(start: pd.Timestamp, days: np.ndarray, missing: np.ndarray | None = None) -> np.ndarray:
+    """Days since ``start`` as datetimes (NaT where ``missing``)."""
+    out = (np.datetime64(start.date(), "D") + np.asarray(days, np.int64)).astype("datetime64[us]")
+    if missing is not None:
+        out[missing] = np.datetime64("NaT")
     return out
+
+
+def _days(start: pd.Timestamp, dates) -> np.ndarray:
+    return np.asarray((pd.DatetimeIndex(dates) - start).days, dtype=np.int64)
+
+
+def _permuted(table: dict[str, np.ndarray], order: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: v[order] for k, v in table.items()}
+
+
+def _concat(*tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
+
+
+def _company_names(rng: np.random.Generator, n: int, industries: np.ndarray) -> pa.Array:
+    """Company names from pinyin syllables, the industry (codes into ``INDUSTRIES``) and a suffix; a name met
+    again is numbered ("... (2)")."""
+    a = rng.choice(len(_NAME_A), n)
+    b = rng.choice(len(_NAME_B), n)
+    s = rng.choice(len(_SUFFIX), n)
+    combo = ((a * len(_NAME_B) + b) * len(INDUSTRIES) + industries) * len(_SUFFIX) + s
+    used, inverse = np.unique(combo, return_inverse=True)
+    ua, ub, ui, us = np.unravel_index(used, (len(_NAME_A), len(_NAME_B), len(INDUSTRIES), len(_SUFFIX)))
+    text = [f"{_NAME_A[x]}{_NAME_B[y]} {INDUSTRIES[z].title()} {_SUFFIX[w]}" for x, y, z, w in zip(ua, ub, ui, us)]
+    distinct, name = np.unique(np.array(text, dtype=object), return_inverse=True)   # two combinations, one text
+    name = name.reshape(-1)[inverse.reshape(-1)]
+    # the how-many-th time each name is met, in row order
+    order = np.argsort(name, kind="stable")
+    first = np.r_[True, name[order][1:] != name[order][:-1]]
+    run_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    seen = np.empty(n, np.int64)
+    seen[order] = np.arange(n) - run_start + 1
+    base = _take(distinct.tolist(), name)
+    numbered = pc.binary_join_element_wise(base, " (", pc.cast(pa.array(seen), pa.string()), ")", "")
+    return pc.if_else(pa.array(seen > 1), numbered, base)
 
 
 def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
@@ -162,25 +235,23 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     n_init = int(round(cfg.initial_book_share * n))
     init_days = rng.integers(0, 90, n_init)
     later = rng.power(1.6, n - n_init) * (span_days - 90) + 90
-    acq_days = np.sort(np.concatenate([init_days, later.astype(int)]))
-    acquired = start + pd.to_timedelta(acq_days, unit="D")
+    acq_days = np.sort(np.concatenate([init_days, later.astype(int)])).astype(np.int64)
+    acquired = pd.DatetimeIndex(_dates(start, acq_days))
 
     # --- behaviour: purchase rate and spend (Gamma-Gamma)
     lam = rng.gamma(tp.r, 1.0 / tp.alpha, n)                    # orders per week
     nu = rng.gamma(tp.q, 1.0 / tp.gamma, n)                     # spend rate; mean order = p / nu
 
     # --- account attributes; tier follows expected value (with some noise)
-    industry = rng.choice(INDUSTRIES, n)
+    industry = rng.choice(len(INDUSTRIES), n)
     chan = rng.choice(["direct", "referral", "agent"], n, p=list(cfg.channel_shares))
     exp_annual = lam * 52 * tp.p / nu
     rank = pd.Series(exp_annual).rank(ascending=False, pct=True).to_numpy()
-    tier = np.select([rank <= 0.03, rank <= 0.15, rank <= 0.50], ["strategic", "A", "B"], "C")
-    order = np.array(["strategic", "A", "B", "C"])
-    pos = {t: j for j, t in enumerate(order)}
-    tier_i = np.array([pos[t] for t in tier])
+    tier_i = np.select([rank <= 0.03, rank <= 0.15, rank <= 0.50], [0, 1, 2], 3)
     noisy = rng.random(n) < 0.1
-    tier = order[np.where(noisy, np.clip(tier_i + rng.choice([-1, 1], n), 0, 3), tier_i)]
-    manager = rng.choice(cfg.managers, n)
+    tier = _TIERS[np.where(noisy, np.clip(tier_i + rng.choice([-1, 1], n), 0, 3), tier_i)]
+    managers = cfg.managers
+    manager = rng.choice(len(managers), n)
     shape = cfg.churn.complaint_propensity_shape
     complaint_propensity = rng.gamma(shape, 1.0 / shape, n)
     # credit rating worsens with the propensity to complain (a signal known today, not when it was earned)
@@ -188,26 +259,30 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     credit = np.select([risk < 0.2, risk < 0.5, risk < 0.8, risk < 0.95], ["AAA", "AA", "A", "BBB"], "BB")
 
     # --- churn, visits and complaints, month by month, from the known hazard
-    churned_on, service = _churn_and_service(cfg, rng, acquired, tier, manager, complaint_propensity)
+    churn_day, service = _churn_and_service(cfg, rng, acq_days, tier, manager, complaint_propensity)
+    churned_on = pd.Series(_dates(start, np.where(churn_day <= span_days, churn_day, 0), churn_day > span_days))
 
     # --- orders while in the book: the first at acquisition, then a Poisson process at rate lambda
-    stop = churned_on.fillna(end).clip(upper=end)
-    weeks_in = (np.asarray((pd.DatetimeIndex(stop) - pd.DatetimeIndex(acquired)).days) / 7.0).clip(min=0)
+    stop_day = np.minimum(churn_day, span_days)
+    weeks_in = ((stop_day - acq_days) / 7.0).clip(min=0)
     k = rng.poisson(lam * weeks_in)
     o_acc = np.concatenate([np.arange(n), np.repeat(np.arange(n), k)])
     o_week = np.concatenate([np.zeros(n), rng.random(k.sum()) * np.repeat(weeks_in, k)])
-    o_day = acquired.to_numpy()[o_acc] + pd.to_timedelta(np.floor(o_week * 7), unit="D").to_numpy()
+    o_day = acq_days[o_acc] + np.floor(o_week * 7).astype(np.int64)
+    del o_week
     o_value = rng.gamma(tp.p, 1.0 / nu[o_acc])
     sort = np.lexsort((o_day, o_acc))
     o_acc, o_day, o_value = o_acc[sort], o_day[sort], o_value[sort]
+    del sort
+    account_ids = np.array([f"KA{i + 1:05d}" for i in range(n)], dtype=object)
     accounts = pd.DataFrame({
-        "account_id": [f"KA{i + 1:05d}" for i in range(n)],
-        "name": _company_names(rng, n, industry),
+        "account_id": _text(account_ids.tolist()),
+        "name": _text(_company_names(rng, n, industry)),
         "enterprise_type": rng.choice(["private", "state-owned", "foreign", "joint-venture"], n,
                                       p=[0.5, 0.2, 0.15, 0.15]),
-        "industry": industry,
+        "industry": np.array(INDUSTRIES)[industry],
         "region": rng.choice(REGIONS, n, p=[0.3, 0.25, 0.18, 0.12, 0.1, 0.05]),
-        "account_manager": manager,
+        "account_manager": np.array(managers)[manager],
         "tier": tier,
         "acquired_on": acquired,
         "acquisition_channel": chan,
@@ -222,58 +297,83 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     used = np.arange(3)[None, :] < n_lines[:, None]           # each order's first n_lines shares, normalised
     kept = np.where(used, shares, 0.0)
     share = (kept / kept.sum(axis=1, keepdims=True))[used]
+    del shares, used, kept, n_lines
     revenue = np.round(o_value[line_order] * share, 2)
+    del share
     acc_line = o_acc[line_order]
     base_margin = rng.beta(8, 24, n)
     price_sensitive = rng.random(n) < 0.3
     discount = np.where(price_sensitive[acc_line], rng.uniform(0, 0.2, line_order.size),
                         rng.uniform(0, 0.04, line_order.size))
     margin = np.round(revenue * (base_margin[acc_line] - 0.9 * discount + rng.normal(0, 0.03, line_order.size)), 2)
-    order_ids = np.char.add("SO", np.char.zfill((np.arange(o_acc.size) + 1).astype(str), 7))
-    tx = pd.DataFrame({
-        "order_id": order_ids[line_order],
-        "account_id": accounts["account_id"].to_numpy()[acc_line],
-        "order_date": o_day[line_order],
-        "product_category": rng.choice(CATEGORIES, line_order.size),
-        "revenue": revenue,
-        "gross_margin": margin,
-        "discount": np.round(discount, 3),
-    })
-    zero = rng.random(len(tx)) < cfg.zero_revenue_rate
-    tx.loc[zero, ["revenue", "gross_margin"]] = 0.0
-    returned = rng.random(len(tx)) < cfg.return_rate
-    ret = tx[returned].copy()
-    ret["order_date"] = np.minimum(ret["order_date"] + pd.to_timedelta(rng.integers(3, 30, len(ret)), unit="D"), end)
-    ret[["revenue", "gross_margin"]] = -ret[["revenue", "gross_margin"]]
-    ret["order_id"] = ret["order_id"] + "-R"
+    lines = {"kind": np.zeros(line_order.size, np.int8), "order": line_order, "acc": acc_line,
+             "day": o_day[line_order], "category": rng.choice(len(CATEGORIES), line_order.size),
+             "revenue": revenue, "gross_margin": margin, "discount": np.round(discount, 3)}
+    del discount
+    zero = rng.random(line_order.size) < cfg.zero_revenue_rate
+    lines["revenue"][zero] = 0.0
+    lines["gross_margin"][zero] = 0.0
+    returned = np.flatnonzero(rng.random(line_order.size) < cfg.return_rate)
+    ret = _permuted(lines, returned)
+    ret["kind"][:] = 1
+    ret["day"] = np.minimum(ret["day"] + rng.integers(3, 30, returned.size), span_days)
+    ret["revenue"], ret["gross_margin"] = -ret["revenue"], -ret["gross_margin"]
     # by date and order id ("SO0000012" < "SO0000012-R" < "SO0000013"): the same order as sorting the ids as text
     key = np.concatenate([2 * line_order, 2 * line_order[returned] + 1])
-    tx = pd.concat([tx, ret])
-    tx = tx.iloc[np.lexsort((key, tx["order_date"].to_numpy()))].reset_index(drop=True)
+    lines = _concat(lines, ret)
+    lines = _permuted(lines, np.lexsort((key, lines["day"])))
+    del key, ret, line_order, acc_line, revenue, margin
 
     costs = _costs(cfg, rng, accounts)
-    interactions = _interactions(cfg, rng, accounts, service)
+    interactions = _interactions(cfg, rng, acq_days, stop_day, service, account_ids)
+    del service
     # pipeline, payments and win-backs come from a second stream, so the tables above do not change
     rng2 = np.random.default_rng(cfg.seed + 1)
-    accounts, tx, costs = _win_backs(cfg, rng2, accounts, tx, costs, lam, nu)
-    opportunities = _opportunities(cfg, rng2, accounts)
-    payments = _payments(cfg, rng2, tx, accounts)
-    config = {k: v for k, v in asdict(cfg).items() if k != "truth"} | {"n_managers": len(cfg.managers)}
+    accounts, lines, costs = _win_backs(cfg, rng2, accounts, lines, costs, lam, nu)
+    opportunities = _opportunities(cfg, rng2, accounts, acq_days, stop_day, tier, manager)
+    payments = _payments(cfg, rng2, lines, accounts, account_ids)
+    config = {k: v for k, v in asdict(cfg).items() if k != "truth"} | {"n_managers": len(managers)}
     truth = {"parameters": asdict(tp), "config": config,
              "churn_hazard": asdict(cfg.churn) | {"period": "calendar month",
                                                   "tier_hazard_ratios": {"strategic": 1.0, "A": 1.0, "B": 1.0}},
              "accounts_alive_at_end": int(churned_on.isna().sum()), "n_orders": int(o_acc.size),
              "win_rate_existing": cfg.win_rate_existing, "win_rate_new": cfg.win_rate_new}
-    book = SimulatedBook(accounts, tx, costs, interactions, truth, opportunities, payments)
-    return with_tier_changes(with_contacts(book, cfg.seed + 2), cfg.end, cfg.seed + 3)
+    del o_acc, o_day, o_value
+    contacts, interactions["contact"] = with_contacts(accounts, interactions, cfg.seed + 2)
+    book = SimulatedBook(accounts, _transactions_frame(lines, account_ids, start), _costs_frame(costs, account_ids),
+                         _interactions_frame(interactions, account_ids, contacts["contact_id"].tolist(), start),
+                         truth, opportunities, payments, contacts)
+    return with_tier_changes(book, cfg.end, cfg.seed + 3)
 
 
-def with_contacts(book: SimulatedBook, seed: int) -> SimulatedBook:
-    """``book`` with the buying centres of its key accounts and the contact met on each of their visits
-    (:mod:`kamlib.data.generator_contacts`; its own random stream, the other tables stay as they are)."""
+_TIERS = np.array(["strategic", "A", "B", "C"])
+
+
+def _order_ids(lines: dict[str, np.ndarray]) -> pa.Array:
+    """SO0000012 (a sale line of order 12), SO0000012-R (its return), WB000003 (a win-back order)."""
+    sale = _ids("SO", lines["order"] + 1, 7)
+    sale = pc.if_else(pa.array(lines["kind"] == 1), pc.binary_join_element_wise(sale, "-R", ""), sale)
+    return pc.if_else(pa.array(lines["kind"] == 2), _ids("WB", lines["order"] + 1, 6), sale)
+
+
+def _transactions_frame(lines: dict[str, np.ndarray], account_ids: np.ndarray, start: pd.Timestamp) -> pd.DataFrame:
+    return pd.DataFrame({
+        "order_id": _text(_order_ids(lines)),
+        "account_id": _text(_take(account_ids.tolist(), lines["acc"])),
+        "order_date": _dates(start, lines["day"]),
+        "product_category": _text(_take(CATEGORIES, lines["category"])),
+        "revenue": lines["revenue"],
+        "gross_margin": lines["gross_margin"],
+        "discount": lines["discount"],
+    })
+
+
+def with_contacts(accounts: pd.DataFrame, interactions: dict[str, np.ndarray], seed: int):
+    """The buying centres of the key accounts and the contact met on each interaction (an index into the
+    contacts, -1: none; only visits to key accounts have one) (:mod:`kamlib.data.generator_contacts`; its own
+    random stream, the other tables stay as they are)."""
     from .generator_contacts import contact_frames
-    book.contacts, book.interactions = contact_frames(book.accounts, book.interactions, seed)
-    return book
+    return contact_frames(accounts, interactions, seed, _text_rank(accounts["account_id"].to_numpy(object)))
 
 
 def with_tier_changes(book: SimulatedBook, end, seed: int) -> SimulatedBook:
@@ -283,17 +383,22 @@ def with_tier_changes(book: SimulatedBook, end, seed: int) -> SimulatedBook:
     return book
 
 
-def _active_months(acquired: pd.Series, last_active: pd.Series, end: pd.Timestamp) -> pd.DataFrame:
-    """Rows (account index, month) for each calendar month an account is in the book."""
+def _active_months(acquired: pd.Series, last_active: pd.Series, end: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+    """(account index, month ordinal) for each calendar month an account is in the book."""
     first = acquired.dt.to_period("M").array.asi8             # month ordinals
     last = last_active.clip(upper=end).dt.to_period("M").array.asi8
     k = np.maximum(last - first + 1, 1)
     idx = np.repeat(np.arange(len(acquired)), k)
     offs = np.arange(idx.size) - np.repeat(np.cumsum(k) - k, k)   # 0, 1, ... within each account
-    return pd.DataFrame({"i": idx, "month": pd.PeriodIndex.from_ordinals(first[idx] + offs, freq="M")})
+    return idx, first[idx] + offs
 
 
-def _costs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame) -> pd.DataFrame:
+def _month_starts(ordinals: np.ndarray) -> np.ndarray:
+    return np.asarray(ordinals, np.int64).astype("datetime64[M]").astype("datetime64[us]")
+
+
+def _costs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Cost rows as codes: period (month start), kind (into ``_COST_KINDS``), amount, acc (-1: none)."""
     end = pd.Timestamp(cfg.end)
     chan_cac = dict(zip(["direct", "referral", "agent"], cfg.cac_by_channel))
     # acquisition: CAC of the accounts won that month plus spend on prospects that were never won
@@ -302,40 +407,48 @@ def _costs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame) -> pd.DataFrame:
     acq = acq.groupby("month")["amount"].sum()
     all_months = pd.period_range(cfg.start, cfg.end, freq="M")
     acq = acq.reindex(all_months, fill_value=0) + rng.gamma(2, 15000, len(all_months))
-    rows = [pd.DataFrame({"period": all_months.to_timestamp(), "kind": "acquisition",
-                          "amount": acq.round(2).to_numpy(), "account_id": None})]
+    m = len(all_months)
+    rows = [{"period": _month_starts(all_months.asi8), "kind": np.zeros(m, np.int8),
+             "amount": acq.round(2).to_numpy(), "acc": np.full(m, -1)}]
     # retention and service spend per account and month while the account is active
     last_active = accounts["churned_on"].fillna(end)
-    am = _active_months(accounts["acquired_on"], last_active, end)
-    tiers = accounts["tier"].to_numpy()[am["i"]]
-    for kind, table in (("retention", cfg.retention_cost_per_account_month),
-                        ("service", cfg.service_cost_per_account_month)):
-        amount = pd.Series(tiers).map(table).to_numpy() * rng.gamma(8, 1 / 8, len(am))
-        per = pd.DataFrame({"period": am["month"].dt.to_timestamp(), "kind": kind,
-                            "amount": amount.round(2), "account_id": accounts["account_id"].to_numpy()[am["i"]]})
-        if kind == "retention":  # retention is budgeted as one line per month
-            per = per.groupby(["period", "kind"], as_index=False)["amount"].sum().assign(account_id=None)
-        rows.append(per)
-    return pd.concat(rows, ignore_index=True).sort_values(["period", "kind"], kind="stable").reset_index(drop=True)
+    am_i, am_month = _active_months(accounts["acquired_on"], last_active, end)
+    for code, table in ((1, cfg.retention_cost_per_account_month), (2, cfg.service_cost_per_account_month)):
+        amount = accounts["tier"].map(table).to_numpy()[am_i] * rng.gamma(8, 1 / 8, am_i.size)
+        if code == 1:   # retention is budgeted as one line per month
+            per = pd.Series(amount.round(2)).groupby(am_month).sum()
+            rows.append({"period": _month_starts(per.index.to_numpy()), "kind": np.full(len(per), 1, np.int8),
+                         "amount": per.to_numpy(), "acc": np.full(len(per), -1)})
+        else:
+            rows.append({"period": _month_starts(am_month), "kind": np.full(am_i.size, 2, np.int8),
+                         "amount": amount.round(2), "acc": am_i})
+    out = _concat(*rows)
+    return _permuted(out, np.lexsort((out["kind"], out["period"])))
 
 
-def _churn_and_service(cfg: GeneratorConfig, rng, acquired: pd.Series, tier: np.ndarray, manager: np.ndarray,
-                       propensity: np.ndarray) -> tuple[pd.Series, pd.DataFrame]:
+def _costs_frame(costs: dict[str, np.ndarray], account_ids: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"period": costs["period"], "kind": _text(_take(_COST_KINDS, costs["kind"])),
+                         "amount": costs["amount"], "account_id": _text(_take(account_ids.tolist(), costs["acc"]))})
+
+
+def _churn_and_service(cfg: GeneratorConfig, rng, acq: np.ndarray, tier: np.ndarray, manager: np.ndarray,
+                       propensity: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Month by month: each account in the book churns with the :class:`ChurnHazard` probability given the
     visits, complaints and unresolved complaints of the ``lookback_days`` before the month (or before its
     acquisition day in its first month); then that month's visits and complaints happen, up to the churn day.
-    Returns the churn dates (NaT: still in the book) and the visits, complaints and resolutions (account
-    index, day)."""
+    Returns the churn days since ``start`` (int64 max: still in the book) and the visits, complaints and
+    resolutions (account index, day, kind code into ``_SERVICE_KINDS``)."""
     ch = cfg.churn
     start, end = pd.Timestamp(cfg.start), pd.Timestamp(cfg.end)
-    n = len(acquired)
-    acq = np.asarray((pd.DatetimeIndex(acquired) - start).days)
+    n = len(acq)
     beta = {k: np.log(v) for k, v in ch.hazard_ratios.items()}
     h0 = -np.log1p(-ch.base_monthly)
-    names = sorted(set(manager))
-    diligence = dict(zip(names, rng.uniform(0.6, 1.15, len(names))))
-    visit_rate = (pd.Series(tier).map(cfg.visits_per_week).to_numpy() / 7
-                  * pd.Series(manager).map(diligence).to_numpy() * rng.gamma(4.0, 0.25, n))   # per day
+    present = np.unique(manager)                                     # the managers' diligence, in name order
+    by_name = present[np.argsort(np.array(cfg.managers, dtype=object)[present], kind="stable")]
+    diligence = np.empty(len(cfg.managers))
+    diligence[by_name] = rng.uniform(0.6, 1.15, by_name.size)
+    visit_rate = (pd.Series(tier).map(cfg.visits_per_week).to_numpy() / 7 * diligence[manager]
+                  * rng.gamma(4.0, 0.25, n))   # per day
     complaint_rate = ch.complaints_per_year / 365.25 * propensity
     churn_day = np.full(n, np.iinfo(np.int64).max)
     never_day = np.iinfo(np.int64).max // 2
@@ -393,42 +506,45 @@ def _churn_and_service(cfg: GeneratorConfig, rng, acquired: pd.Series, tier: np.
                 ev["resolved"][1].append(resolved)
                 complaints_so_far = complaints_so_far + np.bincount(i, minlength=n)
                 pending = (np.concatenate([pending[0], i[~never]]), np.concatenate([pending[1], resolved[~never]]))
-    gone = churn_day <= (end - start).days
-    churned_on = pd.Series(start + pd.to_timedelta(np.where(gone, churn_day, 0), unit="D")).where(gone)
-    rows = []
-    for kind in ("visit", "complaint", "resolved"):
+    parts = []
+    for kind, code in (("visit", 3), ("complaint", 1), ("resolved", 2)):
         i, d = (np.concatenate(v) for v in ev[kind])
         keep = d <= (end - start).days
-        rows.append(pd.DataFrame({"i": i[keep], "day": d[keep],
-                                  "kind": {"resolved": "complaint_resolved"}.get(kind, kind)}))
-    return churned_on, pd.concat(rows, ignore_index=True)
+        parts.append({"acc": i[keep], "day": d[keep], "kind": np.full(keep.sum(), code, np.int8)})
+    return churn_day, _concat(*parts)
 
 
-def _interactions(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, service: pd.DataFrame) -> pd.DataFrame:
-    """The simulated visits, complaints and resolutions, plus phone calls (0.5 a week) while in the book."""
-    start, end = pd.Timestamp(cfg.start), pd.Timestamp(cfg.end)
-    frames = [pd.DataFrame({"i": service["i"], "date": start + pd.to_timedelta(service["day"], unit="D"),
-                            "kind": service["kind"]})]
-    stop = accounts["churned_on"].fillna(end).clip(upper=end)
-    weeks = ((stop - accounts["acquired_on"]).dt.days / 7).to_numpy().clip(min=0)
+def _interactions(cfg: GeneratorConfig, rng, acq_days: np.ndarray, stop_day: np.ndarray,
+                  service: dict[str, np.ndarray], account_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """The simulated visits, complaints and resolutions, plus phone calls (0.5 a week) while in the book, sorted
+    by date, account id (as text) and kind."""
+    weeks = ((stop_day - acq_days) / 7).clip(min=0)
     k = rng.poisson(0.5 * weeks)
-    i = np.repeat(np.arange(len(accounts)), k)
-    days = np.floor(rng.random(i.size) * weeks[i] * 7)
-    frames.append(pd.DataFrame({"i": i, "date": accounts["acquired_on"].to_numpy()[i]
-                                + pd.to_timedelta(days, unit="D"), "kind": "call"}))
-    out = pd.concat(frames, ignore_index=True)
-    ids = accounts["account_id"].to_numpy()
-    id_rank = np.argsort(np.argsort(ids.astype(str), kind="stable"), kind="stable")    # the ids' text order
-    kind_code = pd.Categorical(out["kind"], categories=sorted(out["kind"].unique())).codes
-    out = out.iloc[np.lexsort((kind_code, id_rank[out["i"].to_numpy()], out["date"].to_numpy()))]
-    out = out.assign(account_id=ids[out["i"].to_numpy()])         # sorted by date, account id and kind
-    return out[["account_id", "date", "kind"]].reset_index(drop=True)
+    i = np.repeat(np.arange(acq_days.size), k)
+    days = np.floor(rng.random(i.size) * weeks[i] * 7).astype(np.int64)
+    out = _concat(service, {"acc": i, "day": acq_days[i] + days, "kind": np.zeros(i.size, np.int8)})
+    id_rank = _text_rank(account_ids)
+    return _permuted(out, np.lexsort((out["kind"], id_rank[out["acc"]], out["day"])))
 
 
-def _win_backs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, tx: pd.DataFrame, costs: pd.DataFrame,
-               lam: np.ndarray, nu: np.ndarray):
+def _text_rank(ids: np.ndarray) -> np.ndarray:
+    """Each id's position in the ids' text order ("KA100000" < "KA10001")."""
+    return np.argsort(np.argsort(ids.astype(str), kind="stable"), kind="stable")
+
+
+def _interactions_frame(interactions: dict[str, np.ndarray], account_ids: np.ndarray,
+                        contact_ids: list[str], start: pd.Timestamp) -> pd.DataFrame:
+    return pd.DataFrame({"account_id": _text(_take(account_ids.tolist(), interactions["acc"])),
+                         "date": _dates(start, interactions["day"]),
+                         "kind": _text(_take(_SERVICE_KINDS, interactions["kind"])),
+                         "contact_id": _text(_take(contact_ids, interactions["contact"]))})
+
+
+def _win_backs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, lines: dict, costs: dict, lam: np.ndarray,
+               nu: np.ndarray):
     """Some churned accounts are won back 1-6 months later at a cost, and order again at their old rate."""
-    end = pd.Timestamp(cfg.end)
+    start, end = pd.Timestamp(cfg.start), pd.Timestamp(cfg.end)
+    span = (end - start).days
     churned = accounts["churned_on"]
     eligible = np.flatnonzero((churned.notna() & (churned <= end - pd.Timedelta(days=240))).to_numpy())
     chosen = eligible[rng.random(eligible.size) < cfg.win_back_share]
@@ -436,100 +552,127 @@ def _win_backs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, tx: pd.DataFra
     accounts = accounts.copy()
     accounts["won_back_on"] = pd.NaT
     accounts.loc[accounts.index[chosen], "won_back_on"] = back.to_numpy()
-    rows = []
-    for i, start in zip(chosen, back):
-        weeks = (end - start).days / 7
+    if not chosen.size:
+        return accounts, lines, costs
+    back_day = _days(start, back)
+    parts = []
+    for i, first in zip(chosen, back_day):       # one account's draws after another's, as the stream had them
+        weeks = (span - first) / 7
         k = rng.poisson(lam[i] * weeks) + 1
         days = np.sort(np.floor(rng.random(k) * weeks * 7))
         days[0] = 0
-        value = np.round(rng.gamma(cfg.truth.p, 1.0 / nu[i], k), 2)
-        rows.append(pd.DataFrame({"account_id": accounts["account_id"].iat[i],
-                                  "order_date": start + pd.to_timedelta(days, unit="D"), "revenue": value}))
-    if rows:
-        wb = pd.concat(rows, ignore_index=True)
-        wb["order_id"] = [f"WB{j + 1:06d}" for j in range(len(wb))]
-        wb["product_category"] = rng.choice(CATEGORIES, len(wb))
-        wb["gross_margin"] = np.round(wb["revenue"] * rng.uniform(0.15, 0.3, len(wb)), 2)
-        wb["discount"] = np.round(rng.uniform(0.05, 0.15, len(wb)), 3)   # won back with a deal
-        # by date and order id: "WB..." after the "SO..." orders of a day, which keep their order
-        source = np.repeat([0, 1], [len(tx), len(wb)])
-        position = np.concatenate([np.arange(len(tx)), np.arange(len(wb))])
-        dates = np.concatenate([tx["order_date"].to_numpy(), wb["order_date"].to_numpy()])
-        tx = pd.concat([tx, wb[tx.columns]], ignore_index=True)
-        tx = tx.iloc[np.lexsort((position, source, dates))].reset_index(drop=True)
-        spend = pd.DataFrame({"period": back.dt.to_period("M").dt.to_timestamp().to_numpy(), "kind": "win_back",
-                              "amount": np.round(cfg.win_back_cost * rng.gamma(4, 0.25, chosen.size), 2),
-                              "account_id": accounts["account_id"].iloc[chosen].to_numpy()})
-        costs = pd.concat([costs, spend], ignore_index=True).sort_values(["period", "kind"], kind="stable")
-    return accounts, tx, costs.reset_index(drop=True)
+        parts.append((np.full(k, i), first + days.astype(np.int64), np.round(rng.gamma(cfg.truth.p, 1.0 / nu[i], k), 2)))
+    acc, day, value = (np.concatenate(v) for v in zip(*parts))
+    m = acc.size
+    wb = {"kind": np.full(m, 2, np.int8), "order": np.arange(m), "acc": acc, "day": day,
+          "category": rng.choice(len(CATEGORIES), m), "revenue": value}
+    wb["gross_margin"] = np.round(value * rng.uniform(0.15, 0.3, m), 2)
+    wb["discount"] = np.round(rng.uniform(0.05, 0.15, m), 3)        # won back with a deal
+    # by date and order id: "WB..." after the "SO..." orders of a day, which keep their order
+    n_tx = lines["day"].size
+    source = np.repeat([0, 1], [n_tx, m])
+    position = np.concatenate([np.arange(n_tx), np.arange(m)])
+    lines = _concat(lines, {k: wb[k] for k in lines})
+    lines = _permuted(lines, np.lexsort((position, source, lines["day"])))
+    spend = {"period": back.dt.to_period("M").dt.to_timestamp().to_numpy().astype("datetime64[us]"),
+             "kind": np.full(chosen.size, 3, np.int8),
+             "amount": np.round(cfg.win_back_cost * rng.gamma(4, 0.25, chosen.size), 2), "acc": chosen}
+    costs = _concat(costs, spend)
+    return accounts, lines, _permuted(costs, np.lexsort((costs["kind"], costs["period"])))
 
 
-def _opportunities(cfg: GeneratorConfig, rng, accounts: pd.DataFrame) -> pd.DataFrame:
+_STAGES = ("qualification", "proposal", "negotiation", "won")
+_OUTCOMES = ("won", "lost", "open")
+
+
+def _opportunities(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, acq_days: np.ndarray, stop_day: np.ndarray,
+                   tier: np.ndarray, manager: np.ndarray) -> pd.DataFrame:
     """Won prospect opportunities at each acquisition, lost prospects around them (win rate ``win_rate_new``),
     and opportunities of existing accounts while they are in the book (win rate ``win_rate_existing``)."""
-    end = pd.Timestamp(cfg.end)
+    start, end = pd.Timestamp(cfg.start), pd.Timestamp(cfg.end)
+    span = (end - start).days
     n = len(accounts)
-    stages = np.array(["qualification", "proposal", "negotiation"])
     # prospects that became accounts
-    cycle = np.ceil(rng.gamma(3, 20, n))
-    won_new = pd.DataFrame({"account_id": accounts["account_id"], "prospect_name": accounts["name"],
-                            "account_manager": accounts["account_manager"],
-                            "created_on": accounts["acquired_on"] - pd.to_timedelta(cycle, unit="D"),
-                            "closed_on": accounts["acquired_on"], "outcome": "won", "stage": "won"})
-    won_new["amount"] = np.round(rng.lognormal(11, 0.8, n), -2)
+    cycle = np.ceil(rng.gamma(3, 20, n)).astype(np.int64)
+    won_new = {"acc": np.arange(n), "manager": manager, "created": acq_days - cycle, "closed": acq_days,
+               "outcome": np.zeros(n, np.int8), "stage": np.full(n, 3, np.int8),
+               "amount": np.round(rng.lognormal(11, 0.8, n), -2)}
     # lost prospects: a Poisson number around each win, pursued at about the same time, so that
     # wins / (wins + losses) = win_rate_new in expectation in any period
     per_win = rng.poisson((1 - cfg.win_rate_new) / cfg.win_rate_new, n)
     j = np.repeat(np.arange(n), per_win)
     k = j.size
-    created = won_new["created_on"].to_numpy()[j] + pd.to_timedelta(rng.integers(-60, 61, k), unit="D")
-    closed = created + pd.to_timedelta(np.ceil(rng.gamma(3, 20, k)), unit="D")
-    lost_new = pd.DataFrame({"account_id": None, "prospect_name": _company_names(rng, k, rng.choice(INDUSTRIES, k)),
-                             "account_manager": rng.choice(cfg.managers, k), "created_on": created, "closed_on": closed,
-                             "outcome": "lost", "stage": rng.choice(stages, k, p=[0.5, 0.3, 0.2]),
-                             "amount": np.round(rng.lognormal(11, 0.8, k), -2)})
+    created = won_new["created"][j] + rng.integers(-60, 61, k)
+    closed = created + np.ceil(rng.gamma(3, 20, k)).astype(np.int64)
+    lost_names = _company_names(rng, k, rng.choice(len(INDUSTRIES), k))
+    lost_new = {"acc": np.full(k, -1), "manager": rng.choice(len(cfg.managers), k), "created": created,
+                "closed": closed, "outcome": np.ones(k, np.int8),
+                "stage": rng.choice(3, k, p=[0.5, 0.3, 0.2]).astype(np.int8),
+                "amount": np.round(rng.lognormal(11, 0.8, k), -2)}
     # existing accounts
-    stop = accounts["churned_on"].fillna(end).clip(upper=end)
-    first = accounts["acquired_on"] + pd.Timedelta(days=30)
-    years = ((stop - first).dt.days / 365.25).clip(lower=0).to_numpy()
+    first = acq_days + 30
+    years = ((stop_day - first) / 365.25).clip(min=0)
     m = rng.poisson(accounts["tier"].map(cfg.opportunities_per_year).to_numpy() * years)
     i = np.repeat(np.arange(n), m)
-    created = first.to_numpy()[i] + pd.to_timedelta(np.floor(rng.random(i.size) * years[i] * 365.25), unit="D")
-    closed = created + pd.to_timedelta(np.ceil(rng.gamma(2, 15, i.size)), unit="D")
+    created = first[i] + np.floor(rng.random(i.size) * years[i] * 365.25).astype(np.int64)
+    closed = created + np.ceil(rng.gamma(2, 15, i.size)).astype(np.int64)
     won = rng.random(i.size) < cfg.win_rate_existing
-    existing = pd.DataFrame({"account_id": accounts["account_id"].to_numpy()[i],
-                             "prospect_name": None, "account_manager": accounts["account_manager"].to_numpy()[i],
-                             "created_on": created, "closed_on": closed, "outcome": np.where(won, "won", "lost"),
-                             "stage": np.where(won, "won", rng.choice(stages, i.size, p=[0.3, 0.4, 0.3])),
-                             "amount": np.round(rng.lognormal(10.5, 0.9, i.size), -2)})
-    out = pd.concat([won_new, lost_new, existing], ignore_index=True)
-    out = out[out["created_on"] <= end].copy()
-    still_open = out["closed_on"] > end
-    out.loc[still_open, "outcome"] = "open"
-    out.loc[still_open, "stage"] = rng.choice(stages, still_open.sum())
-    out.loc[still_open, "closed_on"] = pd.NaT
-    out = out.sort_values("created_on", kind="stable").reset_index(drop=True)
-    out.insert(0, "opportunity_id", [f"OP{j + 1:06d}" for j in range(len(out))])
-    return out
+    existing = {"acc": i, "manager": manager[i], "created": created, "closed": closed,
+                "outcome": np.where(won, 0, 1).astype(np.int8),
+                "stage": np.where(won, 3, rng.choice(3, i.size, p=[0.3, 0.4, 0.3])).astype(np.int8),
+                "amount": np.round(rng.lognormal(10.5, 0.9, i.size), -2)}
+    out = _concat(won_new, lost_new, existing)
+    out["name"] = np.concatenate([np.arange(n), n + np.arange(k), np.full(i.size, -1)])   # into names below
+    names = pa.concat_arrays([pa.array(accounts["name"], pa.string()), lost_names.cast(pa.string())])
+    out = _permuted(out, np.flatnonzero(out["created"] <= span))
+    still_open = np.flatnonzero(out["closed"] > span)
+    out["outcome"][still_open] = 2
+    out["stage"][still_open] = rng.choice(3, still_open.size)
+    out = _permuted(out, np.argsort(out["created"], kind="stable"))
+    return pd.DataFrame({
+        "opportunity_id": _text(_ids("OP", np.arange(out["acc"].size) + 1, 6)),
+        "account_id": _text(_take(accounts["account_id"].tolist(), out["acc"])),
+        "prospect_name": _text(names.take(pa.array(out["name"], mask=out["name"] < 0))),
+        "account_manager": _text(_take(list(cfg.managers), out["manager"])),
+        "created_on": _dates(start, out["created"]),
+        "closed_on": _dates(start, out["closed"], out["outcome"] == 2),
+        "outcome": _text(_take(_OUTCOMES, out["outcome"])),
+        "stage": _text(_take(_STAGES, out["stage"])),
+        "amount": out["amount"],
+    })
 
 
-def _payments(cfg: GeneratorConfig, rng, tx: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+def _payments(cfg: GeneratorConfig, rng, lines: dict[str, np.ndarray], accounts: pd.DataFrame,
+              account_ids: np.ndarray) -> pd.DataFrame:
     """One invoice per order: 60-day terms for state-owned accounts, 30 days otherwise; payment delay after
     the due date depends on the credit rating; a few risky invoices are never paid."""
-    end = pd.Timestamp(cfg.end)
-    sales = tx[tx["revenue"] > 0]
-    inv = sales.groupby(["order_id", "account_id"], as_index=False).agg(invoice_date=("order_date", "min"),
-                                                                         amount=("revenue", "sum"))
-    acc = accounts.set_index("account_id").loc[inv["account_id"]]
-    terms = np.where(acc["enterprise_type"].to_numpy() == "state-owned", 60, 30)
-    inv["due_date"] = inv["invoice_date"] + pd.to_timedelta(terms, unit="D")
-    mean = acc["credit_rating"].map(cfg.payment_delay_days).to_numpy()
-    delay = np.round(mean + rng.normal(0, 3 + np.abs(mean) / 3, len(inv)))
-    paid = inv["due_date"] + pd.to_timedelta(delay, unit="D")
-    paid = paid.where(paid >= inv["invoice_date"], inv["invoice_date"])
-    bad_debt = (acc["credit_rating"].to_numpy() == "BB") & (rng.random(len(inv)) < 0.03)
-    inv["paid_date"] = paid.where((paid <= end) & ~bad_debt)
-    inv = inv.rename(columns={"order_id": "invoice_id"})
-    inv["amount"] = inv["amount"].round(2)
-    return inv[["invoice_id", "account_id", "invoice_date", "due_date", "paid_date", "amount"]].sort_values(
-        ["invoice_date", "invoice_id"], kind="stable").reset_index(drop=True)
+    start, end = pd.Timestamp(cfg.start), pd.Timestamp(cfg.end)
+    sales = np.flatnonzero(lines["revenue"] > 0)
+    win_back = (lines["kind"][sales] == 2).astype(np.int64)
+    number = lines["order"][sales] + 1
+    key = _text_order(win_back, number, (7, 6))           # the invoice (order) ids' text order: SO... < WB...
+    inv = pd.DataFrame({"key": key, "day": lines["day"][sales], "amount": lines["revenue"][sales],
+                        "acc": lines["acc"][sales], "wb": win_back, "number": number}).groupby("key").agg(
+        day=("day", "min"), amount=("amount", "sum"), acc=("acc", "first"), wb=("wb", "first"),
+        number=("number", "first"))
+    acc = inv["acc"].to_numpy()
+    day = inv["day"].to_numpy()
+    terms = np.where(accounts["enterprise_type"].to_numpy()[acc] == "state-owned", 60, 30)
+    due = day + terms
+    rating = accounts["credit_rating"].to_numpy()[acc]
+    mean = pd.Series(accounts["credit_rating"]).map(cfg.payment_delay_days).to_numpy()[acc]
+    delay = np.round(mean + rng.normal(0, 3 + np.abs(mean) / 3, len(inv))).astype(np.int64)
+    paid = np.maximum(due + delay, day)
+    bad_debt = (rating == "BB") & (rng.random(len(inv)) < 0.03)
+    order = np.lexsort((inv.index.to_numpy(), day))
+    wb, number = inv["wb"].to_numpy()[order], inv["number"].to_numpy()[order]
+    ids = pc.if_else(pa.array(wb == 1), _ids("WB", number, 6), _ids("SO", number, 7))
+    paid, bad_debt = paid[order], bad_debt[order]
+    return pd.DataFrame({
+        "invoice_id": _text(ids),
+        "account_id": _text(_take(account_ids.tolist(), acc[order])),
+        "invoice_date": _dates(start, day[order]),
+        "due_date": _dates(start, due[order]),
+        "paid_date": _dates(start, np.where(paid > (end - start).days, 0, paid), (paid > (end - start).days) | bad_debt),
+        "amount": inv["amount"].to_numpy()[order].round(2),
+    })
