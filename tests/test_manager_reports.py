@@ -39,6 +39,7 @@ def test_the_batch_writes_a_page_per_manager_and_links_them(data_copy, tmp_path)
     assert any(reason in html for reason in ("in-person visits in the last", "overdue, the oldest",
                                              "unresolved, the oldest", "may have lapsed", "most of its peers buy"))
     assert html.count("<img") == 1 and '<nav class="kam-toc">' in html and "Li Na" in html
+    assert 'class="anchor-link"' in html and "a.anchor-link{display:none}" in html   # no stray pilcrow by headings
     assert not list(month.glob("accounts/*"))          # few key accounts: their briefs are in the report
     # the data-hygiene list, with the run's stale_after_days (kam.yaml actions.stale_after_days)
     assert "Data hygiene" in html and "(longer than 200 days)" in html
