@@ -28,7 +28,7 @@ MANAGERS_FILE = "managers.json"          # written by the executive summary: one
 KEY_METRICS = ("revenue_12m", "margin_12m", "active_accounts_12m", "customer_equity", "churn_rate_12m",
                "accounts_at_risk", "top20_margin_share", "cac_to_retention_cost_ratio", "win_rate_existing",
                "win_rate_new", "dso_days", "service_compliance_rate")
-STYLE = """<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222;line-height:1.45}
+STYLE = """<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1.2em;color:#222;line-height:1.45}
 table{border-collapse:collapse;width:100%;margin:.6em 0}td,th{border-bottom:1px solid #ddd;padding:.35em .5em;
 text-align:left}td.n{text-align:right;white-space:nowrap}.headline{font-size:1.25em;background:#eef3f8;
 border-left:5px solid #2d5d8a;padding:.7em 1em;margin:1em 0}.company{color:#555}.failed{color:#b42318}
