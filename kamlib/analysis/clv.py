@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import aggregate as agg
-from . import book
+from . import book, memo
 from ..data.dataset import Dataset
 from ..models import BGNBD, MBGNBD, GammaGamma, ParetoNBD
 from ..models.arguments import fraction, non_negative, one_of
@@ -619,7 +619,8 @@ def value_accounts(ds: Dataset, model: str = "auto", *, holdout_months: int = 12
     choice of left truncation)."""
     model = one_of("model", model, ["auto", *TRANSACTION_MODELS], loose=True)
     if check is None and model != "auto":
-        return account_value(ds, model, **kw)
+        return memo.remembered("value_accounts", ds, (model, tuple(sorted(kw.items()))),
+                               lambda: account_value(ds, model, **kw))
     if check is None:
         check = model_check(ds, holdout_months, model=model, time_unit=kw.get("time_unit", "W"),
                             left_truncation=kw.get("left_truncation"))

@@ -18,6 +18,7 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from ..data import aggregate as agg
+from . import memo
 
 from ..data.dataset import Dataset
 from ..text.display import Shown, Summary, headed
@@ -198,15 +199,48 @@ def _try_fit(model: PHReg, **kwargs):
         return e
 
 
+def _damped_newton(model: PHReg, max_iter: int = 50) -> np.ndarray | None:
+    """Newton-Raphson on the log partial likelihood with step halving (each step must raise it), from 0: the
+    neighbourhood of the maximum in a few steps, where undamped Newton overshoots; None when it cannot get
+    there (no finite likelihood, a Hessian that cannot be inverted, or no convergence)."""
+    beta = np.zeros(model.exog.shape[1])
+    ll = model.loglike(beta)
+    for _ in range(max_iter):
+        g = model.score(beta)
+        try:
+            step = np.linalg.solve(-model.hessian(beta), g)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(step)):
+            return None
+        for _half in range(30):
+            trial = beta + step
+            ll_trial = model.loglike(trial)
+            if np.isfinite(ll_trial) and ll_trial >= ll:
+                break
+            step = step / 2
+        else:
+            return None
+        beta, ll = trial, ll_trial
+        if np.max(np.abs(step)) < 1e-6:
+            return beta
+    return None
+
+
 def fit_phreg(model: PHReg, names: list[str]):
     """Maximum partial likelihood, checked. statsmodels fits by Newton-Raphson without step-size control, which
     can overshoot into exp() overflow (NaN estimates, with only a RuntimeWarning) when a covariate has few
-    members; then BFGS finds the neighbourhood of the maximum and Newton-Raphson finishes from there. Raises
-    :class:`CoxUnavailable` when neither reaches a finite maximum (a covariate separates churned from retained)
+    members; then Newton-Raphson with step halving (:func:`_damped_newton`), or failing that BFGS, finds the
+    neighbourhood of the maximum and statsmodels' Newton-Raphson finishes from there. Raises
+    :class:`CoxUnavailable` when none reaches a finite maximum (a covariate separates churned from retained)
     or when the fit itself fails (the error is kept as the exception's message)."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")          # the result is checked below instead
         res = _try_fit(model)
+        if isinstance(res, Exception) or not _at_maximum(model, res):
+            start = _damped_newton(model)
+            if start is not None:
+                res = _try_fit(model, start_params=start)
         if isinstance(res, Exception) or not _at_maximum(model, res):
             bfgs = _try_fit(model, method="bfgs", maxiter=2000, disp=0)
             if not isinstance(bfgs, Exception) and np.all(np.isfinite(bfgs.params)):
@@ -277,7 +311,7 @@ def periods(ds: Dataset, churned_on: pd.Series | None = None, freq: str = "M",
     event = churn.notna() & (churn <= end)
     last = churn.where(event, end)
     first_p, last_p = acc["acquired_on"].dt.to_period(freq), last.dt.to_period(freq)
-    n = np.asarray([(b - a).n for a, b in zip(first_p, last_p)]) + 1
+    n = pd.PeriodIndex(last_p).asi8 - pd.PeriodIndex(first_p).asi8 + 1     # periods from acquisition to the end
     i = np.repeat(np.arange(len(acc)), n)
     offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
     period = pd.PeriodIndex(first_p.to_numpy()[i] + offset, freq=freq)
@@ -489,6 +523,13 @@ def churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: in
             raise ValueError("churn by inactivity needs the churn dates it made (economics.churn_dates)")
         churn = pd.to_datetime(churn) - pd.Timedelta(days=definition.days)
         until = ds.analysis_date - pd.Timedelta(days=definition.days)
+    acc = ds.accounts.set_index("account_id")
+    churn = pd.to_datetime((acc["churned_on"] if churn is None else churn).reindex(acc.index))
+    return memo.remembered("churn_drivers", ds, (memo.content(churn), str(until), lookback_days, alpha),
+                           lambda: _churn_drivers(ds, churn, until, lookback_days, alpha))
+
+
+def _churn_drivers(ds: Dataset, churn: pd.Series, until, lookback_days: int, alpha: float) -> ChurnDrivers:
     rows = periods(ds, churn, until=until)
     x, dropped = lookback_covariates(ds, rows, lookback_days)
     known = x.notna().all(axis=1).to_numpy()

@@ -6,7 +6,8 @@ notebooks. Before each one :func:`clean_slate` runs inside the kernel: the user 
 (``%reset -f``, with a new history session and the execution count back to 1), figures are closed, and
 matplotlib settings, warning filters, environment and working directory are restored to their state after
 start-up — so a notebook starts as in a new kernel; only imported modules are kept (like an IPython
-startup file). tests/test_kernels.py checks that nothing a notebook changes reaches the next one.
+startup file) and the model fits the notebooks of a run share (:mod:`kamlib.analysis.memo`, keyed by the
+data set and the arguments). tests/test_kernels.py checks that nothing a notebook changes reaches the next one.
 
 Both halves live here: the host side (``WarmKernel``, used by the report runner) and the kernel side
 (``warm_up``, ``clean_slate``, executed inside the kernel).
@@ -42,6 +43,8 @@ def warm_up(modules: tuple[str, ...] = WARM_MODULES) -> None:
     """(In the kernel) import the heavy modules and remember the state each notebook must start from."""
     for name in modules:
         importlib.import_module(name)
+    from ..analysis import memo
+    memo.enable()        # the notebooks of a run share its model fits (same snapshot; see kamlib.analysis.memo)
     import matplotlib
     _saved.update(rc=matplotlib.rcParams.copy(), cwd=os.getcwd(), env=dict(os.environ),
                   warnings=list(warnings.filters))

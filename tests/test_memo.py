@@ -1,0 +1,105 @@
+"""The fits a batch kernel shares between its notebooks (kamlib.analysis.memo), and the churn-driver fit's route
+to its maximum."""
+from __future__ import annotations
+
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kamlib.analysis import memo, survival
+from kamlib.data.loading import load_dataset
+
+from conftest import TODAY
+
+
+@pytest.fixture
+def batch():
+    memo.enable()
+    yield
+    memo.enable(False)
+
+
+def _ds(fingerprint="f1", date="2026-10-31"):
+    return SimpleNamespace(fingerprint=fingerprint, source="s", analysis_date=pd.Timestamp(date))
+
+
+def _counted():
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"x": [1.0, 2.0]})
+    return calls, compute
+
+
+def test_off_outside_a_batch_every_call_computes():
+    calls, compute = _counted()
+    memo.remembered("k", _ds(), (1,), compute)
+    memo.remembered("k", _ds(), (1,), compute)
+    assert len(calls) == 2
+
+
+def test_a_batch_reuses_a_result_only_for_the_same_data_and_arguments(batch):
+    calls, compute = _counted()
+    first = memo.remembered("k", _ds(), (1,), compute)
+    first.loc[0, "x"] = 99.0                       # a notebook changing its copy in place
+    again = memo.remembered("k", _ds(), (1,), compute)
+    assert len(calls) == 1 and again["x"].tolist() == [1.0, 2.0]
+    memo.remembered("k", _ds(), (2,), compute)                       # other arguments
+    memo.remembered("k", _ds("f2"), (1,), compute)                   # other data
+    memo.remembered("k", _ds(date="2026-09-30"), (1,), compute)      # other analysis date
+    memo.remembered("k", _ds(fingerprint=""), (1,), compute)         # data without a fingerprint
+    assert len(calls) == 5
+
+
+def test_series_arguments_are_keyed_by_content():
+    a = pd.Series(pd.to_datetime(["2026-01-01", None]), index=["A1", "A2"])
+    assert memo.content(a) == memo.content(a.copy())
+    assert memo.content(a) != memo.content(a.fillna(pd.Timestamp("2026-02-01")))
+    assert memo.content(a) != memo.content(a.set_axis(["A1", "A3"]))
+
+
+def test_churn_drivers_are_fitted_once_for_the_same_churn_dates(small_dir, batch, monkeypatch):
+    ds = load_dataset(small_dir, analysis_date="2026-10-31", today=TODAY)
+    fresh = survival.churn_drivers(ds)
+    memo.enable(False)
+    memo.enable()
+    fits = []
+    real = survival._churn_drivers
+    monkeypatch.setattr(survival, "_churn_drivers", lambda *a: fits.append(1) or real(*a))
+    recorded = ds.accounts.set_index("account_id")["churned_on"]
+    one = survival.churn_drivers(ds)
+    two = survival.churn_drivers(ds, recorded.sample(frac=1, random_state=0))    # the same dates, other order
+    assert len(fits) == 1
+    for res in (one, two):
+        pd.testing.assert_frame_equal(res.hazard_ratios, fresh.hazard_ratios)
+        pd.testing.assert_frame_equal(res.discrete, fresh.discrete)
+    survival.churn_drivers(ds, lookback_days=60)
+    survival.churn_drivers(ds, recorded.where(recorded.isna(), recorded + pd.Timedelta(days=5)))
+    assert len(fits) == 3
+
+
+def test_damped_newton_reaches_the_maximum_bfgs_reaches(small_dir):
+    from statsmodels.duration.hazard_regression import PHReg
+    ds = load_dataset(small_dir, analysis_date="2026-10-31", today=TODAY)
+    rows = survival.periods(ds)
+    x = survival.lookback_covariates(ds, rows)[0]
+    known = x.notna().all(axis=1).to_numpy()
+    rows, x = rows[known].reset_index(drop=True), x[known].reset_index(drop=True)
+    x = x.drop(columns=list(survival.inestimable_covariates(rows, x)))
+    x = x.drop(columns=list(survival.collinear_covariates(x)))
+    model = PHReg(rows["duration_days"].to_numpy(), x.to_numpy(float), status=rows["event"].to_numpy(),
+                  entry=rows["entry_days"].to_numpy(float), ties="breslow")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        start = survival._damped_newton(model)
+        assert start is not None
+        damped = model.fit(start_params=start)
+        bfgs = model.fit(method="bfgs", maxiter=2000, disp=0)
+        via_bfgs = model.fit(start_params=bfgs.params)
+    assert survival._at_maximum(model, damped)
+    np.testing.assert_allclose(damped.params, via_bfgs.params, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(damped.bse, via_bfgs.bse, rtol=1e-8)
