@@ -209,15 +209,20 @@ def test_a_book_where_most_accounts_predate_the_data(tmp_path, seed):
     assert by_age.loc["all", "aggregate_error"] == pytest.approx(check.choice.table.loc["paretonbd", "aggregate_error"])
     assert set(check.choice.frames["bgnbd"].index) == set(check.choice.frames["paretonbd"].index) == set(everyone.index)
     assert check.many_predating and 0.4 < check.predating_share < 0.6
+    track = clv.tracking(fit, book, check.rfm, check.calibration_end)        # older accounts from the data start
+    at_cal_end = track[track.index <= check.calibration_end].iloc[-1]
+    assert at_cal_end["expected"] == pytest.approx(at_cal_end["actual"], rel=0.02)
+    hist = clv.frequency_histogram(fit, check.rfm, n_sims=5)                # simulated with each account's age
+    assert hist["model"].sum() == pytest.approx(len(check.rfm)) and hist["actual"].sum() == len(check.rfm)
+    assert hist.loc["0", "model"] == pytest.approx(hist.loc["0", "actual"], rel=0.1)
     for lang in ("en", "zh"):
         info = dict(check.summary(lang).info)
         assert info[t("res_holdout_error_older", lang)].endswith("%")
         assert info[t("res_left_truncation", lang)] == t("yes", lang)
 
-    # naive: every account born at its first order in the data
+    # naive: every account born at its first order in the data (its dropout rate comes out low, s ~ 0.5-0.6,
+    # within wide intervals; its forecast of one group or the other misses by more than 3%: 4.6-7.2% on seeds 0-4)
     naive = ParetoNBD().fit(everyone)
-    ci = naive.conf_int(0.01)
-    assert not ((ci["lower"] <= truth) & (truth <= ci["upper"])).all(), naive.params
     expected = naive.expected_purchases(everyone["duration_holdout"].iloc[0], everyone).to_numpy()
     actual = everyone["frequency_holdout"].to_numpy()
     old = everyone.index.isin(check.predating)

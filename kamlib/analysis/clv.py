@@ -17,7 +17,7 @@ from ..models import BGNBD, MBGNBD, GammaGamma, ParetoNBD
 from ..models.arguments import fraction, non_negative, one_of
 from ..models import prediction
 from ..models.base import PoorlyDetermined
-from ..models.transactions import MONTH_DAYS, TransactionResults, ages_at_start
+from ..models.transactions import AGE_COLUMN, MONTH_DAYS, TransactionResults, ages_at_start
 from ..data.periods import window_12m
 from .rfm import PREDATING_GRACE_DAYS, rfm_summary
 from ..text.display import Shown, Summary, distribution, headed
@@ -155,24 +155,38 @@ def tracking(results: TransactionResults, ds: Dataset, rfm: pd.DataFrame, cal_en
     """Cumulative repeat purchases of the calibration accounts: actual vs model, by week (or ``freq``).
 
     Model: sum over accounts of E[X(t - first purchase)] for a newly acquired account — the standard
-    tracking check of Fader, Hardie & Lee (2005, Figure 3). It covers the accounts observed from their first
-    purchase: accounts acquired before the order history starts — left out of ``rfm`` (:func:`calibration_frame`)
-    or in it with ``age_at_start`` > 0 (left truncation) — are left out of both series.
+    tracking check of Fader, Hardie & Lee (2005, Figure 3). Accounts acquired before the order history
+    starts: left out of both series when they are left out of ``rfm`` (:func:`calibration_frame`); with left
+    truncation (rows with ``age_at_start`` = a > 0, listed accounts without orders included) every purchase
+    day of theirs from the data start counts, against sum over them of E[X(t - data start) | age a] (alive or
+    not at the start: ``expected_purchases_new(t, age)`` of the Pareto/NBD).
     """
-    rfm = rfm[ages_at_start(rfm) == 0]
+    ages = ages_at_start(rfm)
+    old, rfm = rfm[ages > 0], rfm[ages == 0]
     unit = agg.unit_days(time_unit)
     first = (pd.Timestamp(cal_end) - pd.to_timedelta(np.round(rfm["T"].to_numpy() * unit), unit="D"))
     births = pd.Series(1, index=first).groupby(level=0).size()
     predating = predating_accounts(ds)[0]
-    daily = agg.execute(agg.repeat_purchases_by_day(ds.table("transactions"), end=ds.analysis_date,
-                                                    first_on_or_before=cal_end,
+    tx = ds.table("transactions")
+    daily = agg.execute(agg.repeat_purchases_by_day(tx, end=ds.analysis_date, first_on_or_before=cal_end,
                                                     exclude=list(predating.difference(rfm.index))))
-    daily = daily.set_index("day")["repeat_purchases"].sort_index()
-    grid = pd.date_range(births.index.min(), ds.analysis_date, freq=freq)
+    daily = daily.set_index("day")["repeat_purchases"]
+    begin = births.index.min()
+    if len(old):
+        start = pd.Timestamp(old.attrs["data_start"])
+        begin = start if pd.isna(begin) else min(begin, start)
+        seen = agg.execute(agg.purchase_days_by_day(tx, end=ds.analysis_date, accounts=list(old.index)))
+        daily = daily.add(seen.set_index("day")["purchase_days"], fill_value=0)
+    grid = pd.date_range(begin, ds.analysis_date, freq=freq)
     grid = grid.append(pd.DatetimeIndex([ds.analysis_date])).unique()
-    actual = daily.reindex(pd.date_range(births.index.min(), ds.analysis_date, freq="D"), fill_value=0).cumsum()
+    actual = daily.sort_index().reindex(pd.date_range(begin, ds.analysis_date, freq="D"), fill_value=0).cumsum()
     age = (grid.to_numpy()[:, None] - births.index.to_numpy()[None, :]) / np.timedelta64(1, "D") / unit
     expected = np.where(age > 0, results.expected_purchases_new(np.clip(age, 0, None)), 0.0) @ births.to_numpy()
+    if len(old):
+        since = ((grid - start) / np.timedelta64(1, "D") / unit).to_numpy()
+        counts = old.groupby(AGE_COLUMN).size()
+        expected = expected + np.where(since[:, None] > 0, results.expected_purchases_new(
+            np.clip(since, 0, None)[:, None], counts.index.to_numpy()[None, :]), 0.0) @ counts.to_numpy()
     return pd.DataFrame({"actual": actual.reindex(grid).to_numpy(), "expected": expected},
                         index=pd.Index(grid, name="date"))
 

@@ -49,10 +49,13 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "without a CLV model). Listed by the margin at risk, 12-month margin x (1 - P(alive)).", "clv"),
     Metric("clv_holdout_mae", "Purchase model holdout error (MAE)", "购买模型检验期误差（MAE）", "purchases",
            "Mean absolute error, per account, of the chosen purchase model's expected repeat purchase days in the "
-           "holdout months (fitted on the calibration period before them) against the actual ones.", "clv"),
+           "holdout months (fitted on the calibration period before them) against the actual ones, over every "
+           "account with an order in the calibration period, including those acquired before the order history "
+           "starts.", "clv"),
     Metric("clv_holdout_aggregate_error", "Purchase model aggregate holdout error", "购买模型检验期总量误差",
-           "share", "Expected total repeat purchase days of the calibration accounts in the holdout months under "
-           "the chosen model, divided by the actual total, minus 1 (positive: the model over-forecasts).", "clv"),
+           "share", "Expected total repeat purchase days in the holdout months under the chosen model of every "
+           "account with an order in the calibration period (older and younger than the order history alike), "
+           "divided by the actual total, minus 1 (positive: the model over-forecasts).", "clv"),
     Metric("clv_baseline_holdout_mae", "Naive baseline holdout error (MAE)", "朴素基准检验期误差（MAE）",
            "purchases", "The same MAE for the naive forecast: each account keeps its calibration-period rate of "
            "repeat purchase days (frequency / T) through the holdout. A model worth its parameters has a lower "

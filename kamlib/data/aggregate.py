@@ -148,6 +148,15 @@ def repeat_purchases_by_day(tx: ibis.Table, *, end, first_on_or_before, account_
     return j.group_by("_day").agg(repeat_purchases=j.count()).rename(day="_day")
 
 
+def purchase_days_by_day(tx: ibis.Table, *, end, accounts: list, account_col: str = "account_id",
+                         date_col: str = "order_date", value_col: str = "revenue") -> ibis.Table:
+    """Number of purchase days per calendar day (up to ``end``) of the accounts in ``accounts``, the first
+    included (accounts observed from the data start, not from their first purchase)."""
+    days = purchase_days(tx, end=end, account_col=account_col, date_col=date_col, value_col=value_col)
+    days = days.filter(days[account_col].isin(list(accounts)))
+    return days.group_by("_day").agg(purchase_days=days.count()).rename(day="_day")
+
+
 def discount_by_account_month(tx: ibis.Table, *, end, account_col: str = "account_id",
                               date_col: str = "order_date") -> ibis.Table:
     """Revenue and revenue-weighted discount per account and calendar month (for price sensitivity)."""
