@@ -78,12 +78,11 @@ def checked_output(folder) -> Path:
 
 
 def _cmd_sample(args) -> int:
-    from .data.generator import GeneratorConfig, generate_book
+    from .data.generator import GeneratorConfig, write_book
     if args.accounts < 1 or (args.managers is not None and not 1 <= args.managers <= args.accounts):
         raise UsageError(f"--accounts must be at least 1 and --managers between 1 and the accounts "
                          f"(got {args.accounts} accounts, {args.managers} managers)")
-    out = generate_book(GeneratorConfig(n_accounts=args.accounts, seed=args.seed,
-                                        n_managers=args.managers)).write(args.out)
+    out = write_book(GeneratorConfig(n_accounts=args.accounts, seed=args.seed, n_managers=args.managers), args.out)
     print(f"sample written to {out}")
     return 0
 

@@ -131,3 +131,14 @@ def test_chunked_csv_writer_edge_values(tmp_path):
     parts = [frame.iloc[:7], frame.iloc[7:]]          # a table written part by part: one header
     write_csv(iter(parts), tmp_path / "parts.csv", chunk_rows=3)
     assert (tmp_path / "parts.csv").read_bytes() == frame.to_csv(index=False, date_format="%Y-%m-%d").encode()
+
+
+def test_streamed_write_equals_in_memory_write(small_book, small_dir, tmp_path):
+    """``write_book`` (``kam sample``: each table written from the codes as soon as it is final, a few rows at a
+    time) writes the same files, truth.json included, as the in-memory book's ``write``."""
+    from kamlib.data.generator import TABLE_NAMES, write_book
+    streamed = write_book(GeneratorConfig(n_accounts=150, seed=7), tmp_path / "streamed", chunk_rows=101)
+    assert sorted(p.name for p in streamed.iterdir()) == sorted([f"{t}.csv" for t in TABLE_NAMES] + ["truth.json"])
+    for path in small_dir.iterdir():
+        assert (streamed / path.name).read_bytes() == path.read_bytes(), path.name
+    assert json.loads((streamed / "truth.json").read_text()) == json.loads(json.dumps(small_book.truth, default=str))

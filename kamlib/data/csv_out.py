@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 
 CHUNK_ROWS = 1_000_000
 # Arrow's shortest round-trip text of a double is Python's repr without the trailing ".0" of whole numbers inside
@@ -33,14 +34,18 @@ def _quoted_by_csv(char: str) -> bool:
     return out.getvalue().startswith('"')
 
 
-_NEEDS_QUOTES = "[" + "".join(re.escape(c) for c in ',"\n\r' if _quoted_by_csv(c)) + "]"
+_QUOTED_CHARS = [c for c in ',"\n\r' if _quoted_by_csv(c)]
+_NEEDS_QUOTES = "[" + "".join(re.escape(c) for c in _QUOTED_CHARS) + "]"
+_STRUCTURAL = np.array([ord(c) for c in ',"\n\r'], np.uint8)     # what Arrow's writer refuses unquoted
 
 
 def _floats(values: np.ndarray) -> pa.Array:
     values = np.asarray(values, dtype=np.float64)
     text = pc.cast(pa.array(values, from_pandas=True), pa.string())      # NaN -> null -> empty field
-    whole = pc.invert(pc.match_substring_regex(text, r"[.en]"))          # "12" -> "12.0", "-0" -> "-0.0"
-    text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    with np.errstate(invalid="ignore"):
+        whole = np.trunc(values) == values                               # "12" -> "12.0", "-0" -> "-0.0"
+    if whole.any():
+        text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(text, ".0", ""), text)
     size = np.abs(values)
     odd = np.flatnonzero(np.isfinite(values) & (size != 0) & ((size < _PLAIN_LOW) | (size >= _PLAIN_HIGH))
                          | np.isinf(values))
@@ -53,21 +58,30 @@ def _floats(values: np.ndarray) -> pa.Array:
 
 
 def _dates(values) -> pa.Array:
-    arr = pa.array(pd.DatetimeIndex(values).as_unit("s").to_numpy(), from_pandas=True)
-    return pc.cast(pc.cast(arr, pa.date32()), pa.string())
+    """YYYY-MM-DD of each datetime (its day), formatted once per day of the column's range."""
+    days = pd.DatetimeIndex(values).as_unit("s").to_numpy().astype("datetime64[D]")
+    missing = np.isnat(days)
+    if missing.all():
+        return pa.nulls(days.size, pa.string())
+    first, last = days[~missing].min(), days[~missing].max()
+    if (last - first).astype(np.int64) > 4 * days.size:      # a few dates far apart: each formatted
+        return pc.cast(pc.cast(pa.array(days, from_pandas=True), pa.date32()), pa.string())
+    calendar = pc.cast(pc.cast(pa.array(np.arange(first, last + 1)), pa.date32()), pa.string())
+    return calendar.take(pa.array((days - first).astype(np.int64), mask=missing))
 
 
-def _column_text(series: pd.Series) -> pa.Array:
-    """One column as Arrow text, each value as ``to_csv`` writes it (missing: null)."""
+def _column_text(series: pd.Series) -> tuple[pa.Array, bool]:
+    """One column as Arrow text, each value as ``to_csv`` writes it (missing: null), and whether it is text
+    of the data (which may need quotes) rather than formatted numbers or dates (which never do)."""
     kind = series.dtype.kind
     if isinstance(series.dtype, pd.DatetimeTZDtype) or kind == "M":
-        return _dates(series)
+        return _dates(series), False
     if kind == "f":
-        return _floats(series.to_numpy())
+        return _floats(series.to_numpy()), False
     if kind in "iu":
-        return pc.cast(pa.array(series.to_numpy()), pa.string())
+        return pc.cast(pa.array(series.to_numpy()), pa.string()), False
     if kind == "b":
-        return pa.array(np.where(series.to_numpy(), "True", "False"), pa.string())
+        return pa.array(np.where(series.to_numpy(), "True", "False"), pa.string()), False
     arr = pa.array(series, from_pandas=True)
     if isinstance(arr, pa.ChunkedArray):                            # e.g. a column of concatenated frames
         arr = arr.combine_chunks()
@@ -77,7 +91,13 @@ def _column_text(series: pd.Series) -> pa.Array:
         arr = arr.cast(pa.string())
     if not pa.types.is_string(arr.type):
         raise TypeError(f"column {series.name!r} of dtype {series.dtype} is not written by csv_out")
-    return arr
+    return arr, True
+
+
+def _plain(text: pa.Array) -> bool:
+    """Whether no value holds a comma, a quote or a line break (a scan of the text buffer)."""
+    data = text.buffers()[2] if len(text) else None
+    return data is None or not np.isin(np.frombuffer(data, np.uint8), _STRUCTURAL).any()
 
 
 def _quoted(text: pa.Array) -> pa.Array:
@@ -88,8 +108,15 @@ def _quoted(text: pa.Array) -> pa.Array:
     return pc.if_else(needs, quoted, text)
 
 
-def _joined(columns: list[pa.Array]) -> pa.Buffer:
-    """Rows of ``columns`` joined by commas, each ended by a newline, as one buffer."""
+def _joined(texts: list[tuple[pa.Array, bool]]) -> pa.Buffer:
+    """Rows of the columns' texts joined by commas, each ended by a newline, as one buffer."""
+    columns = [c for c, _ in texts]
+    if all(_plain(c) for c, data in texts if data):   # the common case: Arrow's writer, told never to quote
+        out = pa.BufferOutputStream()
+        pcsv.write_csv(pa.table(columns, names=[str(j) for j in range(len(columns))]), out,
+                       pcsv.WriteOptions(include_header=False, quoting_style="none"))
+        return out.getvalue()
+    columns = [_quoted(c) for c in columns]
     rows = pc.binary_join_element_wise(*columns, ",", null_handling="replace", null_replacement="")
     rows = pc.binary_join_element_wise(rows, "", "\n")
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4)
@@ -108,7 +135,7 @@ def write_frame(frame: pd.DataFrame, sink: BinaryIO, *, header: bool = True, chu
         sink.write(_header(frame.columns))
     for lo in range(0, len(frame), chunk_rows):
         part = frame.iloc[lo:lo + chunk_rows]
-        sink.write(_joined([_quoted(_column_text(part[c])) for c in part.columns]))
+        sink.write(_joined([_column_text(part[c]) for c in part.columns]))
 
 
 def write_csv(frames: pd.DataFrame | Iterable[pd.DataFrame], path: str | Path, *,

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .csv_out import write_csv
+from .csv_out import CHUNK_ROWS, write_csv
 
 INDUSTRIES = ("machinery", "food service", "construction", "electronics", "chemicals", "retail chain",
               "logistics", "printing")
@@ -118,7 +118,7 @@ class SimulatedBook:
     transactions: pd.DataFrame
     costs: pd.DataFrame
     interactions: pd.DataFrame
-    truth: dict
+    truth: dict = field(default_factory=dict)
     opportunities: pd.DataFrame | None = None
     payments: pd.DataFrame | None = None
     contacts: pd.DataFrame | None = None
@@ -129,13 +129,45 @@ class SimulatedBook:
         ``DataFrame.to_csv(index=False, date_format="%Y-%m-%d")``, written in chunks by :mod:`.csv_out`)."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
-        for name in ("accounts", "transactions", "costs", "interactions", "opportunities", "payments",
-                     "contacts", "tier_changes"):
+        for name in TABLE_NAMES:
             if getattr(self, name) is None:
                 continue
             write_csv(getattr(self, name), out / f"{name}.csv")
-        (out / "truth.json").write_text(json.dumps(self.truth, indent=2, default=str))
+        _write_truth(out, self.truth)
         return out
+
+
+TABLE_NAMES = ("accounts", "transactions", "costs", "interactions", "opportunities", "payments", "contacts",
+               "tier_changes")
+
+
+def _write_truth(folder: Path, truth: dict) -> None:
+    (folder / "truth.json").write_text(json.dumps(truth, indent=2, default=str))
+
+
+def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
+    """Simulate a key-account book in memory. Deterministic for a given ``config`` (seeded)."""
+    tables: dict[str, pd.DataFrame] = {}
+    truth = _simulate(config or GeneratorConfig(), lambda name, rows, part: tables.__setitem__(name, part(0, rows)))
+    return SimulatedBook(truth=truth, **tables)
+
+
+def write_book(config: GeneratorConfig | None = None, folder: str | Path = "data/sample", *,
+               chunk_rows: int = CHUNK_ROWS) -> Path:
+    """Simulate a book and write it into ``folder``: the files :meth:`SimulatedBook.write` writes for
+    :func:`generate_book` of the same ``config``, byte for byte, but each table is written as soon as it is
+    final, ``chunk_rows`` rows at a time built from the simulation's integer codes, and dropped: the memory holds
+    the codes and one chunk's text, never every table as a frame (``kam sample``; 200k accounts in the README's
+    benchmarks)."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def emit(name: str, rows: int, part) -> None:
+        parts = (part(lo, min(lo + chunk_rows, rows)) for lo in range(0, max(rows, 1), chunk_rows))
+        write_csv(parts, out / f"{name}.csv", chunk_rows=chunk_rows)
+
+    _write_truth(out, _simulate(config or GeneratorConfig(), emit))
+    return out
 
 
 # --- the tables are simulated as integer codes (account index, day since ``start``, category code, order number)
@@ -191,8 +223,12 @@ def _days(start: pd.Timestamp, dates) -> np.ndarray:
     return np.asarray((pd.DatetimeIndex(dates) - start).days, dtype=np.int64)
 
 
-def _permuted(table: dict[str, np.ndarray], order: np.ndarray) -> dict[str, np.ndarray]:
+def _permuted(table: dict[str, np.ndarray], order) -> dict[str, np.ndarray]:
     return {k: v[order] for k, v in table.items()}
+
+
+def _rows(table: dict[str, np.ndarray]) -> int:
+    return next(iter(table.values())).size
 
 
 def _concat(*tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -222,9 +258,10 @@ def _company_names(rng: np.random.Generator, n: int, industries: np.ndarray) -> 
     return pc.if_else(pa.array(seen > 1), numbered, base)
 
 
-def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
-    """Simulate a key-account book. Deterministic for a given ``config`` (seeded)."""
-    cfg = config or GeneratorConfig()
+def _simulate(cfg: GeneratorConfig, emit) -> dict:
+    """Simulate a key-account book, deterministic for a given ``cfg`` (seeded): each table is handed to
+    ``emit(name, rows, part)`` as soon as it is final (``part(lo, hi)``: its rows ``lo:hi`` as a frame) and
+    dropped. Returns the truth."""
     tp = cfg.truth
     rng = np.random.default_rng(cfg.seed)
     start, end = pd.Timestamp(cfg.start), pd.Timestamp(cfg.end)
@@ -306,8 +343,9 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     discount = np.where(price_sensitive[acc_line], rng.uniform(0, 0.2, line_order.size),
                         rng.uniform(0, 0.04, line_order.size))
     margin = np.round(revenue * (base_margin[acc_line] - 0.9 * discount + rng.normal(0, 0.03, line_order.size)), 2)
-    lines = {"kind": np.zeros(line_order.size, np.int8), "order": line_order, "acc": acc_line,
-             "day": o_day[line_order], "category": rng.choice(len(CATEGORIES), line_order.size),
+    lines = {"kind": np.zeros(line_order.size, np.int8), "order": line_order.astype(np.int32),
+             "acc": acc_line.astype(np.int32), "day": o_day[line_order].astype(np.int32),
+             "category": rng.choice(len(CATEGORIES), line_order.size).astype(np.int8),
              "revenue": revenue, "gross_margin": margin, "discount": np.round(discount, 3)}
     del discount
     zero = rng.random(line_order.size) < cfg.zero_revenue_rate
@@ -330,8 +368,16 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
     # pipeline, payments and win-backs come from a second stream, so the tables above do not change
     rng2 = np.random.default_rng(cfg.seed + 1)
     accounts, lines, costs = _win_backs(cfg, rng2, accounts, lines, costs, lam, nu)
-    opportunities = _opportunities(cfg, rng2, accounts, acq_days, stop_day, tier, manager)
-    payments = _payments(cfg, rng2, lines, accounts, account_ids)
+    emit("costs", _rows(costs), lambda lo, hi: _costs_frame(_permuted(costs, slice(lo, hi)), account_ids))
+    del costs
+    _opportunities(cfg, rng2, accounts, acq_days, stop_day, manager, emit)
+    payments = _payments(cfg, rng2, lines, accounts)
+    emit("payments", _rows(payments),
+         lambda lo, hi: _payments_frame(_permuted(payments, slice(lo, hi)), account_ids, start))
+    del payments
+    emit("transactions", _rows(lines),
+         lambda lo, hi: _transactions_frame(_permuted(lines, slice(lo, hi)), account_ids, start))
+    del lines
     config = {k: v for k, v in asdict(cfg).items() if k != "truth"} | {"n_managers": len(managers)}
     truth = {"parameters": asdict(tp), "config": config,
              "churn_hazard": asdict(cfg.churn) | {"period": "calendar month",
@@ -340,10 +386,15 @@ def generate_book(config: GeneratorConfig | None = None) -> SimulatedBook:
              "win_rate_existing": cfg.win_rate_existing, "win_rate_new": cfg.win_rate_new}
     del o_acc, o_day, o_value
     contacts, interactions["contact"] = with_contacts(accounts, interactions, cfg.seed + 2)
-    book = SimulatedBook(accounts, _transactions_frame(lines, account_ids, start), _costs_frame(costs, account_ids),
-                         _interactions_frame(interactions, account_ids, contacts["contact_id"].tolist(), start),
-                         truth, opportunities, payments, contacts)
-    return with_tier_changes(book, cfg.end, cfg.seed + 3)
+    contact_ids = contacts["contact_id"].tolist()
+    emit("contacts", len(contacts), lambda lo, hi: contacts.iloc[lo:hi])
+    emit("interactions", _rows(interactions),
+         lambda lo, hi: _interactions_frame(_permuted(interactions, slice(lo, hi)), account_ids, contact_ids, start))
+    del interactions, contacts
+    tier_changes = with_tier_changes(accounts, cfg.end, cfg.seed + 3)
+    emit("tier_changes", len(tier_changes), lambda lo, hi: tier_changes.iloc[lo:hi])
+    emit("accounts", len(accounts), lambda lo, hi: accounts.iloc[lo:hi])
+    return truth
 
 
 _TIERS = np.array(["strategic", "A", "B", "C"])
@@ -376,11 +427,10 @@ def with_contacts(accounts: pd.DataFrame, interactions: dict[str, np.ndarray], s
     return contact_frames(accounts, interactions, seed, _text_rank(accounts["account_id"].to_numpy(object)))
 
 
-def with_tier_changes(book: SimulatedBook, end, seed: int) -> SimulatedBook:
-    """``book`` with its accounts' tier history (:mod:`kamlib.data.generator_tiers`; its own random stream)."""
+def with_tier_changes(accounts: pd.DataFrame, end, seed: int) -> pd.DataFrame:
+    """The accounts' tier history (:mod:`kamlib.data.generator_tiers`; its own random stream)."""
     from .generator_tiers import tier_history
-    book.tier_changes = tier_history(book.accounts, end, seed)
-    return book
+    return tier_history(accounts, end, seed)
 
 
 def _active_months(acquired: pd.Series, last_active: pd.Series, end: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
@@ -421,7 +471,7 @@ def _costs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame) -> dict[str, np.nd
                          "amount": per.to_numpy(), "acc": np.full(len(per), -1)})
         else:
             rows.append({"period": _month_starts(am_month), "kind": np.full(am_i.size, 2, np.int8),
-                         "amount": amount.round(2), "acc": am_i})
+                         "amount": amount.round(2), "acc": am_i.astype(np.int32)})
     out = _concat(*rows)
     return _permuted(out, np.lexsort((out["kind"], out["period"])))
 
@@ -510,7 +560,8 @@ def _churn_and_service(cfg: GeneratorConfig, rng, acq: np.ndarray, tier: np.ndar
     for kind, code in (("visit", 3), ("complaint", 1), ("resolved", 2)):
         i, d = (np.concatenate(v) for v in ev[kind])
         keep = d <= (end - start).days
-        parts.append({"acc": i[keep], "day": d[keep], "kind": np.full(keep.sum(), code, np.int8)})
+        parts.append({"acc": i[keep].astype(np.int32), "day": d[keep].astype(np.int32),
+                      "kind": np.full(keep.sum(), code, np.int8)})
     return churn_day, _concat(*parts)
 
 
@@ -522,7 +573,8 @@ def _interactions(cfg: GeneratorConfig, rng, acq_days: np.ndarray, stop_day: np.
     k = rng.poisson(0.5 * weeks)
     i = np.repeat(np.arange(acq_days.size), k)
     days = np.floor(rng.random(i.size) * weeks[i] * 7).astype(np.int64)
-    out = _concat(service, {"acc": i, "day": acq_days[i] + days, "kind": np.zeros(i.size, np.int8)})
+    out = _concat(service, {"acc": i.astype(np.int32), "day": (acq_days[i] + days).astype(np.int32),
+                            "kind": np.zeros(i.size, np.int8)})
     id_rank = _text_rank(account_ids)
     return _permuted(out, np.lexsort((out["kind"], id_rank[out["acc"]], out["day"])))
 
@@ -564,8 +616,8 @@ def _win_backs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, lines: dict, c
         parts.append((np.full(k, i), first + days.astype(np.int64), np.round(rng.gamma(cfg.truth.p, 1.0 / nu[i], k), 2)))
     acc, day, value = (np.concatenate(v) for v in zip(*parts))
     m = acc.size
-    wb = {"kind": np.full(m, 2, np.int8), "order": np.arange(m), "acc": acc, "day": day,
-          "category": rng.choice(len(CATEGORIES), m), "revenue": value}
+    wb = {"kind": np.full(m, 2, np.int8), "order": np.arange(m, dtype=np.int32), "acc": acc.astype(np.int32),
+          "day": day.astype(np.int32), "category": rng.choice(len(CATEGORIES), m).astype(np.int8), "revenue": value}
     wb["gross_margin"] = np.round(value * rng.uniform(0.15, 0.3, m), 2)
     wb["discount"] = np.round(rng.uniform(0.05, 0.15, m), 3)        # won back with a deal
     # by date and order id: "WB..." after the "SO..." orders of a day, which keep their order
@@ -576,7 +628,8 @@ def _win_backs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, lines: dict, c
     lines = _permuted(lines, np.lexsort((position, source, lines["day"])))
     spend = {"period": back.dt.to_period("M").dt.to_timestamp().to_numpy().astype("datetime64[us]"),
              "kind": np.full(chosen.size, 3, np.int8),
-             "amount": np.round(cfg.win_back_cost * rng.gamma(4, 0.25, chosen.size), 2), "acc": chosen}
+             "amount": np.round(cfg.win_back_cost * rng.gamma(4, 0.25, chosen.size), 2),
+             "acc": chosen.astype(np.int32)}
     costs = _concat(costs, spend)
     return accounts, lines, _permuted(costs, np.lexsort((costs["kind"], costs["period"])))
 
@@ -586,7 +639,7 @@ _OUTCOMES = ("won", "lost", "open")
 
 
 def _opportunities(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, acq_days: np.ndarray, stop_day: np.ndarray,
-                   tier: np.ndarray, manager: np.ndarray) -> pd.DataFrame:
+                   manager: np.ndarray, emit) -> None:
     """Won prospect opportunities at each acquisition, lost prospects around them (win rate ``win_rate_new``),
     and opportunities of existing accounts while they are in the book (win rate ``win_rate_existing``)."""
     start, end = pd.Timestamp(cfg.start), pd.Timestamp(cfg.end)
@@ -629,11 +682,19 @@ def _opportunities(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, acq_days: 
     out["outcome"][still_open] = 2
     out["stage"][still_open] = rng.choice(3, still_open.size)
     out = _permuted(out, np.argsort(out["created"], kind="stable"))
+    out["number"] = np.arange(_rows(out)) + 1
+    account_ids = accounts["account_id"].tolist()
+    emit("opportunities", _rows(out), lambda lo, hi: _opportunities_frame(
+        _permuted(out, slice(lo, hi)), names, account_ids, cfg.managers, start))
+
+
+def _opportunities_frame(out: dict[str, np.ndarray], names: pa.Array, account_ids: list[str], managers,
+                         start: pd.Timestamp) -> pd.DataFrame:
     return pd.DataFrame({
-        "opportunity_id": _text(_ids("OP", np.arange(out["acc"].size) + 1, 6)),
-        "account_id": _text(_take(accounts["account_id"].tolist(), out["acc"])),
+        "opportunity_id": _text(_ids("OP", out["number"], 6)),
+        "account_id": _text(_take(account_ids, out["acc"])),
         "prospect_name": _text(names.take(pa.array(out["name"], mask=out["name"] < 0))),
-        "account_manager": _text(_take(list(cfg.managers), out["manager"])),
+        "account_manager": _text(_take(list(managers), out["manager"])),
         "created_on": _dates(start, out["created"]),
         "closed_on": _dates(start, out["closed"], out["outcome"] == 2),
         "outcome": _text(_take(_OUTCOMES, out["outcome"])),
@@ -642,37 +703,41 @@ def _opportunities(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, acq_days: 
     })
 
 
-def _payments(cfg: GeneratorConfig, rng, lines: dict[str, np.ndarray], accounts: pd.DataFrame,
-              account_ids: np.ndarray) -> pd.DataFrame:
+def _payments(cfg: GeneratorConfig, rng, lines: dict[str, np.ndarray], accounts: pd.DataFrame) -> dict:
     """One invoice per order: 60-day terms for state-owned accounts, 30 days otherwise; payment delay after
-    the due date depends on the credit rating; a few risky invoices are never paid."""
+    the due date depends on the credit rating; a few risky invoices are never paid. Codes: wb (a win-back
+    order), number (the order's), acc, day, due, paid (-1: not paid by the end), amount."""
     start, end = pd.Timestamp(cfg.start), pd.Timestamp(cfg.end)
     sales = np.flatnonzero(lines["revenue"] > 0)
     win_back = (lines["kind"][sales] == 2).astype(np.int64)
-    number = lines["order"][sales] + 1
+    number = lines["order"][sales].astype(np.int64) + 1
     key = _text_order(win_back, number, (7, 6))           # the invoice (order) ids' text order: SO... < WB...
     inv = pd.DataFrame({"key": key, "day": lines["day"][sales], "amount": lines["revenue"][sales],
                         "acc": lines["acc"][sales], "wb": win_back, "number": number}).groupby("key").agg(
         day=("day", "min"), amount=("amount", "sum"), acc=("acc", "first"), wb=("wb", "first"),
         number=("number", "first"))
+    del sales, win_back, number, key
     acc = inv["acc"].to_numpy()
-    day = inv["day"].to_numpy()
-    terms = np.where(accounts["enterprise_type"].to_numpy()[acc] == "state-owned", 60, 30)
-    due = day + terms
-    rating = accounts["credit_rating"].to_numpy()[acc]
+    day = inv["day"].to_numpy().astype(np.int64)
+    due = day + np.where(accounts["enterprise_type"].to_numpy()[acc] == "state-owned", 60, 30)
     mean = pd.Series(accounts["credit_rating"]).map(cfg.payment_delay_days).to_numpy()[acc]
     delay = np.round(mean + rng.normal(0, 3 + np.abs(mean) / 3, len(inv))).astype(np.int64)
     paid = np.maximum(due + delay, day)
-    bad_debt = (rating == "BB") & (rng.random(len(inv)) < 0.03)
+    bad_debt = (accounts["credit_rating"].to_numpy()[acc] == "BB") & (rng.random(len(inv)) < 0.03)
+    paid[(paid > (end - start).days) | bad_debt] = -1
     order = np.lexsort((inv.index.to_numpy(), day))
-    wb, number = inv["wb"].to_numpy()[order], inv["number"].to_numpy()[order]
-    ids = pc.if_else(pa.array(wb == 1), _ids("WB", number, 6), _ids("SO", number, 7))
-    paid, bad_debt = paid[order], bad_debt[order]
+    return {"wb": inv["wb"].to_numpy()[order].astype(np.int8), "number": inv["number"].to_numpy()[order],
+            "acc": acc[order], "day": day[order], "due": due[order], "paid": paid[order],
+            "amount": inv["amount"].to_numpy()[order].round(2)}
+
+
+def _payments_frame(pay: dict[str, np.ndarray], account_ids: np.ndarray, start: pd.Timestamp) -> pd.DataFrame:
     return pd.DataFrame({
-        "invoice_id": _text(ids),
-        "account_id": _text(_take(account_ids.tolist(), acc[order])),
-        "invoice_date": _dates(start, day[order]),
-        "due_date": _dates(start, due[order]),
-        "paid_date": _dates(start, np.where(paid > (end - start).days, 0, paid), (paid > (end - start).days) | bad_debt),
-        "amount": inv["amount"].to_numpy()[order].round(2),
+        "invoice_id": _text(pc.if_else(pa.array(pay["wb"] == 1), _ids("WB", pay["number"], 6),
+                                       _ids("SO", pay["number"], 7))),
+        "account_id": _text(_take(account_ids.tolist(), pay["acc"])),
+        "invoice_date": _dates(start, pay["day"]),
+        "due_date": _dates(start, pay["due"]),
+        "paid_date": _dates(start, np.maximum(pay["paid"], 0), pay["paid"] < 0),
+        "amount": pay["amount"],
     })
