@@ -88,3 +88,23 @@ def test_shorten_counts_cjk_characters_double():
     assert shorten("Short name") == "Short name"
     assert shorten("x" * 30, 10) == "x" * 10 + "…"
     assert shorten("上海宏达机械设备有限公司", 10) == "上海宏达机…"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_large_team_shows_its_best_and_lowest_ranked_managers(lang):
+    import numpy as np
+    from kamlib.figures import scorecard as scorecard_plots
+    from kamlib.text.i18n import t
+    months = pd.date_range("2025-11-01", periods=12, freq="MS")
+    names = [f"m{i:03d}" for i in range(40)]                  # in rank order, as the scorecard
+    margin = pd.DataFrame(np.ones((40, 12)), index=names, columns=months)
+    card = pd.DataFrame({"retention_rate": 0.9}, index=[*names, "team median"])
+    fig = scorecard_plots.manager_panels(margin, card, currency="CNY", lang=lang)
+    shown = [ax.get_title().split("\n")[0] for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    half = scorecard_plots.MAX_PANELS // 2
+    assert shown == names[:half] + names[-half:]
+    assert fig._suptitle.get_text() == t("panels_title_some", lang, n=half, managers=40)
+    small = scorecard_plots.manager_panels(margin.iloc[:5], card, currency="CNY", lang=lang)
+    assert len([ax for ax in small.axes if ax.get_visible() and ax.get_title()]) == 5
+    assert small._suptitle.get_text() == t("panels_title", lang)
+    plt.close("all")

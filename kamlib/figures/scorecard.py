@@ -60,9 +60,17 @@ def complaint_funnel(summary: dict, *, lang: str = "en"):
     return fig
 
 
+MAX_PANELS = 24      # a book with more managers shows the best and the lowest ranked (each has its own page)
+
+
 def manager_panels(margin: pd.DataFrame, card: pd.DataFrame, *, currency: str, lang: str = "en"):
-    """One small panel per manager: monthly margin, with retention, compliance and DSO in the title."""
+    """One small panel per manager: monthly margin, with retention, compliance and DSO in the title. With more
+    than :data:`MAX_PANELS` managers, the first and last half of them in the scorecard's order (rank): a grid
+    of every manager of a large team (hundreds) would be metres tall and take minutes to draw."""
     names = [m for m in card.index if m in margin.index]
+    everyone = len(names)
+    if everyone > MAX_PANELS:
+        names = names[:MAX_PANELS // 2] + names[-(MAX_PANELS // 2):]
     cols = 3
     rows = math.ceil(len(names) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(14, 2.8 * rows), sharex=True, sharey=True, squeeze=False)
@@ -79,7 +87,8 @@ def manager_panels(margin: pd.DataFrame, card: pd.DataFrame, *, currency: str, l
         ax.tick_params(axis="x", labelrotation=45, labelsize=7)
     for ax in axes.flat[len(names):]:
         ax.set_visible(False)
-    fig.suptitle(t("panels_title", lang))
+    fig.suptitle(t("panels_title", lang) if everyone <= MAX_PANELS else
+                 t("panels_title_some", lang, n=MAX_PANELS // 2, managers=everyone))
     fig.supylabel(t("gross_margin", lang))
     fig.supxlabel(t("month", lang))
     fig.tight_layout()

@@ -347,18 +347,32 @@ class NotebookRunner:
 
     def __init__(self, notebook_dir: Path, jobs: int):
         self.notebook_dir = Path(notebook_dir)
-        self._pool, self._kernel, self._kernel_error = None, None, ""
+        self._pool, self._kernel, self._kernel_error, self._starting = None, None, "", None
         if jobs > 1:
             self._pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker_kernel,
                                              initargs=(str(self.notebook_dir), True))
             for _ in range(jobs):          # spawn the workers now, so their kernels warm up
                 self._pool.submit(_worker_ready)
+        else:                              # one kernel, started beside this thread (it mostly waits for it)
+            import threading
+            self._starting = threading.Thread(target=self._start_one, daemon=True)
+            self._starting.start()
+
+    def _start_one(self) -> None:
+        self._kernel, self._kernel_error = _start_kernel(self.notebook_dir, parallel=False)
+
+    def _started(self) -> None:
+        """Wait for the kernel started in :meth:`__init__` (jobs=1)."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
 
     def __enter__(self) -> NotebookRunner:
         return self
 
     def __exit__(self, kind, *exc) -> None:
         stopped = kind is not None and issubclass(kind, KeyboardInterrupt)    # Ctrl-C, SIGTERM: no waiting
+        self._started()
         if self._pool is not None:
             if stopped:
                 for process in list((self._pool._processes or {}).values()):   # their kernels go with them
@@ -374,6 +388,7 @@ class NotebookRunner:
         def args(job: Job) -> tuple:             # execute_notebook's positional arguments for a job
             return job.notebook, str(work), {**parameters, **dict(job.params)}, str(self.notebook_dir)
         if self._pool is None:
+            self._started()
             if self._kernel is None and not self._kernel_error:
                 self._kernel, self._kernel_error = _start_kernel(self.notebook_dir, parallel=False)
             if self._kernel is None:
