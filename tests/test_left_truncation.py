@@ -127,6 +127,24 @@ def test_p_alive_and_expected_purchases_of_older_accounts_match_simulation(cell)
     assert abs(naive - actual.sum()) > 10 * se
 
 
+def test_prediction_intervals_of_older_accounts_hold_their_share_of_outcomes(cell):
+    fit = ParetoNBDResults(ParetoNBD(time_unit="W"), THETA, np.zeros((4, 4)), 0.0, 1, True, 0, "")
+    sample = cell.iloc[:4000]
+    band = clv.purchase_interval(fit, sample, 52.0, level=0.9, n_samples=500, n_draws=0)
+    held = (band["lower"] <= sample["frequency_future"]) & (sample["frequency_future"] <= band["upper"])
+    assert 0.88 <= held.mean() <= 0.97, held.mean()                 # discrete counts: at least the level
+    assert (band["expected"] == fit.expected_purchases(52.0, sample)).all()
+    # the conditional distribution of the accounts without a purchase in the window: P(no purchase in the
+    # next year), drawn from their posterior, against the simulated share (as if new: far off)
+    none = cell[cell["frequency"] == 0]
+    share, tol = _share_ci(none["frequency_future"].to_numpy() == 0)
+    rng = np.random.default_rng(5)
+    drawn = (fit.sample_future(52.0, none.iloc[:1], rng, size=200_000) == 0).mean()
+    assert abs(drawn - share) < tol + 4 * np.sqrt(share * (1 - share) / 200_000)
+    naive = (fit.sample_future(52.0, none.iloc[:1].drop(columns="age_at_start"), rng, size=200_000) == 0).mean()
+    assert share - naive > 10 * tol
+
+
 # --- rfm rows of older accounts
 
 
