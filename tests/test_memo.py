@@ -1,5 +1,5 @@
-"""The fits a batch kernel shares between its notebooks (kamlib.analysis.memo), and the churn-driver fit's route
-to its maximum."""
+"""The fits a batch kernel shares between its notebooks (kamlib.analysis.memo), the churn-driver fit's route
+to its maximum, and metrics files that the notebooks of a batch read from each other."""
 from __future__ import annotations
 
 import warnings
@@ -103,3 +103,27 @@ def test_damped_newton_reaches_the_maximum_bfgs_reaches(small_dir):
     assert survival._at_maximum(model, damped)
     np.testing.assert_allclose(damped.params, via_bfgs.params, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(damped.bse, via_bfgs.bse, rtol=1e-8)
+
+
+def test_a_metrics_file_is_never_seen_half_written(tmp_path, monkeypatch):
+    """The deck and the executive summary run side by side, each reading the other's metrics file."""
+    import json
+    from pathlib import Path
+
+    from kamlib.analysis.metrics import MetricsRecorder
+    path = tmp_path / "metrics" / "00.json"
+    rec = MetricsRecorder(path)
+    rec.record("active_accounts_12m", 1.0)
+    real = Path.write_text
+
+    def torn(self, text, *a, **k):                 # a writer stopped half way
+        real(self, text[: len(text) // 2], *a, **k)
+        raise OSError("stopped")
+    monkeypatch.setattr(Path, "write_text", torn)
+    with pytest.raises(OSError):
+        rec.record("active_accounts_12m", 2.0)
+    assert json.loads(path.read_text())["metrics"] == {"active_accounts_12m": 1.0}
+    monkeypatch.setattr(Path, "write_text", real)
+    rec.record("active_accounts_12m", 3.0)
+    assert json.loads(path.read_text())["metrics"] == {"active_accounts_12m": 3.0}
+    assert [p.name for p in path.parent.glob("*.json")] == ["00.json"]

@@ -283,10 +283,14 @@ class MetricsRecorder:
             self.record(k, v, reason=(reasons or {}).get(k))
 
     def _save(self) -> None:
+        """Write the file whole or not at all (a temporary file renamed over it): the deck and the executive
+        summary run side by side and each reads the other's file."""
         if self.path is not None:
+            import os
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(json.dumps({"metrics": self.metrics, "notes": self.notes}, indent=2,
-                                            ensure_ascii=False))
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"metrics": self.metrics, "notes": self.notes}, indent=2, ensure_ascii=False))
+            os.replace(tmp, self.path)
 
 
 def merge_metric_files(paths: list[Path]) -> tuple[dict, dict]:

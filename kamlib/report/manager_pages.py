@@ -274,11 +274,9 @@ def notebook_defaults(path: Path) -> dict:
     return out
 
 
-def render_batch(notebook: Path, parameters: dict, work: Path, *, jobs: int = 1, progress: bool = False,
-                 shown=None) -> list[dict]:
-    """The batch's manager reports: the parameters of ``notebook`` (06, its defaults where the run gives none),
-    the book tables from the run's cache (computed and cached when no notebook did yet), every page rendered.
-    Returns the entries of the manager reports and of any page that failed."""
+def _shared_tables(notebook: Path, parameters: dict):
+    """The run's parameters (``notebook``'s defaults where the run gives none), its data set, book settings and
+    book tables (from the run's cache; computed and cached when no one did yet)."""
     from ..data.loading import load_dataset
     from ..data.periods import month_end
     from .cache import cached
@@ -286,8 +284,29 @@ def render_batch(notebook: Path, parameters: dict, work: Path, *, jobs: int = 1,
     ds = load_dataset(p["data_dir"], analysis_date=month_end(p["month"]), future_rows=p.get("future_rows", "exclude"),
                       today=p.get("today") or None)
     settings = portfolio.book_settings(p.get("book_settings"))        # the run's, as notebooks 00 and 07
+    return p, ds, settings, cached(p.get("cache_dir"), "book_tables", portfolio.tables_for, ds, settings)
+
+
+def prepare_tables(notebook: Path, parameters: dict) -> bool:
+    """Compute and cache the run's book tables ahead of the pages (a pool worker runs it beside the analysis
+    notebooks, so the pages do not wait for it); False when they could not be computed (the pages then
+    compute them, and report the failure)."""
+    try:
+        ds = _shared_tables(notebook, parameters)[1]
+    except Exception:  # noqa: BLE001 - render_batch meets the same failure and reports it on the pages
+        return False
+    if ds.con is not None:
+        ds.con.close()
+    return True
+
+
+def render_batch(notebook: Path, parameters: dict, work: Path, *, jobs: int = 1, progress: bool = False,
+                 shown=None) -> list[dict]:
+    """The batch's manager reports: the parameters of ``notebook`` (06, its defaults where the run gives none),
+    the book tables from the run's cache (computed and cached when no notebook did yet), every page rendered.
+    Returns the entries of the manager reports and of any page that failed."""
+    p, ds, settings, tables = _shared_tables(notebook, parameters)
     policy = portfolio.service_policy(settings)
-    tables = cached(p.get("cache_dir"), "book_tables", portfolio.tables_for, ds, settings)
     try:
         entries = render_manager_reports(ds, tables, work, policy=policy, horizon_months=tables.horizon_months,
                                          lang=p.get("language", "en"), currency=p.get("currency", "CNY"),

@@ -381,6 +381,15 @@ class NotebookRunner:
         if self._kernel is not None:
             self._kernel.kill() if stopped else self._kernel.shutdown()
 
+    def beside(self, manager_notebook: Path, parameters: dict):
+        """With pool workers, a future computing the run's book tables into its cache
+        (:func:`kamlib.report.manager_pages.prepare_tables`), submitted before the notebooks so that a worker
+        takes it first; None with one kernel (the pages compute them)."""
+        if self._pool is None:
+            return None
+        from .manager_pages import prepare_tables
+        return self._pool.submit(prepare_tables, manager_notebook, parameters)
+
     def run(self, jobs, work: Path, parameters: dict, progress: bool) -> list[NotebookRun]:
         """Run ``jobs`` (notebook names or :class:`Job`; longest first when parallel); results in their order."""
         jobs = [j if isinstance(j, Job) else Job(j) for j in jobs]
@@ -590,7 +599,11 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                 if MANAGER_NOTEBOOK in names and not rendered:    # an analyst's edited 06: run once per manager
                     first += [Job(MANAGER_NOTEBOOK, f"managers/{slug(m)}", (("account_manager", m),))
                               for m in sorted(ds.accounts["account_manager"].dropna().unique())]
+                # the pages' shared tables are computed by a worker beside the analysis notebooks
+                ahead = runner.beside(manager_nb, params) if rendered else None
                 run.notebooks = runner.run(first, work, params, progress)
+                if ahead is not None:
+                    ahead.result()
                 if rendered:      # a page per manager from the shared tables, through one template (manager_pages)
                     from .manager_pages import render_batch
                     run.notebooks += [NotebookRun(**e) for e in render_batch(
