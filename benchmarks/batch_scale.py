@@ -2,7 +2,7 @@
 every manager report, the deck), then `kam brief`; wall time and peak memory of each step (the whole process
 tree: pool workers and kernels included), the machine's load beside them.
 
-    python benchmarks/batch_scale.py [--accounts 20000] [--managers N] [--jobs 2] [--keep DIR]
+    python benchmarks/batch_scale.py [--accounts 20000] [--managers N] [--jobs 2] [--keep DIR] [--generate-only]
 
 Targets (issue 34): 200k accounts generated in < 60 s and < 4 GiB; the 200k book with ~1,300 managers through
 the full batch in < 10 minutes and < 8 GiB; the sample batch with the deck < 30 s; `kam brief` < 5 s after a
@@ -64,6 +64,7 @@ def main(argv=None) -> None:
     p.add_argument("--month", default="2026-10")
     p.add_argument("--data", help="an existing book to use instead of generating one")
     p.add_argument("--keep", help="folder to keep the book and reports in (default: a temporary one)")
+    p.add_argument("--generate-only", action="store_true", help="measure `kam sample` alone (no batch, no brief)")
     a = p.parse_args(argv)
     kam = [sys.executable, "-m", "kamlib.cli"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,6 +77,9 @@ def main(argv=None) -> None:
             rows.append(("generate", *measured(cmd + (["--managers", str(a.managers)] if a.managers else []))))
         accounts = __import__("pandas").read_csv(data / "accounts.csv", usecols=["account_id", "account_manager",
                                                                                   "tier"])
+        if a.generate_only:
+            report(rows, accounts, a, load, data)
+            return
         rows.append(("batch (all notebooks, manager reports, deck)", *measured(
             [*kam, "report", "--data", str(data), "--month", a.month, "--out", str(out), "--jobs", str(a.jobs),
              "--today", TODAY, "--deck", "--quiet"])))
@@ -83,12 +87,7 @@ def main(argv=None) -> None:
         rows.append(("kam brief after the batch", *measured(
             [*kam, "brief", "--account", key, "--data", str(data), "--month", a.month, "--out", str(out),
              "--today", TODAY, "--quiet"])))
-        print(f"book: {len(accounts):,} accounts, {accounts['account_manager'].nunique():,} managers; "
-              f"{a.jobs} jobs on {os.cpu_count()} cores; load average {load:.1f} at the start, "
-              f"{os.getloadavg()[0]:.1f} at the end")
-        for name, wall, cpu, mib, status in rows:
-            print(f"  {name:46s} {wall:8.1f} s wall {cpu:8.1f} s CPU {mib:8.0f} MiB peak"
-                  + ("" if status == 0 else f"  FAILED ({status})"))
+        report(rows, accounts, a, load, data)
         run = out / a.month / "run.json"
         if run.exists():
             notebooks = json.loads(run.read_text())["notebooks"]
@@ -100,6 +99,17 @@ def main(argv=None) -> None:
                 total = sum(n["duration_s"] for n in managers)
                 print(f"    {len(managers)} manager reports: {total:.1f} s of worker time "
                       f"({total / len(managers):.2f} s each)")
+
+
+def report(rows, accounts, a, load: float, data: Path) -> None:
+    lines = {t: sum(1 for _ in open(data / f"{t}.csv", "rb")) - 1 for t in ("transactions", "interactions")}
+    print(f"book: {len(accounts):,} accounts, {accounts['account_manager'].nunique():,} managers, "
+          f"{lines['transactions']:,} order lines, {lines['interactions']:,} interactions; "
+          f"{a.jobs} jobs on {os.cpu_count()} cores; load average {load:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end")
+    for name, wall, cpu, mib, status in rows:
+        print(f"  {name:46s} {wall:8.1f} s wall {cpu:8.1f} s CPU {mib:8.0f} MiB peak"
+              + ("" if status == 0 else f"  FAILED ({status})"))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ simulations (:mod:`kamlib.models.simulate`). Costs, pipeline, payments and win-b
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -158,15 +159,21 @@ def write_book(config: GeneratorConfig | None = None, folder: str | Path = "data
     :func:`generate_book` of the same ``config``, byte for byte, but each table is written as soon as it is
     final, ``chunk_rows`` rows at a time built from the simulation's integer codes, and dropped: the memory holds
     the codes and one chunk's text, never every table as a frame (``kam sample``; 200k accounts in the README's
-    benchmarks)."""
+    benchmarks). The tables are written by a second thread while the simulation goes on (Arrow and numpy work
+    outside the GIL, so on two cores the writing is mostly hidden)."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kam-sample-writer") as writer:
+        written = []
 
-    def emit(name: str, rows: int, part) -> None:
-        parts = (part(lo, min(lo + chunk_rows, rows)) for lo in range(0, max(rows, 1), chunk_rows))
-        write_csv(parts, out / f"{name}.csv", chunk_rows=chunk_rows)
+        def emit(name: str, rows: int, part) -> None:
+            parts = (part(lo, min(lo + chunk_rows, rows)) for lo in range(0, max(rows, 1), chunk_rows))
+            written.append(writer.submit(write_csv, parts, out / f"{name}.csv", chunk_rows=chunk_rows))
 
-    _write_truth(out, _simulate(config or GeneratorConfig(), emit))
+        truth = _simulate(config or GeneratorConfig(), emit)
+        for done in written:
+            done.result()                        # a failed write fails the command
+    _write_truth(out, truth)
     return out
 
 
@@ -225,6 +232,29 @@ def _days(start: pd.Timestamp, dates) -> np.ndarray:
 
 def _permuted(table: dict[str, np.ndarray], order) -> dict[str, np.ndarray]:
     return {k: v[order] for k, v in table.items()}
+
+
+def _order_by(*keys: np.ndarray) -> np.ndarray:
+    """The stable sort of rows by integer ``keys``, the first the major one: ``np.lexsort(keys[::-1])``, done as
+    one stable argsort of the keys packed into one int64 when their ranges allow it (a single pass)."""
+    if not keys[0].size:
+        return np.arange(0)
+    packed, span = np.zeros(keys[0].size, np.int64), 1
+    for key in reversed(keys):
+        lo, hi = int(key.min()), int(key.max())
+        if span * (hi - lo + 1) >= 2 ** 62:
+            return np.lexsort(keys[::-1])
+        packed += (key.astype(np.int64) - lo) * span
+        span *= hi - lo + 1
+    return np.argsort(packed, kind="stable")
+
+
+def _part(build, table, *args):
+    """``part(lo, hi)`` for ``emit``: rows ``lo:hi`` of a frame (``build`` None) or the frame ``build`` makes of
+    those rows of a table of codes (and ``args``); the table is bound now, whatever its name is bound to later."""
+    if build is None:
+        return lambda lo, hi: table.iloc[lo:hi]
+    return lambda lo, hi: build(_permuted(table, slice(lo, hi)), *args)
 
 
 def _rows(table: dict[str, np.ndarray]) -> int:
@@ -308,7 +338,7 @@ def _simulate(cfg: GeneratorConfig, emit) -> dict:
     o_day = acq_days[o_acc] + np.floor(o_week * 7).astype(np.int64)
     del o_week
     o_value = rng.gamma(tp.p, 1.0 / nu[o_acc])
-    sort = np.lexsort((o_day, o_acc))
+    sort = _order_by(o_acc, o_day)
     o_acc, o_day, o_value = o_acc[sort], o_day[sort], o_value[sort]
     del sort
     account_ids = np.array([f"KA{i + 1:05d}" for i in range(n)], dtype=object)
@@ -359,7 +389,7 @@ def _simulate(cfg: GeneratorConfig, emit) -> dict:
     # by date and order id ("SO0000012" < "SO0000012-R" < "SO0000013"): the same order as sorting the ids as text
     key = np.concatenate([2 * line_order, 2 * line_order[returned] + 1])
     lines = _concat(lines, ret)
-    lines = _permuted(lines, np.lexsort((key, lines["day"])))
+    lines = _permuted(lines, _order_by(lines["day"], key))
     del key, ret, line_order, acc_line, revenue, margin
 
     costs = _costs(cfg, rng, accounts)
@@ -368,15 +398,13 @@ def _simulate(cfg: GeneratorConfig, emit) -> dict:
     # pipeline, payments and win-backs come from a second stream, so the tables above do not change
     rng2 = np.random.default_rng(cfg.seed + 1)
     accounts, lines, costs = _win_backs(cfg, rng2, accounts, lines, costs, lam, nu)
-    emit("costs", _rows(costs), lambda lo, hi: _costs_frame(_permuted(costs, slice(lo, hi)), account_ids))
+    emit("costs", _rows(costs), _part(_costs_frame, costs, account_ids))
     del costs
     _opportunities(cfg, rng2, accounts, acq_days, stop_day, manager, emit)
     payments = _payments(cfg, rng2, lines, accounts)
-    emit("payments", _rows(payments),
-         lambda lo, hi: _payments_frame(_permuted(payments, slice(lo, hi)), account_ids, start))
+    emit("payments", _rows(payments), _part(_payments_frame, payments, account_ids, start))
     del payments
-    emit("transactions", _rows(lines),
-         lambda lo, hi: _transactions_frame(_permuted(lines, slice(lo, hi)), account_ids, start))
+    emit("transactions", _rows(lines), _part(_transactions_frame, lines, account_ids, start))
     del lines
     config = {k: v for k, v in asdict(cfg).items() if k != "truth"} | {"n_managers": len(managers)}
     truth = {"parameters": asdict(tp), "config": config,
@@ -386,14 +414,13 @@ def _simulate(cfg: GeneratorConfig, emit) -> dict:
              "win_rate_existing": cfg.win_rate_existing, "win_rate_new": cfg.win_rate_new}
     del o_acc, o_day, o_value
     contacts, interactions["contact"] = with_contacts(accounts, interactions, cfg.seed + 2)
-    contact_ids = contacts["contact_id"].tolist()
-    emit("contacts", len(contacts), lambda lo, hi: contacts.iloc[lo:hi])
+    emit("contacts", len(contacts), _part(None, contacts))
     emit("interactions", _rows(interactions),
-         lambda lo, hi: _interactions_frame(_permuted(interactions, slice(lo, hi)), account_ids, contact_ids, start))
+         _part(_interactions_frame, interactions, account_ids, contacts["contact_id"].tolist(), start))
     del interactions, contacts
     tier_changes = with_tier_changes(accounts, cfg.end, cfg.seed + 3)
-    emit("tier_changes", len(tier_changes), lambda lo, hi: tier_changes.iloc[lo:hi])
-    emit("accounts", len(accounts), lambda lo, hi: accounts.iloc[lo:hi])
+    emit("tier_changes", len(tier_changes), _part(None, tier_changes))
+    emit("accounts", len(accounts), _part(None, accounts))
     return truth
 
 
@@ -473,7 +500,7 @@ def _costs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame) -> dict[str, np.nd
             rows.append({"period": _month_starts(am_month), "kind": np.full(am_i.size, 2, np.int8),
                          "amount": amount.round(2), "acc": am_i.astype(np.int32)})
     out = _concat(*rows)
-    return _permuted(out, np.lexsort((out["kind"], out["period"])))
+    return _permuted(out, _order_by(out["period"].view(np.int64), out["kind"]))
 
 
 def _costs_frame(costs: dict[str, np.ndarray], account_ids: np.ndarray) -> pd.DataFrame:
@@ -576,7 +603,7 @@ def _interactions(cfg: GeneratorConfig, rng, acq_days: np.ndarray, stop_day: np.
     out = _concat(service, {"acc": i.astype(np.int32), "day": (acq_days[i] + days).astype(np.int32),
                             "kind": np.zeros(i.size, np.int8)})
     id_rank = _text_rank(account_ids)
-    return _permuted(out, np.lexsort((out["kind"], id_rank[out["acc"]], out["day"])))
+    return _permuted(out, _order_by(out["day"], id_rank[out["acc"]], out["kind"]))
 
 
 def _text_rank(ids: np.ndarray) -> np.ndarray:
@@ -625,13 +652,13 @@ def _win_backs(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, lines: dict, c
     source = np.repeat([0, 1], [n_tx, m])
     position = np.concatenate([np.arange(n_tx), np.arange(m)])
     lines = _concat(lines, {k: wb[k] for k in lines})
-    lines = _permuted(lines, np.lexsort((position, source, lines["day"])))
+    lines = _permuted(lines, _order_by(lines["day"], source, position))
     spend = {"period": back.dt.to_period("M").dt.to_timestamp().to_numpy().astype("datetime64[us]"),
              "kind": np.full(chosen.size, 3, np.int8),
              "amount": np.round(cfg.win_back_cost * rng.gamma(4, 0.25, chosen.size), 2),
              "acc": chosen.astype(np.int32)}
     costs = _concat(costs, spend)
-    return accounts, lines, _permuted(costs, np.lexsort((costs["kind"], costs["period"])))
+    return accounts, lines, _permuted(costs, _order_by(costs["period"].view(np.int64), costs["kind"]))
 
 
 _STAGES = ("qualification", "proposal", "negotiation", "won")
@@ -684,8 +711,7 @@ def _opportunities(cfg: GeneratorConfig, rng, accounts: pd.DataFrame, acq_days: 
     out = _permuted(out, np.argsort(out["created"], kind="stable"))
     out["number"] = np.arange(_rows(out)) + 1
     account_ids = accounts["account_id"].tolist()
-    emit("opportunities", _rows(out), lambda lo, hi: _opportunities_frame(
-        _permuted(out, slice(lo, hi)), names, account_ids, cfg.managers, start))
+    emit("opportunities", _rows(out), _part(_opportunities_frame, out, names, account_ids, cfg.managers, start))
 
 
 def _opportunities_frame(out: dict[str, np.ndarray], names: pa.Array, account_ids: list[str], managers,
