@@ -124,6 +124,7 @@ def test_chunked_csv_writer_edge_values(tmp_path):
         "flag": np.arange(16) % 3 == 0,
     })
     frame["obj"] = pd.Series([None, "KA00001"] * 8, dtype=object)
+    frame["stamps"] = pd.Series([pd.Timestamp("2026-03-01"), None] * 8, dtype=object)
     frame["chunked"] = pd.concat([pd.Series(["a"] * 8), pd.Series([None, "b"] * 4)], ignore_index=True)
     for chunk in (1, 5, 100):
         write_csv(frame, tmp_path / "edge.csv", chunk_rows=chunk)
@@ -142,3 +143,13 @@ def test_streamed_write_equals_in_memory_write(small_book, small_dir, tmp_path):
     for path in small_dir.iterdir():
         assert (streamed / path.name).read_bytes() == path.read_bytes(), path.name
     assert json.loads((streamed / "truth.json").read_text()) == json.loads(json.dumps(small_book.truth, default=str))
+
+
+def test_order_ids_sort_as_text_also_past_their_width():
+    from kamlib.data.generator import _text_order
+    codes = np.array([0, 1, 0, 0, 1, 0, 1])
+    numbers = np.array([12, 3, 100, 9, 10, 2, 1])
+    for widths in ((3, 2), (2, 1)):         # every number fits its width / some do not ("SO100" < "SO12")
+        text = [("SO", "WB")[c] + str(x).zfill(widths[c]) for c, x in zip(codes, numbers)]
+        key = _text_order(("SO", "WB"), widths, codes, numbers)
+        assert [text[j] for j in np.argsort(key, kind="stable")] == sorted(text)

@@ -85,6 +85,8 @@ def _column_text(series: pd.Series) -> tuple[pa.Array, bool]:
     arr = pa.array(series, from_pandas=True)
     if isinstance(arr, pa.ChunkedArray):                            # e.g. a column of concatenated frames
         arr = arr.combine_chunks()
+    if pa.types.is_timestamp(arr.type):                             # Timestamps in an object column
+        return _dates(series.to_numpy("datetime64[us]")), False
     if pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.string())
     if pa.types.is_null(arr.type):                                  # a part where every value is missing

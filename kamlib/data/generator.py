@@ -7,6 +7,11 @@ unresolved complaints raise it, in-person visits lower it, tier on its own does 
 less only because they are visited more). The true parameters are returned (and written to ``truth.json``)
 so tests can check that the models recover them; the CLV models' own tests use pure BG/NBD and Pareto/NBD
 simulations (:mod:`kamlib.models.simulate`). Costs, pipeline, payments and win-backs are layered on top.
+
+Vectorised throughout: the tables are simulated as integer codes (account index, day, category, order number)
+and become text only when a frame is built (Arrow), so :func:`write_book` (``kam sample``) can write each table,
+chunk by chunk, as soon as it is final; :func:`generate_book` keeps the frames in memory. The random draws are
+those of the first, row-by-row generator, so a seed gives the same files as it always did.
 """
 from __future__ import annotations
 
@@ -205,16 +210,17 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     return pc.binary_join_element_wise(prefix, digits, "")
 
 
-def _text_order(prefix_code: np.ndarray, numbers: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
-    """A sort key that orders ids ``prefix + zero-padded number`` as their text would sort (prefixes given in
-    text order, code ``j`` padded to ``widths[j]`` digits): numeric while every number fits its width."""
+def _text_order(prefixes: tuple[str, ...], widths: tuple[int, ...], prefix_code: np.ndarray,
+                numbers: np.ndarray) -> np.ndarray:
+    """A sort key ordering the ids ``prefixes[code] + number zero-padded to widths[code]`` as their text sorts:
+    numeric while every number fits its width (prefixes of one length, given in text order), else the text's
+    rank ("SO10000000" sorts before "SO2000000")."""
     limit = np.array([10 ** w for w in widths])[prefix_code]
-    if (numbers < limit).all():
+    if (numbers < limit).all() and list(prefixes) == sorted(set(prefixes)) and len({len(p) for p in prefixes}) == 1:
         return prefix_code.astype(np.int64) * int(10 ** max(widths)) + numbers
-    text = pc.binary_join_element_wise(pa.array(prefix_code.astype(str)), pc.utf8_lpad(
-        pc.cast(pa.array(numbers), pa.string()), width=max(widths), padding="0"), "")
-    text = pc.if_else(pa.array(numbers < limit), text, pc.binary_join_element_wise(
-        pa.array(prefix_code.astype(str)), pc.cast(pa.array(numbers), pa.string()), ""))
+    text = _ids(prefixes[0], numbers, widths[0])
+    for j in range(1, len(prefixes)):
+        text = pc.if_else(pa.array(prefix_code == j), _ids(prefixes[j], numbers, widths[j]), text)
     return np.asarray(pc.rank(text, sort_keys="ascending", tiebreaker="dense"), dtype=np.int64)
 
 
@@ -737,7 +743,7 @@ def _payments(cfg: GeneratorConfig, rng, lines: dict[str, np.ndarray], accounts:
     sales = np.flatnonzero(lines["revenue"] > 0)
     win_back = (lines["kind"][sales] == 2).astype(np.int64)
     number = lines["order"][sales].astype(np.int64) + 1
-    key = _text_order(win_back, number, (7, 6))           # the invoice (order) ids' text order: SO... < WB...
+    key = _text_order(("SO", "WB"), (7, 6), win_back, number)      # the invoice (order) ids' text order
     inv = pd.DataFrame({"key": key, "day": lines["day"][sales], "amount": lines["revenue"][sales],
                         "acc": lines["acc"][sales], "wb": win_back, "number": number}).groupby("key").agg(
         day=("day", "min"), amount=("amount", "sum"), acc=("acc", "first"), wb=("wb", "first"),
