@@ -206,7 +206,11 @@ def _take(labels, codes: np.ndarray) -> pa.Array:
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     """``f"{prefix}{number:0{width}d}"`` for each (non-negative) number, by Arrow."""
-    digits = pc.utf8_lpad(pc.cast(pa.array(np.asarray(numbers, np.int64)), pa.string()), width=width, padding="0")
+    numbers = np.asarray(numbers, np.int64)
+    if numbers.size and numbers.max() < 10 ** width:      # "1" + the padded digits, its "1" replaced: one pass
+        return pc.binary_replace_slice(pc.cast(pa.array(numbers + 10 ** width), pa.string()), start=0, stop=1,
+                                       replacement=prefix)
+    digits = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width=width, padding="0")
     return pc.binary_join_element_wise(prefix, digits, "")
 
 
