@@ -311,10 +311,11 @@ def periods(ds: Dataset, churned_on: pd.Series | None = None, freq: str = "M",
     event = churn.notna() & (churn <= end)
     last = churn.where(event, end)
     first_p, last_p = acc["acquired_on"].dt.to_period(freq), last.dt.to_period(freq)
-    n = pd.PeriodIndex(last_p).asi8 - pd.PeriodIndex(first_p).asi8 + 1     # periods from acquisition to the end
+    first_ord = pd.PeriodIndex(first_p).asi8                                # period ordinals
+    n = pd.PeriodIndex(last_p).asi8 - first_ord + 1                          # periods from acquisition to the end
     i = np.repeat(np.arange(len(acc)), n)
     offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-    period = pd.PeriodIndex(first_p.to_numpy()[i] + offset, freq=freq)
+    period = pd.PeriodIndex.from_ordinals(first_ord[i] + offset, freq=freq)
     acquired = acc["acquired_on"].to_numpy()[i]
     start = np.maximum(period.start_time.normalize().to_numpy(), acquired)
     stop = np.minimum((period + 1).start_time.normalize().to_numpy(), last.to_numpy()[i] + np.timedelta64(1, "D"))
