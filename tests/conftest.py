@@ -45,3 +45,44 @@ def tiny_accounts(ids=("A1", "A2", "A3"), acquired=("2025-01-15", "2025-03-01", 
                          "region": ["East China"] * n, "account_manager": ["Li Na"] * n, "tier": ["A"] * n,
                          "acquired_on": list(acquired), "acquisition_channel": ["direct"] * n,
                          "credit_rating": ["AA"] * n, "churned_on": [None] * n})
+
+
+SAMPLE = ROOT / "data" / "sample"
+SAMPLE_MONTH = "2026-10"
+
+
+def busiest_key_account(data_dir: Path) -> str:
+    """The active strategic account with the most contacts and unpaid invoices (the longest brief)."""
+    acc = pd.read_csv(data_dir / "accounts.csv", dtype=str)
+    key = acc.loc[(acc["tier"] == "strategic") & acc["churned_on"].isna(), "account_id"]
+    pay = pd.read_csv(data_dir / "payments.csv", dtype=str)
+    size = (pd.read_csv(data_dir / "contacts.csv", dtype=str)["account_id"].value_counts()
+            .add(pay.loc[pay["paid_date"].isna(), "account_id"].value_counts(), fill_value=0))
+    return size.reindex(key).fillna(0).idxmax()
+
+
+@pytest.fixture(scope="session")
+def zh_batch(tmp_path_factory, worker_id) -> Path:
+    """The Chinese batch of the bundled sample (every notebook report, manager pages, index, deck, workbook) and
+    the brief of its busiest key account printed by ``kam brief --pdf``: run once per test session and shared by
+    the xdist workers (the first one runs it under a lock, the others wait and read it). Its month folder."""
+    import fcntl
+
+    from kamlib.cli import main
+    if not (SAMPLE / "transactions.csv").exists():
+        pytest.skip("the bundled sample is not generated (`make data/sample/transactions.csv`)")
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared.parent if worker_id != "master" else shared
+    out = shared / "zh-batch"
+    with open(shared / "zh-batch.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "done").exists():
+            shutil.rmtree(out, ignore_errors=True)
+            common = ["--data", str(SAMPLE), "--month", SAMPLE_MONTH, "--out", str(out), "--language", "zh",
+                      "--today", TODAY, "--quiet"]
+            assert main(["report", *common, "--jobs", "2", "--deck"]) == 0
+            from kamlib.report.pdf import find_chromium
+            pdf = ["--pdf"] if find_chromium() else []
+            assert main(["brief", *common, "--account", busiest_key_account(SAMPLE), *pdf]) == 0
+            (out / "done").touch()
+    return out / SAMPLE_MONTH

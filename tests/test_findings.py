@@ -106,7 +106,7 @@ def test_win_rates_matching_the_rule_of_thumb_are_said_to_match():
     fmt = findings.formatter(memo.metrics)
     said = [findings.note(k, v, fmt) for k, v in memo.notes]
     assert said[0].startswith("Existing accounts win 50.2% of their deals") and "in line with" in said[0]
-    assert "新客户商机成功率15.2%" in findings.note(*memo.notes[1], findings.formatter(memo.metrics, lang="zh"),
+    assert "新客户商机赢单率15.2%" in findings.note(*memo.notes[1], findings.formatter(memo.metrics, lang="zh"),
                                                    lang="zh")
 
 

@@ -43,7 +43,7 @@ def test_workbook_sheets_types_and_totals(tmp_path, lang):
     names = wb.sheetnames
     assert len(names) == 6
     if lang == "zh":
-        assert names == ["核心指标", "客户", "本月行动", "客户经理考核", "交叉销售空间", "应收账款"]
+        assert names == ["核心指标", "客户", "本月行动", "客户经理考核", "交叉销售空白", "应收账款"]
         assert [c.value for c in wb["客户"][1]][:4] == ["客户编号", "客户名称", "客户级别", "客户经理"]
         assert wb["客户"]["J2"].value == tv("support_develop", "zh") != "support_develop"   # codes in Chinese
     for sheet in wb:

@@ -387,14 +387,14 @@ def rules_vs_measured(measured: Measured, churn_effect_5pts: float | None, lang:
     ratio = v.get("cac_to_retention_cost_ratio")
     wb, rc = v.get("winback_cost_per_recovered_account"), v.get("retention_cost_per_account")
     rows = [
-        ("rule_keep_fifth", "5x", ratio, "x"),
-        ("rule_win_seven", "7x", ratio, "x"),
-        ("rule_winback_tenth", "10x", wb / rc if wb is not None and rc else None, "x"),
+        ("rule_keep_fifth", times(5, lang, digits=0), ratio, "x"),
+        ("rule_win_seven", times(7, lang, digits=0), ratio, "x"),
+        ("rule_winback_tenth", times(10, lang, digits=0), wb / rc if wb is not None and rc else None, "x"),
         ("rule_churn_profit", "+25% to +85%" if lang == "en" else "+25%至+85%", churn_effect_5pts, "pct"),
         ("rule_referral", "60%", v.get("referral_share_new"), "pct"),
     ]
     out = pd.DataFrame([{"claim": t(k, lang), "rule_of_thumb": rule,
-                         "measured": (None if val is None else (times(val) if kind == "x" else f"{val:+.0%}"
+                         "measured": (None if val is None else (times(val, lang) if kind == "x" else f"{val:+.0%}"
                                                                  if k == "rule_churn_profit" else f"{val:.0%}"))}
                         for k, rule, val, kind in rows])
     return out.set_index("claim")

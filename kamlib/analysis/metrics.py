@@ -125,10 +125,10 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "Accounts with low current value and low potential that are unprofitable after cost-to-serve "
            "(window margin minus allocated cost-to-serve below zero); none when cost-to-serve is unknown. " + STRATEGY_POPULATION, "segmentation"),
     # --- scorecards, pipeline, payments
-    Metric("win_rate_existing", "Win rate, existing accounts", "老客户销售成功率", "share 0-1",
+    Metric("win_rate_existing", "Win rate, existing accounts", "老客户商机赢单率", "share 0-1",
            f"Opportunities of existing accounts closed in {WINDOW}: won / (won + lost) (rule of thumb 0.5).",
            "scorecard"),
-    Metric("win_rate_new", "Win rate, new accounts", "新客户销售成功率", "share 0-1",
+    Metric("win_rate_new", "Win rate, new accounts", "新客户商机赢单率", "share 0-1",
            f"Opportunities of prospects / new accounts closed in {WINDOW}: won / (won + lost) "
            "(rule of thumb 0.15).", "scorecard"),
     Metric("doubtful_receivables", "Doubtful receivables", "可疑应收账款", "currency",
@@ -137,7 +137,7 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "dso_days and late_payment_share.", "scorecard"),
     Metric("doubtful_invoices", "Doubtful invoices", "可疑应收发票数", "invoices",
            "Number of the invoices counted in doubtful_receivables.", "scorecard"),
-    Metric("dso_days", "Days sales outstanding", "应收账款周转天数（回款周期）", "days",
+    Metric("dso_days", "Days sales outstanding", "回款周期（应收账款周转天数）", "days",
            "Receivables open at the end of the analysis month (invoices dated on or before it and unpaid at it, "
            "doubtful debt left out) "
            f"/ amount invoiced in {WINDOW} x 365 (x the days from the first invoice in the data when invoicing "
@@ -180,7 +180,7 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "Churns (events) the churn-driver model was estimated on.", "findings"),
     Metric("finding_driver_accounts", "Accounts in the churn-driver model", "流失驱动模型中的客户数", "accounts",
            "Accounts the churn-driver model was estimated on.", "findings"),
-    Metric("finding_visit_policy_accounts", "Strategic and A accounts", "战略和A类客户数", "accounts",
+    Metric("finding_visit_policy_accounts", "Strategic and A accounts", "特级和A级客户数", "accounts",
            "Strategic and A accounts in the book (the accounts under the visit policy).", "findings"),
     Metric("finding_visits_behind_accounts", "Key accounts behind the visit policy", "拜访不足的重点客户数",
            "accounts", "Strategic and A accounts with fewer in-person visits than the policy requires over the "
@@ -195,7 +195,7 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "currency", "Money at stake of their visit actions (this month's action list: the margin the visit shortfall "
            "puts at risk). Not available when visits are no supported churn driver (Holm-adjusted p >= 0.05 or a 95% "
            "interval of the hazard ratio including 1).", "findings"),
-    Metric("finding_whitespace_accounts", "Accounts with cross-sell whitespace", "有交叉销售空间的客户数",
+    Metric("finding_whitespace_accounts", "Accounts with cross-sell whitespace", "有交叉销售空白的客户数",
            "accounts", "Accounts that buy a category far below their peers (industry and tier) or not at all.",
            "findings"),
     Metric("finding_whitespace_margin", "Cross-sell potential (largest gap per account)", "交叉销售潜力（每个客户最大缺口）",
@@ -219,12 +219,12 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
      for what, label, zh, unit, definition in (
          ("closed", "Opportunities closed", "已关闭商机数", "opportunities",
           f"Opportunities of {{group}} accounts won or lost in {WINDOW}."),
-         ("rate", "Win rate", "销售成功率", "share 0-1", "Won / closed of finding_win_closed_{group}."),
-         ("rate_lower", "Win rate, lower 95% bound", "成功率95%区间下限", "share 0-1",
+         ("rate", "Win rate", "商机赢单率", "share 0-1", "Won / closed of finding_win_closed_{group}."),
+         ("rate_lower", "Win rate, lower 95% bound", "赢单率95%区间下限", "share 0-1",
           "Lower bound of the Wilson 95% interval of finding_win_rate_{group}."),
-         ("rate_upper", "Win rate, upper 95% bound", "成功率95%区间上限", "share 0-1",
+         ("rate_upper", "Win rate, upper 95% bound", "赢单率95%区间上限", "share 0-1",
           "Upper bound of the Wilson 95% interval of finding_win_rate_{group}."),
-         ("rate_p_adjusted", "Win rate against the rule of thumb, adjusted p-value", "成功率与经验法则比较的调整后p值",
+         ("rate_p_adjusted", "Win rate against the rule of thumb, adjusted p-value", "赢单率与经验法则比较的调整后p值",
           "p-value", "Two-sided exact binomial test of finding_win_rate_{group} against its rule of thumb "
           "(existing 0.5, new 0.15), Holm-adjusted over the two groups."),
          ("gap_amount", "Pipeline at stake below the rule of thumb", "低于经验法则的商机金额", "currency",

@@ -341,6 +341,6 @@ def claims_table(measured, rates: pd.DataFrame | None, retention_cost: float | N
             value = None
         rows.append({"claim": t(key, lang), "rule_of_thumb": rule, "measured": value})
     wb = measured.values.get("winback_cost_per_recovered_account")
-    rows.append({"claim": t("rule_winback_tenth", lang), "rule_of_thumb": "10x",
-                 "measured": times(wb / retention_cost) if wb is not None and retention_cost else None})
+    rows.append({"claim": t("rule_winback_tenth", lang), "rule_of_thumb": times(10, lang, digits=0),
+                 "measured": times(wb / retention_cost, lang) if wb is not None and retention_cost else None})
     return pd.DataFrame(rows).set_index("claim")

@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..text.formatting import count, money, p_value, pct, times
 from ..text.formatting import month as month_name
+from ..text.i18n import LABELS, t, tv
 from .metrics import GLOSSARY, merge_metric_files
 
 SECTIONS = ("book", "clv", "economics", "segmentation", "scorecard", "findings")
@@ -48,17 +49,11 @@ def format_value(key: str, value, currency: str = "CNY", lang: str = "en") -> st
 
 def unit_label(key: str, currency: str = "CNY", lang: str = "en") -> str:
     """A metric's unit in words, in the report language ('CNY', 'CNY per account', '%', 'days', ...)."""
-    from ..text.i18n import t
     unit = GLOSSARY[key].unit if key in GLOSSARY else ""
     if unit.startswith("currency"):
         return t("unit_currency_per_account", lang, currency=currency) if "per account" in unit else currency
     kind = {"share 0-1": "share", "share": "share", "0-1": "index", "p-value": "p"}.get(unit, unit)
-    return t(f"unit_{kind}", lang) if f"unit_{kind}" in _labels() else unit
-
-
-def _labels():
-    from ..text.i18n import LABELS
-    return LABELS
+    return t(f"unit_{kind}", lang) if f"unit_{kind}" in LABELS else unit
 
 
 def comparison(current: dict, previous: dict | None, notes: dict, *, currency: str = "CNY",
@@ -75,7 +70,7 @@ def comparison(current: dict, previous: dict | None, notes: dict, *, currency: s
         if cur is None or prev is None:
             change = None
         elif m.unit.startswith("share"):
-            change = f"{100 * (cur - prev):+.1f} pts"
+            change = t("change_points", lang, value=f"{100 * (cur - prev):+.1f}")
         elif prev:
             change = f"{cur / prev - 1:+.1%}"
         else:
@@ -83,14 +78,13 @@ def comparison(current: dict, previous: dict | None, notes: dict, *, currency: s
         rows.append({"section": m.issue, "metric": getattr(m, lang), "unit": unit_label(key, currency, lang),
                      "this_month": format_value(key, cur, currency, lang),
                      "last_month": format_value(key, prev, currency, lang), "change": change,
-                     "reason": notes.get(key, "") if cur is None else ""})
+                     "reason": tv(notes.get(key, ""), lang) if cur is None else ""})
     table = pd.DataFrame(rows, index=pd.Index([k for k, m in GLOSSARY.items() if m.unit != "text"], name="key"))
     return table if previous is not None else table.drop(columns=["last_month", "change"])
 
 
 def by_section(table: pd.DataFrame, lang: str = "en"):
     """(section title, its rows without the section column) per section of :func:`comparison`, in order."""
-    from ..text.i18n import tv
     for section in dict.fromkeys(table["section"]):
         rows = table[table["section"] == section].drop(columns="section")
         yield tv(section, lang), rows.drop(columns="reason") if not rows["reason"].any() else rows

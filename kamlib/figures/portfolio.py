@@ -4,7 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ..text.i18n import t
+from ..text.i18n import t, tv
 from .style import money_axis, shorten
 
 
@@ -34,7 +34,7 @@ def account_months(monthly: pd.DataFrame, categories: pd.DataFrame, *, name: str
     ax1.set_ylabel(t("amount", lang))
     ax1.legend(loc="upper left", fontsize=8)
     top = categories.head(8).iloc[::-1]
-    ax2.barh([shorten(c, 16) for c in top.index], top["gross_margin"], color="C1")
+    ax2.barh([shorten(str(tv(c, lang)), 16) for c in top.index], top["gross_margin"], color="C1")
     money_axis(ax2, "x", currency=currency, lang=lang)
     ax2.set_title(t("brief_categories_title", lang))
     ax2.set_xlabel(t("gross_margin", lang))

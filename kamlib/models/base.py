@@ -168,17 +168,19 @@ class FitResults:
 
     def summary(self, alpha: float = 0.05, lang: str = "en") -> Summary:
         """Estimates with standard errors and Wald intervals, fit statistics and notes (``lang``: en or zh)."""
-        from ..text.i18n import LABELS, t
+        from ..text.i18n import LABELS, t, tv
 
         def label(key: str, **fmt) -> str:
             return t("fit_" + key, lang, **fmt)
+
+        name = tv(self.model.long_name, lang)       # "Gamma-Gamma spend" reads "Gamma-Gamma 客单价" in zh
 
         unit_key = f"time_unit_{self.time_unit}"
         unit = t(unit_key, lang) if unit_key in LABELS else self.time_unit or "-"
         ci = self.conf_int(alpha)
         table = pd.DataFrame({label("estimate"): self.params, label("std_err"): self.bse,
                               f"[{alpha / 2:.3f}": ci["lower"], f"{1 - alpha / 2:.3f}]": ci["upper"]})
-        info = [(label("model"), self.model.long_name), (label("method"), label("ml")),
+        info = [(label("model"), name), (label("method"), label("ml")),
                 (label("observations"), f"{self.nobs:,.0f}"),
                 (label("converged"), t("yes" if self.converged else "no", lang)),
                 (label("iterations"), str(self.iterations)), (label("time_unit"), unit),
@@ -187,7 +189,7 @@ class FitResults:
         notes = [label("note_se")] + [label(key, unit=unit, **fmt) for key, fmt in self._extra_notes()]
         if self.bse.isna().any():
             notes.insert(1, label("note_no_se", names=", ".join(self.bse.index[self.bse.isna()])))
-        return Summary(label("title", model=self.model.long_name), info, table, notes, float_format=estimate_format)
+        return Summary(label("title", model=name), info, table, notes, float_format=estimate_format)
 
     def _extra_info(self) -> list[tuple[str, str]]:
         """(label key without the 'fit_' prefix, formatted value) pairs for the summary."""

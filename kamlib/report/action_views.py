@@ -26,5 +26,5 @@ def show_hygiene(ctx, hygiene: pd.DataFrame, stale_after_days: int) -> None:
         return
     ctx.heading("hygiene_title", level=3)
     ctx.say("hygiene_sentence", n=count(len(hygiene), ctx.lang), days=stale_after_days)
-    display(ctx.table(hygiene.assign(reason=actions.reasons(hygiene, ctx.lang))[["account_manager", "name", "reason"]],
-                      index=False))
+    columns = ["account_manager", "name", "reason"][hygiene["account_manager"].nunique() == 1:]   # one manager: no column
+    display(ctx.table(hygiene.assign(reason=actions.reasons(hygiene, ctx.lang))[columns], index=False))

@@ -21,9 +21,11 @@ from ..analysis.segmentation import ACTIONS
 from ..text.formatting import count, counted, day, days, money, pct
 from ..text.i18n import t, tv
 from ..text.masking import contact_details
+from .html import with_code
 
 PAGE_BREAK = '<div style="break-after: page; page-break-after: always"></div>'
 ITEMS_SHOWN = 6            # open items shown per kind; the rest are summed in one line
+CONTACT_SETTING = "report.show_contact_details"   # the kam.yaml key that shows phone and e-mail unmasked
 POINTS_SHOWN = 6           # talking points from the ranked actions
 CSS = """<style>
 .kb{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei",Arial,sans-serif;font-size:9.5pt;color:#1d2430;
@@ -108,11 +110,11 @@ def _people(brief, lang: str, show_contact_details: bool) -> str:
         rows.append(f"<tr><td{cls}>{_e(c['name'])}</td><td>{_e(role)}</td>"
                     f"<td>{_e('' if _missing(c.get('title')) else c.get('title'))}</td><td>{_e(last)}</td>"
                     f"<td>{_e(phone)}</td><td>{_e(email)}</td></tr>")
-    note = [] if known else [t("brief_meetings_unknown", lang)]
+    note = [] if known else [_e(t("brief_meetings_unknown", lang))]
     if not show_contact_details:
-        note.append(t("brief_masked_note", lang))
+        note.append(with_code(t("brief_masked_note", lang, setting=CONTACT_SETTING), CONTACT_SETTING))
     return (head + "<table class='kb-t'><tr>" + "".join(f"<th>{_e(t(c, lang))}</th>" for c in cols) + "</tr>"
-            + "".join(rows) + "</table>" + "".join(f"<div class='kb-note'>{_e(n)}</div>" for n in note))
+            + "".join(rows) + "</table>" + "".join(f"<div class='kb-note'>{n}</div>" for n in note))
 
 
 def _since(brief, lang: str, currency: str) -> str:

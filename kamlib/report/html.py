@@ -22,6 +22,11 @@ TOC_LABEL = {"en": "Contents", "zh": "目录"}
 META = {"en": ("Analysis month", "Data fingerprint"), "zh": ("分析月份", "数据指纹")}
 
 
+def with_code(text: str, code: str) -> str:
+    """``text`` HTML-escaped, with ``code`` in it (a command, a setting) marked up as ``<code>``."""
+    return html.escape(text).replace(html.escape(code), f"<code>{html.escape(code)}</code>")
+
+
 def decorate(page: str, *, company: str, title: str, month: str, fingerprint: str, lang: str = "en") -> str:
     """Insert the title block (company, report title, month, data fingerprint) and a table of contents built
     from the page's level-2 headings; set the page language; drop scripts loaded from the network."""

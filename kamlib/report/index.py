@@ -20,7 +20,8 @@ from ..analysis.summary import format_value, unit_label
 from ..analysis.metrics import GLOSSARY
 from ..text.formatting import money
 from ..text.formatting import month as month_name
-from ..text.i18n import t, tv
+from ..text.i18n import LABELS, t, tv
+from .html import with_code
 
 SUMMARY = "00_executive_summary"
 DECK = "08_client_deck"                  # writes deck.pptx; its own page is not linked
@@ -56,17 +57,23 @@ def _title_of(page: Path) -> str:
     try:
         m = re.search(r"<title>(.*?)</title>", page.read_text(encoding="utf-8")[:4000], flags=re.S)
     except OSError:
-        return page.stem
+        return page.name.split(".")[0]
     return html.unescape(m.group(1)).split(" — ")[0].strip() if m else page.stem
 
 
 def _executed_title(folder: Path, name: str, lang: str) -> str:
+    """A report's title: its executed notebook's first heading in ``lang``, else its page's title (a manager
+    page), else its name."""
     from .html import notebook_title
     try:
         import nbformat
-        return notebook_title(nbformat.read(folder / "executed" / f"{name}.ipynb", as_version=4), lang) or name
+        title = notebook_title(nbformat.read(folder / "executed" / f"{name}.ipynb", as_version=4), lang)
+        if title:
+            return title
     except (OSError, ValueError):
-        return name
+        pass
+    page = folder / f"{name}.presentation.html"
+    return _title_of(page) if page.exists() else name
 
 
 def render(folder: str | Path, *, company: str = "", lang: str = "en", currency: str = "CNY") -> str:
@@ -117,7 +124,7 @@ def render(folder: str | Path, *, company: str = "", lang: str = "en", currency:
     parts.append(_managers(folder, notebooks, currency, lang, link, slug))
     parts.append(_briefs(folder, lang))
     parts.append(_metrics(metrics, notes, currency, lang))
-    parts.append(_run_details(run, lang, link))
+    parts.append(_run_details(folder, run, lang, link))
     return (f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
             f"<title>{e(t('index_title', lang, month=month))}</title>{STYLE}</head><body>"
             + "\n".join(p for p in parts if p) + "</body></html>")
@@ -142,7 +149,8 @@ def _managers(folder: Path, notebooks: list, currency: str, lang: str, link, slu
                     f"<td class=n>{e(money(r['margin_12m'], currency, lang))}</td><td class=n>{int(r['actions']):,}</td></tr>")
     for s, page in sorted(pages.items()):                 # reports of managers the overview does not list
         if s not in listed:
-            body.append(f"<tr><td>{link(page.get('html_presentation'), s) or e(s)}</td><td></td><td></td><td></td></tr>")
+            name = _executed_title(folder, f"managers/{s}", lang)
+            body.append(f"<tr><td>{link(page.get('html_presentation'), name) or e(name)}</td><td></td><td></td><td></td></tr>")
     return f"<h2>{e(t('index_managers', lang))}</h2><table>{head}{''.join(body)}</table>"
 
 
@@ -150,14 +158,18 @@ def _briefs(folder: Path, lang: str) -> str:
     e = html.escape
     pages = sorted(p for p in (folder / "accounts").glob("*.html") if not p.name.endswith(".presentation.html")) \
         if (folder / "accounts").is_dir() else []
+    def label(page: Path) -> str:                         # the account id, as a brief's page or PDF is named
+        return e(t("res_brief_title", lang, account=page.name.split(".")[0]))
+
     shown = []
     for p in pages:
         pres = p.with_name(p.stem + ".presentation.html")
-        target = pres if pres.exists() else p
-        shown.append(f'<li><a href="accounts/{e(target.name)}">{e(_title_of(target))}</a></li>')
+        shown.append(f'<li><a href="accounts/{e((pres if pres.exists() else p).name)}">{label(p)}</a></li>')
     pdfs = sorted((folder / "accounts").glob("*.pdf")) if (folder / "accounts").is_dir() else []
-    shown += [f'<li><a href="accounts/{e(p.name)}">{e(p.stem)} (PDF)</a></li>' for p in pdfs]
-    body = f"<ul>{''.join(shown)}</ul>" if shown else f"<p>{e(t('index_no_briefs', lang))}</p>"
+    shown += [f'<li><a href="accounts/{e(p.name)}">{label(p)} (PDF)</a></li>' for p in pdfs]
+    command = t("index_brief_command", lang)
+    none = with_code(t("index_no_briefs", lang, command=command), command)
+    body = f"<ul>{''.join(shown)}</ul>" if shown else f"<p>{none}</p>"
     return f"<h2>{e(t('index_briefs', lang))}</h2>{body}"
 
 
@@ -168,7 +180,7 @@ def _metrics(metrics: dict, notes: dict, currency: str, lang: str) -> str:
         if key not in metrics:
             continue
         value = format_value(key, metrics[key], currency, lang)
-        shown = e(value) if value is not None else f"<em>{e(t('not_available', lang))}</em> — {e(notes.get(key, ''))}"
+        shown = e(value) if value is not None else f"<em>{e(t('not_available', lang))}</em> — {e(tv(notes.get(key, ''), lang))}"
         rows.append(f"<tr><td>{e(getattr(GLOSSARY[key], lang))}</td><td class=n>{shown}</td>"
                     f"<td>{e(unit_label(key, currency, lang))}</td></tr>")
     if not rows:
@@ -177,20 +189,32 @@ def _metrics(metrics: dict, notes: dict, currency: str, lang: str) -> str:
             f"<th>{e(t('this_month', lang))}</th><th>{e(t('unit', lang))}</th></tr>{''.join(rows)}</table>")
 
 
-def _run_details(run: dict, lang: str, link) -> str:
+def _run_details(folder: Path, run: dict, lang: str, link) -> str:
+    """Each page of the run by its title (its file name when it has no page), status and duration; the data
+    fingerprint, start and end, package versions; file and package names as code."""
     e = html.escape
+
+    def status(value: str) -> str:
+        return t(f"index_status_{value}", lang) if f"index_status_{value}" in LABELS else value
+
+    def title(n: dict) -> str:
+        shown = _executed_title(folder, n["name"], lang)
+        return e(shown) if shown != n["name"] else f"<code>{e(shown)}</code>"
+
     if not run:
         return ""
     rows = "".join(
-        f"<tr><td>{e(n['name'])}</td><td>{e(n.get('status', ''))}</td><td class=n>{n.get('duration_s', 0):.1f} s</td>"
+        f"<tr><td>{title(n)}</td><td>{e(status(n.get('status', '')))}</td>"
+        f"<td class=n>{e(t('index_seconds', lang, seconds=format(n.get('duration_s', 0), '.1f')))}</td>"
         f"<td>{' · '.join(x for x in (link(n.get('html'), t('index_analyst', lang)),) if x)}</td></tr>"
         for n in run.get("notebooks", []))
     versions = ", ".join(f"{k} {v}" for k, v in run.get("package_versions", {}).items())
+    when = " → ".join(e(str(run.get(k, "")).replace("T", " ")) for k in ("started", "finished"))
     return (f"<details><summary>{e(t('index_run', lang))}</summary>"
             f"<p>{e(t('data_fingerprint', lang))}: <code>{e(run.get('fingerprint', ''))}</code> · "
-            f"{e(run.get('started', ''))} → {e(run.get('finished', ''))} · {e(run.get('status', ''))}</p>"
-            f"<p>{e(versions)}</p><table>{rows}</table>"
-            f"<p>{link('metrics.json', 'metrics.json')} · {link('run.json', 'run.json')}</p></details>")
+            f"{when} · {e(status(run.get('status', '')))}</p>"
+            f"<p><code>{e(versions)}</code></p><table>{rows}</table>"
+            f"<p><code>{link('metrics.json', 'metrics.json')} · {link('run.json', 'run.json')}</code></p></details>")
 
 
 def write_index(folder: str | Path, *, company: str | None = None, lang: str | None = None,

@@ -65,7 +65,7 @@ def _sheet(writer, name: str, frame: pd.DataFrame, lang: str, formats: dict) -> 
 def metrics_frame(metrics: dict, notes: dict, currency: str = "CNY", lang: str = "en") -> pd.DataFrame:
     """The headline metrics as rows: section, metric, unit, value (a number), reason when not available."""
     rows = [{"section": m.issue, "metric": getattr(m, lang), "unit": unit_label(k, currency, lang),
-             "this_month": metrics.get(k), "reason": notes.get(k, "") if metrics.get(k) is None else "", "key": k}
+             "this_month": metrics.get(k), "reason": tv(notes.get(k, ""), lang) if metrics.get(k) is None else "", "key": k}
             for k, m in GLOSSARY.items() if m.unit != "text" and k in metrics]
     return pd.DataFrame(rows, columns=["section", "metric", "unit", "this_month", "reason", "key"])
 

@@ -151,9 +151,9 @@ def pct(value: float | None, digits: int = 1, lang: str = "en") -> str:
     return format_percent(float(value), pattern, locale=_locale(lang))
 
 
-def times(value: float, lang: str = "en") -> str:
-    """A ratio as a multiple: 4.3 -> '4.3x' (zh: '4.3倍')."""
-    return f"{value:.1f}倍" if lang == "zh" else f"{value:.1f}x"
+def times(value: float, lang: str = "en", digits: int = 1) -> str:
+    """A ratio as a multiple: 4.3 -> '4.3x' (zh: '4.3倍'); ``digits`` after the point."""
+    return f"{value:.{digits}f}倍" if lang == "zh" else f"{value:.{digits}f}x"
 
 
 def p_value(p: float) -> str:
