@@ -111,3 +111,17 @@ def test_kam_brief_pdf_is_one_a4_page(small_dir, tmp_path, ds, tables, lang, cap
     mine = people[people["account_id"] == account]
     assert not any(p in text for p in mine["phone"]) and not any(e in text for e in mine["email"])
     assert any(f"{p[:3]}****{p[-4:]}" in text for p in mine["phone"])
+
+
+def test_the_index_lists_each_manager_with_the_scorecards_accounts_and_margin(ds, tables):
+    """One number per manager everywhere: the index's accounts and 12-month margin are the scorecard's (the
+    report 05 league table and the first table of the manager's page), and they add up to the book's margin."""
+    from kamlib.analysis import findings, overview
+    from kamlib.analysis.scorecard import TEAM_MEDIAN
+    listed = findings.managers_overview(tables.scorecard, tables.actions)
+    card = tables.scorecard.drop(index=TEAM_MEDIAN).sort_index()
+    assert listed.index.tolist() == card.index.tolist() and TEAM_MEDIAN not in listed.index
+    assert listed["accounts"].tolist() == card["accounts"].astype(int).tolist()
+    assert listed["margin_12m"].tolist() == pytest.approx(card["margin_12m"].tolist())
+    assert listed["margin_12m"].sum() == pytest.approx(overview.book_summary(ds)["margin_12m"], rel=1e-6)
+    assert listed["actions"].sum() == len(tables.actions)

@@ -226,6 +226,10 @@ def calibration_frame(ds: Dataset, rfm: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     return inside, old
 
 
+HOLDOUT_COLUMNS = ("mae", "rmse", "aggregate_error", "chosen")        # ModelChoice.holdout_table
+FIT_COLUMNS = ("log_likelihood", "aic", "bic", "converged", "chosen")   # ModelChoice.fit_table
+
+
 @dataclass(repr=False)
 class ModelChoice(Shown):
     """The comparison of purchase models on the holdout and the chosen one. ``table``: one row per model key
@@ -246,6 +250,20 @@ class ModelChoice(Shown):
         if "baseline" not in self.table.index:
             return None
         return bool(self.table.loc[self.chosen, "mae"] < self.table.loc["baseline", "mae"])
+
+    def holdout_table(self) -> pd.DataFrame:
+        """What a client reads of the comparison: per model (long name as index, baseline included) the
+        holdout errors and which one is chosen; without a holdout, the fit criteria the choice was made on
+        (:meth:`fit_table`). The fit criteria of a holdout comparison are diagnostics (:meth:`fit_table`)."""
+        if "mae" not in self.table.columns:
+            return self.fit_table()
+        return self.table.set_index("model")[[c for c in HOLDOUT_COLUMNS if c in self.table.columns]]
+
+    def fit_table(self) -> pd.DataFrame:
+        """The analyst's diagnostics of the comparison: per fitted model (long name as index; no baseline) the
+        log-likelihood, AIC and BIC of its calibration fit, whether it converged and which one is chosen."""
+        fitted = self.table[self.table.index != "baseline"].set_index("model")
+        return fitted[[c for c in FIT_COLUMNS if c in fitted.columns]]
 
     def summary(self, lang: str = "en") -> Summary:
         """The comparison table (fit criteria and holdout errors per model)."""

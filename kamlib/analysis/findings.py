@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from ..text.i18n import t
-from .scorecard import wilson_interval
+from .scorecard import TEAM_MEDIAN, wilson_interval
 
 RULE_WIN_RATE = {"existing": 0.5, "new": 0.15}        # the rules of thumb of the glossary (win_rate_*)
 COMPLAINT_DRIVERS = ("unresolved_complaints_90d", "complaints_90d")
@@ -366,11 +366,15 @@ def significant_drivers(hazard_ratios: pd.DataFrame | None, alpha: float = 0.05)
     return hr.iloc[np.argsort(-np.abs(np.log(hr["hazard_ratio"].to_numpy())))][["hazard_ratio", "lower", "upper"]]
 
 
-def managers_overview(accounts: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
-    """Per account manager: accounts in the book, their 12-month margin and this month's actions."""
-    out = accounts.groupby("account_manager").agg(accounts=("margin_12m", "size"), margin_12m=("margin_12m", "sum"))
+def managers_overview(scorecard: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
+    """Per account manager: accounts and 12-month margin as the scorecard counts them
+    (:func:`kamlib.analysis.scorecard.manager_scorecard`: the same numbers as the scorecard report and the
+    first table of the manager's page; the margins add up to the book's) and this month's actions."""
+    card = scorecard.drop(index=TEAM_MEDIAN, errors="ignore")
+    out = card[["accounts", "margin_12m"]].rename_axis("account_manager")
+    out["accounts"] = out["accounts"].astype(int)
     out["actions"] = actions.groupby("account_manager").size().reindex(out.index, fill_value=0).astype(int)
-    return out
+    return out.sort_index()
 
 
 def formatter(values: dict, currency: str = "CNY", lang: str = "en"):

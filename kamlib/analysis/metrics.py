@@ -109,7 +109,7 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "Accounts in the strategy population whose window margin minus allocated cost-to-serve (service "
            "costs booked to the account, unassigned service costs allocated by revenue, visits x visit cost) is "
            "below zero.", "segmentation"),
-    Metric("service_compliance_rate", "Visit-policy compliance", "拜访政策达标率", "share 0-1",
+    Metric("service_compliance_rate", "Visit-policy compliance (12 months)", "拜访政策达标率（12个月）", "share 0-1",
            "Share of strategic and A accounts meeting their visit policy (default: strategic >= 2 in-person "
            "visits a week, A >= 1) over the weeks they were active in the window: visits in the full calendar "
            "weeks of the window the account was in the book (listed holiday weeks excluded) >= required per "
@@ -182,10 +182,10 @@ GLOSSARY: dict[str, Metric] = {m.key: m for m in [
            "Accounts the churn-driver model was estimated on.", "findings"),
     Metric("finding_visit_policy_accounts", "Strategic and A accounts", "特级和A级客户数", "accounts",
            "Strategic and A accounts in the book (the accounts under the visit policy).", "findings"),
-    Metric("finding_visits_behind_accounts", "Key accounts behind the visit policy", "拜访不足的重点客户数",
+    Metric("finding_visits_behind_accounts", "Key accounts behind the visit policy (13 weeks)", "拜访不足的重点客户数（近13周）",
            "accounts", "Strategic and A accounts with fewer in-person visits than the policy requires over the "
            "last 13 full weeks (this month's action list).", "findings"),
-    Metric("finding_visits_on_track_share", "Key accounts on track with visits", "拜访达标的重点客户占比",
+    Metric("finding_visits_on_track_share", "Key accounts on track with visits (13 weeks)", "拜访达标的重点客户占比（近13周）",
            "share 0-1", "1 - finding_visits_behind_accounts / finding_visit_policy_accounts.", "findings"),
     Metric("finding_visits_on_track_lower", "Lower 95% bound of that share", "该占比95%区间下限", "share 0-1",
            "Lower bound of the Wilson 95% interval of finding_visits_on_track_share.", "findings"),

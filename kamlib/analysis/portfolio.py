@@ -179,7 +179,7 @@ def portfolio(ds: Dataset, tables: BookTables, manager: str, monthly: pd.DataFra
     from ..models.arguments import one_of
     one_of("manager", manager, managers(ds))
     mine = tables.accounts[tables.accounts["account_manager"] == manager].sort_values("clv", ascending=False)
-    rows = [r for r in (manager, "team median") if r in tables.scorecard.index]
+    rows = [r for r in (manager, scorecard.TEAM_MEDIAN) if r in tables.scorecard.index]
     mix = mine.groupby("strategy").agg(accounts=("name", "size"), margin_12m=("margin_12m", "sum"),
                                        clv=("clv", "sum")).reindex(list(segmentation.STRATEGIES)).dropna(how="all")
     monthly = scorecard.monthly_margin_by_manager(ds, BRIEF_MONTHS) if monthly is None else monthly

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 AGEING_BUCKETS = ("not due", "0-30", "31-60", "61-90", "90+")
 STAGE_ORDER = ("qualification", "proposal", "negotiation", "won")
+TEAM_MEDIAN = "team median"    # the last row of manager_scorecard (a display key in the locale files)
 DEFAULT_WEIGHTS = {"margin_growth": 0.2, "retention_rate": 0.2, "visit_compliance": 0.15, "win_rate": 0.15,
                    "dso_days": 0.15, "complaint_resolution_days": 0.15}
 LOWER_IS_BETTER = {"dso_days", "complaint_resolution_days"}
@@ -261,7 +262,7 @@ def manager_scorecard(ds: Dataset, *, churned_on: pd.Series | None = None, compl
     card["rank"] = card["score"].rank(ascending=False, method="min")
     card = card.sort_values("rank")
     card.index.name = "account_manager"
-    median = card.median(numeric_only=True).rename("team median")
+    median = card.median(numeric_only=True).rename(TEAM_MEDIAN)
     median[rank_columns(median.index)] = np.nan                 # a median rank means nothing
     out = pd.concat([card, median.to_frame().T])
     out.attrs["missing_kpis"] = [k for k in weights if weights[k] and k not in kpis]   # weights re-normalised

@@ -81,6 +81,8 @@ class NotebookContext:
         fmt |= {c: _p_cell for c in P_VALUE_COLUMNS if c in out and c not in fmt}   # never 8.88e-32
         fmt |= {c: number_format(out[c]) for c in out.columns          # other decimals: by magnitude
                 if c not in fmt and pd.api.types.is_float_dtype(out[c])}
+        fmt |= {c: "{:,}" for c in out.columns                           # counts: 1,023, never 1023
+                if c not in fmt and pd.api.types.is_integer_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])}
         fmt = {header(c, self.lang): f for c, f in fmt.items()}
         out = out.rename(columns=lambda c: header(c, self.lang))
         out.index.names = [header(n, self.lang) for n in out.index.names]
