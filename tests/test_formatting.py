@@ -11,6 +11,7 @@ from kamlib.text import formatting as f
     (123, "en", "CN¥123"), (-45_678, "en", "-CN¥45.7K"),
     (12_345_678, "zh", "¥1234.6万"), (340_000_000, "zh", "¥3.4亿"), (12_000, "zh", "¥1.2万"),
     (9_852, "zh", "¥9852"), (-45_678, "zh", "-¥4.6万"),
+    (0, "en", "CN¥0"), (0.0, "zh", "¥0"), (5.5, "en", "CN¥5.50"),     # nothing reads CN¥0, never CN¥0.00
 ])
 def test_money_in_compact_cldr_form_with_the_currency_symbol(value, lang, text):
     assert f.money(value, "CNY", lang) == text

@@ -103,3 +103,13 @@ def test_the_two_visit_policy_shares_name_their_periods():
                         ("finding_visits_on_track_share", "13 weeks", "13周"),
                         ("finding_visits_behind_accounts", "13 weeks", "13周")):
         assert en in by_key[key].en and zh in by_key[key].zh, key
+
+
+@pytest.mark.parametrize("lang, largest", [("en", "largest gap"), ("zh", "最大")])
+def test_report_04_and_the_memo_agree_on_how_cross_sell_potential_adds_up(lang, largest):
+    """The memo totals each account's largest gap; report 04 must not say the potentials are never added up."""
+    from kamlib.text.i18n import t
+    values = dict(n="521", assessed="835", peers="Industry, Tier", money="CN¥3.3M")
+    for key in ("whitespace_sentence", "finding_whitespace_evidence"):
+        assert largest in t(key, lang, **values), key
+    assert "so the potentials are not added up" not in t("whitespace_sentence", lang, **values)

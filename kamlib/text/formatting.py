@@ -42,7 +42,7 @@ def money(value: float | None, currency: str = "CNY", lang: str = "en", unit: fl
         unit = _unit_of(abs(value), units)
     fixed = digits is not None
     if digits is None:
-        digits = _digits(abs(value), unit)
+        digits = 0 if value == 0 else _digits(abs(value), unit)    # nothing is 'CN¥0', not 'CN¥0.00'
     scaled = round(abs(value) / unit, digits)
     text = _number(scaled, digits, lang, units)
     if not fixed and digits and "." in text and set(text.rsplit(".", 1)[1]) == {"0"} and unit != 1:
