@@ -58,3 +58,28 @@ def test_workbook_sheets_types_and_totals(tmp_path, lang):
     values = {r[1]: r[3] for r in metric_sheet.iter_rows(min_row=2, values_only=True)}
     assert 1_000_000.0 in values.values() and 0.18 in values.values()
     assert rec_sheet["D2"].is_date and rec_sheet["D2"].value == dt.datetime(2026, 8, 1)
+
+
+def test_no_number_in_the_workbook_is_left_in_general_format(tmp_path):
+    """Raw float digits (0.02552982962593463, 736791.4299999999) read as an unfinished export: every number
+    carries a format — money, percent, whole count or two decimals — on every sheet, headline metrics included."""
+    accounts, actions, card, _, rec = _tables()
+    card = card.assign(dso_days=[34.4711, 48.9], retention_rate=[0.845, 0.8])
+    ws = pd.DataFrame({"account_id": ["A2"], "product_category": ["packaging"], "status": ["below peers"],
+                       "margin": [17_728.51], "revenue_share": [0.0255298], "peer_median_revenue_share": [0.137026],
+                       "peer_median_margin_share": [0.126771], "peer_share": [1.0], "peers": [4],
+                       "account_margin": [736_791.4299999999], "potential": [75_675.26187]})
+    metrics = {"revenue_12m": 1_000_000.0, "churn_rate_12m": 0.18, "clv_holdout_mae": 3.573565225750274,
+               "gini_revenue": 0.6110321, "dso_days": 41.23, "accounts_at_risk": 0, "cac_to_retention_cost_ratio": 2.95,
+               "finding_complaint_p_adjusted": 1.2e-32}
+    path = write_workbook(tmp_path / "workbook.xlsx", metrics=metrics, notes={}, accounts=accounts,
+                          actions=actions, reasons=pd.Series(["r1", "r2"], index=actions.index), scorecard=card,
+                          whitespace=ws, receivables=rec)
+    book = openpyxl.load_workbook(path)
+    general = [(sheet.title, cell.coordinate, cell.value) for sheet in book.worksheets
+               for row in sheet.iter_rows(min_row=2) for cell in row
+               if isinstance(cell.value, (int, float)) and cell.number_format == "General"]
+    assert general == []
+    sheet = book.worksheets[4]                                                  # cross-sell whitespace
+    formats = {c.value: sheet.cell(2, c.column).number_format for c in sheet[1]}
+    assert formats["Share of revenue"] == "0.0%" and formats["Potential"].endswith("#,##0.00")

@@ -20,8 +20,14 @@ from ..analysis.summary import unit_label
 from ..text.i18n import CLDR_LOCALES, header, t, tv
 
 MONEY = {"margin_12m", "clv", "clv_lower", "clv_upper", "money_at_stake", "amount", "margin", "peer_median_margin",
-         "opportunity", "portfolio_clv", "margin_prev_12m"}
-SHARE = {"p_alive", "retention_rate", "margin_growth", "visit_compliance", "win_rate", "peer_share"}
+         "opportunity", "portfolio_clv", "margin_prev_12m", "account_margin", "potential"}
+SHARE = {"p_alive", "retention_rate", "margin_growth", "visit_compliance", "win_rate", "peer_share", "revenue_share",
+         "peer_median_revenue_share", "peer_median_margin_share"}
+# number formats of the other cells: counts whole, other decimals two places (the cell keeps its full value)
+NUMBER_FORMATS = {"count": "#,##0", "number": "#,##0.00", "index": "0.0000", "ratio": '0.0"x"', "p": "0.000"}
+# a headline metric's glossary unit -> its format (money and shares as the columns above)
+UNIT_FORMATS = {"accounts": "count", "opportunities": "count", "invoices": "count", "days": "count",
+                "purchases": "number", "0-1": "index", "ratio": "ratio", "p-value": "p"}
 CODES = {"tier", "strategy", "suggested_tier", "kind", "status", "product_category", "bucket"}   # shown translated
 
 
@@ -45,7 +51,9 @@ def _sheet(writer, name: str, frame: pd.DataFrame, lang: str, formats: dict) -> 
         sheet.write_string(0, j, head, bold)
         col = out[code]
         fmt = (formats["money"] if code in MONEY else formats["share"] if code in SHARE
-               else formats["date"] if pd.api.types.is_datetime64_any_dtype(col) else None)
+               else formats["date"] if pd.api.types.is_datetime64_any_dtype(col)
+               else formats["count"] if pd.api.types.is_integer_dtype(col) and not pd.api.types.is_bool_dtype(col)
+               else formats["number"] if pd.api.types.is_float_dtype(col) else None)
         for i, v in enumerate(col.tolist(), start=1):
             if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
                 continue
@@ -85,19 +93,19 @@ def write_workbook(path: str | Path, *, metrics: dict, notes: dict, accounts: pd
         formats = {"header": book.add_format({"bold": True, "bg_color": "#DCE6F0", "border": 1}),
                    "money": book.add_format({"num_format": f'"{symbol}"#,##0.00'}),
                    "share": book.add_format({"num_format": "0.0%"}),
-                   "date": book.add_format({"num_format": "yyyy-mm-dd"})}
+                   "date": book.add_format({"num_format": "yyyy-mm-dd"}),
+                   **{k: book.add_format({"num_format": v}) for k, v in NUMBER_FORMATS.items()}}
         m = metrics_frame(metrics, notes, currency, lang)
         m["section"] = m["section"].map(lambda s: tv(s, lang))
         _sheet(writer, t("wb_metrics", lang), m.drop(columns="key"),
                lang, formats)
-        money_rows = [i + 1 for i, k in enumerate(m["key"]) if GLOSSARY[k].unit.startswith("currency")]
-        share_rows = [i + 1 for i, k in enumerate(m["key"]) if GLOSSARY[k].unit.startswith("share")]
         sheet = writer.sheets[t("wb_metrics", lang)]
-        for rows, fmt in ((money_rows, formats["money"]), (share_rows, formats["share"])):
-            for r in rows:
-                v = m["this_month"].iloc[r - 1]
-                if pd.notna(v):
-                    sheet.write_number(r, 3, float(v), fmt)
+        for r, (k, v) in enumerate(zip(m["key"], m["this_month"]), start=1):
+            unit = GLOSSARY[k].unit
+            fmt = (formats["money"] if unit.startswith("currency") else formats["share"] if unit.startswith("share")
+                   else formats[UNIT_FORMATS.get(unit, "number")])
+            if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and pd.notna(v):
+                sheet.write_number(r, 3, float(v), fmt)
         cols = ["name", "tier", "account_manager", "margin_12m", "p_alive", "clv", "clv_lower", "clv_upper",
                 "strategy", "suggested_tier"]
         acc = accounts.reindex(columns=cols).sort_values("clv", ascending=False).reset_index()
