@@ -39,8 +39,9 @@ def content(series: pd.Series | None) -> str | None:
     return h.hexdigest()
 
 
-def remembered(kind: str, ds, key: tuple, compute: Callable[[], T]) -> T:
-    """``compute()``, or (when on) a copy of the value kept for the same data set and ``key``."""
+def remembered(kind: str, ds, key: tuple, compute: Callable[[], T], kept_as: Callable[[T], T] | None = None) -> T:
+    """``compute()``, or (when on) a copy of the value kept for the same data set and ``key``; ``kept_as``: what
+    of a value is kept (and returned), e.g. without a fit object as large as the data it was fitted on."""
     fingerprint = getattr(ds, "fingerprint", "")
     if not _enabled or not fingerprint:
         return compute()
@@ -50,6 +51,7 @@ def remembered(kind: str, ds, key: tuple, compute: Callable[[], T]) -> T:
         if k == full:
             return _copy(value)
     value = compute()
+    value = kept_as(value) if kept_as is not None else value
     kept.insert(0, (full, value))
     del kept[KEEP:]
     return _copy(value)

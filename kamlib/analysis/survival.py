@@ -8,6 +8,7 @@ beside it as a robustness check.
 """
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
@@ -526,8 +527,11 @@ def churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: in
         until = ds.analysis_date - pd.Timedelta(days=definition.days)
     acc = ds.accounts.set_index("account_id")
     churn = pd.to_datetime((acc["churned_on"] if churn is None else churn).reindex(acc.index))
+    # in a batch the notebooks share the fit's tables; its statsmodels result (the size of the account-month
+    # frame: ~1 GB at 200k accounts) is not kept for them
     return memo.remembered("churn_drivers", ds, (memo.content(churn), str(until), lookback_days, alpha),
-                           lambda: _churn_drivers(ds, churn, until, lookback_days, alpha))
+                           lambda: _churn_drivers(ds, churn, until, lookback_days, alpha),
+                           kept_as=lambda d: dataclasses.replace(d, result=None))
 
 
 def _churn_drivers(ds: Dataset, churn: pd.Series, until, lookback_days: int, alpha: float) -> ChurnDrivers:
