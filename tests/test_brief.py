@@ -125,3 +125,22 @@ def test_the_index_lists_each_manager_with_the_scorecards_accounts_and_margin(ds
     assert listed["margin_12m"].tolist() == pytest.approx(card["margin_12m"].tolist())
     assert listed["margin_12m"].sum() == pytest.approx(overview.book_summary(ds)["margin_12m"], rel=1e-6)
     assert listed["actions"].sum() == len(tables.actions)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_band_that_reads_the_same_at_both_ends_is_left_out(lang):
+    """'P(alive) 100% (uncertainty of the expected value 100% to 100%)' says nothing: at the shown precision
+    such a band is left out; a band that differs is kept."""
+    from types import SimpleNamespace
+
+    from kamlib.report.briefs import _numbers
+    from kamlib.text.i18n import t
+    value = {"margin_12m": 2_048_505.58, "p_alive": 0.997, "p_alive_lower": 0.996, "p_alive_upper": 0.998,
+             "expected_purchases_12m": 23.3, "purchases_12m_lower": 8.0, "purchases_12m_upper": 34.0,
+             "clv": 4_977_289.0, "clv_lower": 561_061.0, "clv_upper": 7_702_659.0, "share_of_manager_margin": 0.196}
+    same = _numbers(SimpleNamespace(value=value), lang, "CNY", 36)
+    marker = t("brief_band_expected", lang, lo="X", hi="Y").split("X")[0]
+    assert marker not in same and t("brief_band", lang, lo="8", hi="34") in same
+    wide = _numbers(SimpleNamespace(value={**value, "p_alive": 0.6, "p_alive_lower": 0.4, "p_alive_upper": 0.8}),
+                    lang, "CNY", 36)
+    assert marker in wide

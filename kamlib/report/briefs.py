@@ -78,7 +78,9 @@ def _numbers(brief, lang: str, currency: str, horizon_months: int) -> str:
     def between(name: str, fmt, band: str, key: str, band_fmt=None) -> str:   # 'x (90% range a to b)'
         lo, hi = v.get(f"{band}_lower"), v.get(f"{band}_upper")
         text, band_fmt = fmt(v.get(name)), band_fmt or fmt
-        return text + (t(key, lang, lo=band_fmt(lo), hi=band_fmt(hi)) if not (_missing(lo) or _missing(hi)) else "")
+        if _missing(lo) or _missing(hi) or band_fmt(lo) == band_fmt(hi):   # '100% to 100%' says nothing
+            return text
+        return text + t(key, lang, lo=band_fmt(lo), hi=band_fmt(hi))
     num = (lambda x: t("not_available", lang) if _missing(x) else f"{x:,.1f}")
     cur = (lambda x: money(x, currency, lang))
     return t("brief_numbers", lang, margin=cur(v.get("margin_12m")),
