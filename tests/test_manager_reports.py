@@ -75,7 +75,7 @@ def test_kam_brief_writes_one_account(small_dir, tmp_path, capsys):
     html = page.read_text(encoding="utf-8")
     assert account in html and "Margin 12 months" in html and "Talking points" in html
     assert "<img" not in html and "90% range" in html            # one printed page, no chart; purchases (and CLV)
-    assert "uncertainty of the expected value" in html            # P(alive)
+    assert not re.search(r"value (\d+%) to \1\)", html)       # P(alive): no band that reads '100% to 100%'
     assert not list(tmp_path.glob("*.duckdb")) and not list(tmp_path.glob(".tmp-*"))
     assert main(["brief", "--account", "NO-SUCH", "--data", str(small_dir), "--month", "2026-09",
                  "--out", str(tmp_path), "--today", TODAY, "--quiet"]) == 2

@@ -78,7 +78,7 @@ def _numbers(brief, lang: str, currency: str, horizon_months: int) -> str:
     def between(name: str, fmt, band: str, key: str, band_fmt=None) -> str:   # 'x (90% range a to b)'
         lo, hi = v.get(f"{band}_lower"), v.get(f"{band}_upper")
         text, band_fmt = fmt(v.get(name)), band_fmt or fmt
-        if _missing(lo) or _missing(hi) or band_fmt(lo) == band_fmt(hi):   # '100% to 100%' says nothing
+        if _missing(lo) or _missing(hi) or band_fmt(lo) == band_fmt(hi) == text:   # '100% (100% to 100%)'
             return text
         return text + t(key, lang, lo=band_fmt(lo), hi=band_fmt(hi))
     num = (lambda x: t("not_available", lang) if _missing(x) else f"{x:,.1f}")
