@@ -57,7 +57,8 @@ BOOK_SETTINGS = {
     "clv_model": "auto", "holdout_months": 12, "horizon_months": 36, "discount_rate": 0.10, "n_draws": 100,
     "alert_threshold": 0.5, "alert_value_share": actions.ALERT_VALUE_SHARE,
     "stale_after_days": actions.STALE_AFTER_DAYS, "visit_policy": dict(service.DEFAULT_POLICY), "holidays": [],
-    "decision_maker_days": {"strategic": 90, "A": 180}, "complaint_open_days": 30, "whitespace_peers": ["industry", "tier"],
+    "decision_maker_days": dict(service.ServicePolicy().decision_maker_days),
+    "complaint_open_days": service.ServicePolicy().complaint_open_days, "whitespace_peers": ["industry", "tier"],
     "potential": "clv", "value_threshold": None, "potential_threshold": None, "value_share": segmentation.VALUE_SHARE,
     "potential_share": segmentation.POTENTIAL_SHARE, "tier_rules": dict(service.DEFAULT_TIER_RULES),
     "visit_cost": 500.0, "allocation": "revenue", "kpi_weights": dict(scorecard.DEFAULT_WEIGHTS)}
