@@ -105,14 +105,14 @@ def book_tables(ds: Dataset, *, clv_model: str = "auto", holdout_months: int = 1
     value = clv.value_accounts(ds, clv_model, holdout_months=holdout_months, horizon_months=horizon_months,
                                discount_rate=discount_rate, n_draws=n_draws)
     ws = segmentation.whitespace(ds, peers)
+    ws_potential = segmentation.whitespace_potential(ws)
     one_of("potential", potential, POTENTIALS)
-    seg = segmentation.account_frame(ds, {"clv": value.frame["clv"], "whitespace": segmentation.whitespace_potential(ws),
-                                          "growth": None}[potential], potential_source=POTENTIALS[potential],
-                                     policy=policy, **(segmentation_options or {}))
+    chosen = {"clv": value.frame["clv"], "whitespace": ws_potential, "growth": None}[potential]
+    seg = segmentation.account_frame(ds, chosen, potential_source=POTENTIALS[potential], policy=policy,
+                                     **(segmentation_options or {}))
     table = actions.account_table(ds, value, seg.frame)
     table = table.join(seg.frame[["suggested_tier"]]).join(
-        value.frame[["expected_purchases_12m", "purchases_12m_lower", "purchases_12m_upper"]]).join(
-        segmentation.whitespace_potential(ws))
+        value.frame[["expected_purchases_12m", "purchases_12m_lower", "purchases_12m_upper"]]).join(ws_potential)
     churned_on = pd.to_datetime(ds.accounts.set_index("account_id")["churned_on"])
     card = scorecard.manager_scorecard(ds, churned_on=churned_on, compliance=seg.compliance, clv=value.frame["clv"],
                                        weights=kpi_weights or scorecard.DEFAULT_WEIGHTS,
@@ -177,7 +177,6 @@ class Portfolio(Shown):
 def portfolio(ds: Dataset, tables: BookTables, manager: str, monthly: pd.DataFrame | None = None) -> Portfolio:
     """One manager's portfolio (``monthly``: :func:`scorecard.monthly_margin_by_manager`, computed once when
     portfolios of many managers are made); an unknown manager lists the managers."""
-    from ..models.arguments import one_of
     one_of("manager", manager, managers(ds))
     mine = tables.accounts[tables.accounts["account_manager"] == manager].sort_values("clv", ascending=False)
     rows = [r for r in (manager, scorecard.TEAM_MEDIAN) if r in tables.scorecard.index]
