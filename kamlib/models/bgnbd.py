@@ -58,7 +58,7 @@ class BGNBDResults(TransactionResults):
         Euler's transformation of the hypergeometric function so large x and T stay finite."""
         r, alpha, a, b = self.params.to_numpy()
         x, tx, T = _arrays(rfm)
-        t = float(t)
+        t = np.asarray(t, float)          # a number, or a column of times (k, 1) for a (k, accounts) table
         z = t / (alpha + T + t)
         return (a + b + x - 1) / (a - 1) * (1 - _inner(r, a, b, x, z))
 

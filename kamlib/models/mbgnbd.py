@@ -42,7 +42,8 @@ class MBGNBDResults(TransactionResults):
         2F1(r+x, b+x+1; a+b+x; t/(alpha+T+t))] (the BG/NBD's with b -> b + 1)."""
         r, alpha, a, b = self.params.to_numpy()
         x, tx, T = _arrays(rfm)
-        z = float(t) / (alpha + T + float(t))
+        t = np.asarray(t, float)          # a number, or a column of times (k, 1) for a (k, accounts) table
+        z = t / (alpha + T + t)
         return (a + b + x) / (a - 1) * (1 - _inner(r, a, b + 1, x, z))
 
     def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator, size: int | None = None) -> np.ndarray:

@@ -14,6 +14,9 @@ T = 103.6) stay finite:
 """
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, hyp2f1, polygamma
@@ -170,6 +173,42 @@ def loglik_left_truncated(theta, x, tx, T, age) -> np.ndarray:
     return np.where(np.isfinite(dead), np.logaddexp(alive, dead), alive)
 
 
+def p_alive(theta, x, tx, T, age) -> np.ndarray:
+    """P(alive at T | x, t_x, T, a) per account (see :meth:`ParetoNBDResults.p_alive`)."""
+    first, second = _log_bracket_parts(theta, x, tx, T, age)
+    p = np.exp(first - np.logaddexp(first, second))
+    dead = _log_dead_before(theta[2], theta[3], x, age)
+    if np.isfinite(dead).any():
+        total = loglik_left_truncated(theta, x, tx, T, age)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = p * np.exp(np.where(np.isfinite(dead), np.log(-np.expm1(dead - total)), 0.0))
+    return p
+
+
+#: P(alive) arrays kept for reuse, at most this many bytes: an account's CLV band, its purchase range and its
+#: value range draw the same parameter vectors (same seed), and each P(alive) costs two hypergeometric
+#: functions per account — the largest cost of a valuation
+P_ALIVE_KEPT_BYTES = 64 * 2**20
+_kept_p_alive: OrderedDict[bytes, np.ndarray] = OrderedDict()
+
+
+def _remembered_p_alive(theta, *columns) -> np.ndarray:
+    """:func:`p_alive`, reused for the same parameters and the same accounts' (x, t_x, T, a) (least recently
+    used first out)."""
+    h = hashlib.blake2b(np.asarray(theta, float).tobytes(), digest_size=20)
+    for c in columns:
+        h.update(np.ascontiguousarray(c, float).tobytes())
+    key = h.digest()
+    if key in _kept_p_alive:
+        _kept_p_alive.move_to_end(key)
+        return _kept_p_alive[key].copy()
+    p = p_alive(theta, *columns)
+    _kept_p_alive[key] = p.copy()
+    while sum(v.nbytes for v in _kept_p_alive.values()) > P_ALIVE_KEPT_BYTES and len(_kept_p_alive) > 1:
+        _kept_p_alive.popitem(last=False)
+    return p
+
+
 class ParetoNBDResults(TransactionResults):
     """Fitted Pareto/NBD with predictions. Rows with ``age_at_start`` = a > 0 (accounts acquired a time units
     before their window; :func:`kamlib.analysis.rfm.rfm_summary` with ``acquired_on``) are left-truncated:
@@ -180,15 +219,7 @@ class ParetoNBDResults(TransactionResults):
         """P(alive at T | x, t_x, T, a): first / (first + second) of the likelihood bracket (with beta + a),
         times the share of the likelihood of surviving to the window's start (1 for a = 0 or x > 0)."""
         x, tx, T = _arrays(rfm)
-        age = ages_at_start(rfm)
-        theta = self.params.to_numpy()
-        first, second = _log_bracket_parts(theta, x, tx, T, age)
-        p = np.exp(first - np.logaddexp(first, second))
-        dead = _log_dead_before(theta[2], theta[3], x, age)
-        if np.isfinite(dead).any():
-            total = loglik_left_truncated(theta, x, tx, T, age)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                p = p * np.exp(np.where(np.isfinite(dead), np.log(-np.expm1(dead - total)), 0.0))
+        p = _remembered_p_alive(self.params.to_numpy(), x, tx, T, ages_at_start(rfm))
         return pd.Series(p, index=rfm.index, name="p_alive")
 
     @staticmethod
@@ -213,7 +244,7 @@ class ParetoNBDResults(TransactionResults):
         r, alpha, s, beta = self.params.to_numpy()
         x, tx, T = _arrays(rfm)
         scale = beta + ages_at_start(rfm) + T
-        return (r + x) * scale / (alpha + T) * self._growth(s, scale, float(t))
+        return (r + x) * scale / (alpha + T) * self._growth(s, scale, np.asarray(t, float))
 
     def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
         """Draws of each account's purchases in the next ``t`` from its posterior (one per account, or ``size``

@@ -40,6 +40,7 @@ class TransactionResults(FitResults):
         raise NotImplementedError
 
     def expected_purchases_if_alive(self, t, rfm: pd.DataFrame) -> np.ndarray:  # pragma: no cover - abstract
+        """Per account (a number ``t``), or a (k, accounts) table for a column of k times (``t`` shaped (k, 1))."""
         raise NotImplementedError
 
     def expected_purchases(self, t, rfm: pd.DataFrame) -> pd.Series:
@@ -84,12 +85,10 @@ class TransactionResults(FitResults):
         fraction("margin_rate", margin_rate, allow_negative=True)
         d_month = monthly_discount_rate(discount_rate, rate_period)
         value = self._spend(spend, rfm) * _aligned(margin_rate, rfm)
-        total = np.zeros(len(rfm))
-        previous = np.zeros(len(rfm))
-        for k in range(1, int(horizon_months) + 1):
-            cum = self.expected_purchases_if_alive(self.months_to_units(k), rfm)
-            total += (cum - previous) / (1 + d_month) ** k
-            previous = cum
+        months = np.arange(1, int(horizon_months) + 1)
+        ends = np.array([self.months_to_units(k) for k in months])[:, None]     # t_1 .. t_K as a column
+        cum = self.expected_purchases_if_alive(ends, rfm).reshape(len(months), len(rfm))   # (K, accounts)
+        total = (1 + d_month) ** -months.astype(float) @ np.diff(cum, axis=0, prepend=0.0)
         return pd.Series(total * value * self.p_alive(rfm).to_numpy(), index=rfm.index, name="clv")
 
     def clv_interval(self, rfm: pd.DataFrame, spend=1.0, *, alpha: float = 0.05, n_draws: int = 200,

@@ -128,6 +128,14 @@ class WarmKernel:
             raise RuntimeError(f"kernel set-up failed running {code!r}: {content.get('ename')}: "
                                f"{content.get('evalue')}")
 
+    def run_quietly(self, code: str) -> None:
+        """Run ``code`` in the kernel (e.g. a computation whose results the next notebooks reuse); raises
+        RuntimeError, without the code, when it fails."""
+        reply = self._control.execute_interactive(code, store_history=False, timeout=None,
+                                                  output_hook=lambda msg: None)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}")
+
     def is_alive(self) -> bool:
         return self.manager is not None and bool(run_sync(self.manager.is_alive)())
 

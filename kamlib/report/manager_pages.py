@@ -164,7 +164,7 @@ _WORKER: dict = {}
 
 
 def _start_worker(lang: str, currency: str, page: dict) -> None:
-    """Pool initializer: the plot style and a notebook context without data (sections use only its words)."""
+    """A worker's set-up: the plot style and a notebook context without data (sections use only its words)."""
     import warnings
 
     from ..figures.style import use_style
@@ -174,6 +174,15 @@ def _start_worker(lang: str, currency: str, page: dict) -> None:
     warnings.filterwarnings("ignore")
     use_style(lang)
     _WORKER.update(ctx=NotebookContext(ds=None, lang=lang, currency=currency), page=page)
+
+
+def _draw_with(setup: tuple, job: tuple) -> dict:
+    """:func:`_draw` in a pool worker, set up by :func:`_start_worker` first (once per worker and setup; the
+    worker may belong to the report runner, which runs notebooks too)."""
+    if _WORKER.get("setup") != setup:
+        _start_worker(*setup)
+        _WORKER["setup"] = setup
+    return _draw(job)
 
 
 def _draw(job: tuple) -> dict:
@@ -229,18 +238,20 @@ def manager_jobs(ds, tables: portfolio.BookTables, *, policy, horizon_months: in
 def render_manager_reports(ds, tables: portfolio.BookTables, work: Path, *, policy, horizon_months: int,
                            lang: str = "en", currency: str = "CNY", company: str = "", month: str = "",
                            fingerprint: str = "", pdf: bool = False, jobs: int = 1, progress: bool = False,
-                           shown=None) -> list[dict]:
+                           shown=None, pool=None) -> list[dict]:
     """Render every manager's report (and the brief pages they link to) into ``work``; returns one entry per
-    page (NotebookRun fields), a failed page with its error instead of stopping the others."""
+    page (NotebookRun fields), a failed page with its error instead of stopping the others. ``pool``: workers
+    already running (the report runner's, beside the notebooks it still runs) instead of ``jobs`` new ones."""
     from concurrent.futures import as_completed
+    from contextlib import nullcontext
 
     from tqdm.auto import tqdm
     page = {"work": str(work), "company": company, "month": month, "fingerprint": fingerprint, "pdf": pdf}
     todo = list(manager_jobs(ds, tables, policy=policy, horizon_months=horizon_months))
     out = []
-    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo))), initializer=_start_worker,
-                             initargs=(lang, currency, page)) as pool:
-        futures = {pool.submit(_draw, job): job for job in todo}
+    setup = (lang, currency, page)
+    with nullcontext(pool) if pool is not None else ProcessPoolExecutor(max(1, min(jobs, len(todo)))) as pool:
+        futures = {pool.submit(_draw_with, setup, job): job for job in todo}
         try:
             for f in tqdm(as_completed(futures), total=len(futures), desc="manager reports", disable=not progress):
                 job = futures[f]
@@ -288,8 +299,8 @@ def _shared_tables(notebook: Path, parameters: dict):
 
 
 def prepare_tables(notebook: Path, parameters: dict) -> bool:
-    """Compute and cache the run's book tables ahead of the pages (a pool worker runs it beside the analysis
-    notebooks, so the pages do not wait for it); False when they could not be computed (the pages then
+    """Compute and cache the run's book tables ahead of the pages (a pool worker's kernel runs it beside the
+    analysis notebooks, so the pages do not wait for it); False when they could not be computed (the pages then
     compute them, and report the failure)."""
     try:
         ds = _shared_tables(notebook, parameters)[1]
@@ -301,10 +312,11 @@ def prepare_tables(notebook: Path, parameters: dict) -> bool:
 
 
 def render_batch(notebook: Path, parameters: dict, work: Path, *, jobs: int = 1, progress: bool = False,
-                 shown=None) -> list[dict]:
+                 shown=None, pool=None) -> list[dict]:
     """The batch's manager reports: the parameters of ``notebook`` (06, its defaults where the run gives none),
-    the book tables from the run's cache (computed and cached when no notebook did yet), every page rendered.
-    Returns the entries of the manager reports and of any page that failed."""
+    the book tables from the run's cache (computed and cached when no notebook did yet), every page rendered
+    (by ``pool``'s workers when given, else by ``jobs`` new ones). Returns the entries of the manager reports
+    and of any page that failed."""
     p, ds, settings, tables = _shared_tables(notebook, parameters)
     policy = portfolio.service_policy(settings)
     try:
@@ -312,7 +324,8 @@ def render_batch(notebook: Path, parameters: dict, work: Path, *, jobs: int = 1,
                                          lang=p.get("language", "en"), currency=p.get("currency", "CNY"),
                                          company=parameters.get("_company", ""), month=p["month"],
                                          fingerprint=parameters.get("_fingerprint", ds.fingerprint),
-                                         pdf=bool(parameters.get("_pdf")), jobs=jobs, progress=progress, shown=shown)
+                                         pdf=bool(parameters.get("_pdf")), jobs=jobs, progress=progress, shown=shown,
+                                         pool=pool)
     finally:
         if ds.con is not None:
             ds.con.close()

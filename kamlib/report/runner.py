@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -241,6 +241,26 @@ def _stop_worker(signum, frame) -> None:
     os._exit(128 + signum)
 
 
+def _tables_in_kernel(manager_notebook: str, parameters: dict) -> bool:
+    """(Pool worker) compute and cache the run's book tables (:func:`kamlib.report.manager_pages.prepare_tables`)
+    in this worker's warm kernel, which then keeps the fits they share with the notebooks it runs next (the
+    churn drivers, the valuation: :mod:`kamlib.analysis.memo`); in this process when the kernel did not start.
+    False when they could not be computed (the pages then compute them and report the failure)."""
+    from .manager_pages import prepare_tables
+    if _WORKER_KERNEL is None:
+        return prepare_tables(Path(manager_notebook), parameters)
+    args = json.dumps([manager_notebook, parameters], default=str)
+    try:
+        _WORKER_KERNEL.fresh()
+        _WORKER_KERNEL.run_quietly("import json, pathlib\nfrom kamlib.report.manager_pages import prepare_tables\n"
+                                   f"_nb, _p = json.loads({args!r})\nassert prepare_tables(pathlib.Path(_nb), _p)")
+        return True
+    except RuntimeError:
+        return False
+    finally:
+        _WORKER_KERNEL.done()
+
+
 def _worker_ready() -> bool:
     return _WORKER_KERNEL is not None
 
@@ -381,35 +401,52 @@ class NotebookRunner:
         if self._kernel is not None:
             self._kernel.kill() if stopped else self._kernel.shutdown()
 
+    @property
+    def pool(self) -> ProcessPoolExecutor | None:
+        """The workers (None with one kernel): the manager pages are drawn by them too."""
+        return self._pool
+
     def beside(self, manager_notebook: Path, parameters: dict):
-        """With pool workers, a future computing the run's book tables into its cache
-        (:func:`kamlib.report.manager_pages.prepare_tables`), submitted before the notebooks so that a worker
-        takes it first; None with one kernel (the pages compute them)."""
+        """With pool workers, a future computing the run's book tables into its cache in a worker's kernel
+        (:func:`_tables_in_kernel`), submitted before the notebooks so that a worker takes it first; None with
+        one kernel (the pages compute them)."""
         if self._pool is None:
             return None
-        from .manager_pages import prepare_tables
-        return self._pool.submit(prepare_tables, manager_notebook, parameters)
+        return self._pool.submit(_tables_in_kernel, str(manager_notebook), parameters)
+
+    def _args(self, job: Job, work: Path, parameters: dict) -> tuple:
+        """execute_notebook's positional arguments for a job."""
+        return job.notebook, str(work), {**parameters, **dict(job.params)}, str(self.notebook_dir)
+
+    def submit(self, jobs, work: Path, parameters: dict) -> list[tuple[str, Future]]:
+        """Queue ``jobs`` on the workers, longest first, without waiting; (report name, future) in the order
+        given, for :meth:`collect`."""
+        jobs = [j if isinstance(j, Job) else Job(j) for j in jobs]
+        futs = {j.name: self._pool.submit(execute_notebook, *self._args(j, work, parameters), False, output=j.name)
+                for j in sorted(jobs, key=lambda j: -TYPICAL_SECONDS.get(j.notebook, 10))}
+        return [(j.name, futs[j.name]) for j in jobs]
+
+    @staticmethod
+    def collect(submitted: list[tuple[str, Future]], progress: bool) -> list[NotebookRun]:
+        """The runs of :meth:`submit`'s jobs as they finish (a progress bar), returned in the order given."""
+        for _ in tqdm(as_completed([f for _, f in submitted]), total=len(submitted), desc="notebooks",
+                      disable=not progress):
+            pass
+        return [NotebookRun(**f.result()) for _, f in submitted]
 
     def run(self, jobs, work: Path, parameters: dict, progress: bool) -> list[NotebookRun]:
         """Run ``jobs`` (notebook names or :class:`Job`; longest first when parallel); results in their order."""
         jobs = [j if isinstance(j, Job) else Job(j) for j in jobs]
-
-        def args(job: Job) -> tuple:             # execute_notebook's positional arguments for a job
-            return job.notebook, str(work), {**parameters, **dict(job.params)}, str(self.notebook_dir)
         if self._pool is None:
             self._started()
             if self._kernel is None and not self._kernel_error:
                 self._kernel, self._kernel_error = _start_kernel(self.notebook_dir, parallel=False)
             if self._kernel is None:
                 return [NotebookRun(j.name, status="failed", error=self._kernel_error) for j in jobs]
-            return [NotebookRun(**execute_notebook(*args(j), progress, kernel=self._kernel, output=j.name))
+            return [NotebookRun(**execute_notebook(*self._args(j, work, parameters), progress, kernel=self._kernel,
+                                                   output=j.name))
                     for j in tqdm(jobs, desc="notebooks", disable=not progress)]
-        longest_first = sorted(jobs, key=lambda j: -TYPICAL_SECONDS.get(j.notebook, 10))
-        futs = {self._pool.submit(execute_notebook, *args(j), False, output=j.name): j for j in longest_first}
-        runs = [NotebookRun(**f.result())
-                for f in tqdm(as_completed(futs), total=len(futs), desc="notebooks", disable=not progress)]
-        order = {j.name: i for i, j in enumerate(jobs)}
-        return sorted(runs, key=lambda r: order[r.name])
+        return self.collect(self.submit(jobs, work, parameters), progress)
 
 
 def _renders_managers(notebook: Path) -> bool:
@@ -604,13 +641,18 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                 run.notebooks = runner.run(first, work, params, progress)
                 if ahead is not None:
                     ahead.result()
+                summaries = dict(params, metrics_dir=str(work / "metrics"))
+                # the summaries go to the workers first, the pages (small jobs) fill them up beside and after
+                queued = runner.submit(last, work, summaries) if last and runner.pool is not None else None
                 if rendered:      # a page per manager from the shared tables, through one template (manager_pages)
                     from .manager_pages import render_batch
                     run.notebooks += [NotebookRun(**e) for e in render_batch(
-                        manager_nb, params, work, jobs=jobs, progress=progress,
+                        manager_nb, params, work, jobs=jobs, progress=progress, pool=runner.pool,
                         shown=_Shown(params["_display"], params["_secrets"]))]
-                if last:
-                    run.notebooks += runner.run(last, work, dict(params, metrics_dir=str(work / "metrics")), progress)
+                if queued is not None:
+                    run.notebooks += runner.collect(queued, progress)
+                elif last:
+                    run.notebooks += runner.run(last, work, summaries, progress)
             finally:
                 remove_database(snapshot)
                 shutil.rmtree(private, ignore_errors=True)
