@@ -67,46 +67,71 @@ def since_last_visit_of(ds: Dataset, account_ids) -> dict[str, dict]:
     tx = tx.filter(tx.account_id.isin(ids) & (tx.order_date.cast("date") >= start.min().date())).execute()
     tx["order_date"] = pd.to_datetime(tx["order_date"])
     tx = tx[tx["order_date"] > tx["account_id"].map(start)]
-    tx_by = dict(tuple(tx.groupby("account_id")))
+    orders = _orders_since(tx, ids)
     comp = complaints(ds)
-    comp_by = None if comp is None else dict(tuple(comp[comp["account_id"].isin(ids)].groupby("account_id")))
+    if comp is not None:
+        c = comp[comp["account_id"].isin(ids)]
+        s0 = c["account_id"].map(start)
+        comp = pd.DataFrame({"new": (c["complained_on"] > s0), "resolved": (c["resolved_on"] > s0)}).groupby(
+            c["account_id"]).sum().reindex(ids, fill_value=0)
     pay = ds.payments
-    pay_by = None if pay is None else dict(tuple(pay[pay["account_id"].isin(ids) & (pay["paid_date"] <= end)]
-                                                 .groupby("account_id")))
+    if pay is not None:
+        p = pay[pay["account_id"].isin(ids) & (pay["paid_date"] <= end)]
+        p = p[p["paid_date"] > p["account_id"].map(start)]
+        pay = p.groupby("account_id")["amount"].agg(["size", "sum"]).reindex(ids)
     opps = classify_opportunities(ds)
-    opp_by = None if opps is None else dict(tuple(opps[opps["account_id"].isin(ids)].groupby("account_id")))
+    if opps is not None:
+        o = opps[opps["account_id"].isin(ids)]
+        s0 = o["account_id"].map(start)
+        closed = o["closed_on"] > s0
+        kinds = {"new": o["created_on"] > s0, "won": closed & (o["outcome"] == "won"),
+                 "lost": closed & (o["outcome"] == "lost")}
+        by = o["account_id"]
+        opps = pd.DataFrame({**{k: m.groupby(by).sum() for k, m in kinds.items()},
+                             **{f"{k}_amount": o["amount"].where(m, 0.0).groupby(by).sum() for k, m in kinds.items()}}
+                            ).reindex(ids)
     out = {}
     for a in ids:
-        s0 = start[a]
-        d: dict = {"start": s0, "last_visit": None if pd.isna(last[a]) else last[a], "met": met.get(a, [])}
-        t = tx_by.get(a, tx.iloc[:0])
-        n = t["order_id"].nunique() if "order_id" in t and t["order_id"].notna().all() else t["order_date"].nunique()
-        latest = t["order_date"].max() if len(t) else None
-        d["orders"] = {"orders": int(n), "revenue": float(t["revenue"].sum()), "margin": float(t["gross_margin"].sum()),
-                       "last_order": latest,
-                       "categories": sorted(t.loc[t["order_date"] == latest, "product_category"].unique().tolist())
-                       if len(t) else []}
-        if comp_by is None:
-            d["complaints"] = None
-        else:
-            c = comp_by.get(a, comp.iloc[:0])
-            d["complaints"] = {"new": int((c["complained_on"] > s0).sum()), "resolved": int((c["resolved_on"] > s0).sum())}
-        if pay_by is None:
-            d["payments"] = None
-        else:
-            p = pay_by.get(a, pay.iloc[:0])
-            p = p[p["paid_date"] > s0]
-            d["payments"] = {"invoices": len(p), "amount": float(p["amount"].sum())}
-        if opp_by is None:
+        d: dict = {"start": start[a], "last_visit": None if pd.isna(last[a]) else last[a], "met": met.get(a, []),
+                   "orders": orders[a]}
+        d["complaints"] = None if comp is None else {"new": int(comp.at[a, "new"]),
+                                                     "resolved": int(comp.at[a, "resolved"])}
+        d["payments"] = None if pay is None else {"invoices": int(np.nan_to_num(pay.at[a, "size"])),
+                                                  "amount": float(np.nan_to_num(pay.at[a, "sum"]))}
+        if opps is None:
             d["opportunities"] = None
         else:
-            o = opp_by.get(a, opps.iloc[:0])
-            new, closed = o[o["created_on"] > s0], o[o["closed_on"] > s0]
-            won, lost = closed[closed["outcome"] == "won"], closed[closed["outcome"] == "lost"]
-            d["opportunities"] = {"new": len(new), "new_amount": float(new["amount"].sum()), "won": len(won),
-                                  "won_amount": float(won["amount"].sum()), "lost": len(lost),
-                                  "lost_amount": float(lost["amount"].sum())}
+            r = opps.loc[a].fillna(0)
+            d["opportunities"] = {"new": int(r["new"]), "new_amount": float(r["new_amount"]), "won": int(r["won"]),
+                                  "won_amount": float(r["won_amount"]), "lost": int(r["lost"]),
+                                  "lost_amount": float(r["lost_amount"])}
         out[a] = d
+    return out
+
+
+def _orders_since(tx: pd.DataFrame, ids: list) -> dict[str, dict]:
+    """Per account, its order lines ``tx`` (already those after its start): orders (order ids when every line
+    has one, else order days), revenue, margin, the last order's date and its categories."""
+    none = {"orders": 0, "revenue": 0.0, "margin": 0.0, "last_order": None, "categories": []}
+    if tx.empty:
+        return {a: dict(none, categories=[]) for a in ids}
+    g = tx.groupby("account_id")
+    by_id = "order_id" in tx
+    facts = pd.DataFrame({
+        "orders": g["order_id"].nunique() if by_id else g["order_date"].nunique(),
+        "days": g["order_date"].nunique(),
+        "ids_complete": g["order_id"].apply(lambda v: v.notna().all()) if by_id else False,
+        "revenue": g["revenue"].sum(), "margin": g["gross_margin"].sum(), "last_order": g["order_date"].max()})
+    latest = tx[tx["order_date"] == tx["account_id"].map(facts["last_order"])]
+    categories = latest.groupby("account_id")["product_category"].agg(lambda v: sorted(v.unique().tolist()))
+    out = {}
+    for a in ids:
+        if a not in facts.index:
+            out[a] = dict(none, categories=[])
+            continue
+        r = facts.loc[a]
+        out[a] = {"orders": int(r["orders"] if r["ids_complete"] else r["days"]), "revenue": float(r["revenue"]),
+                  "margin": float(r["margin"]), "last_order": r["last_order"], "categories": categories[a]}
     return out
 
 

@@ -262,81 +262,58 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
     cats = dict(tuple(cats.set_index("product_category")[["account_id", "revenue", "gross_margin"]]
                       .groupby("account_id")))
     no_cats = pd.DataFrame({"revenue": [], "gross_margin": []}, index=pd.Index([], name="product_category"))
-    manager_margin = tables.accounts.groupby("account_manager")["margin_12m"].sum()
     band_names = [f"{n}_{side}" for n in ("p_alive", "expected_purchases_12m") for side in ("lower", "upper")]
-    comp = cl = pay = rec = op = None
+    value_of = _values(tables, acc.loc[ids, "account_manager"], band_names)
+    comp = cl = pay = op = None
     if ds.interactions is not None:
         comp = service.visit_compliance(acc.loc[ids].reset_index(), ds.interactions,
                                         ds.analysis_date - pd.Timedelta(weeks=actions.VISIT_WEEKS), ds.analysis_date,
                                         policy)
-        cl = scorecard.complaints(ds)
-        cl = dict(tuple(cl[cl["account_id"].isin(ids)].groupby("account_id")))
+        cl = _complaint_counts(scorecard.complaints(ds), ids)
     if ds.payments is not None:
-        pay = ds.payments[ds.payments["account_id"].isin(ids)]
-        rec = dict(tuple(scorecard.receivables(pay, ds.analysis_date).groupby("account_id")))
-        pay = dict(tuple(pay.groupby("account_id")))
+        pay = _invoice_facts(ds.payments[ds.payments["account_id"].isin(ids)], ds.analysis_date, ids)
     op = scorecard.classify_opportunities(ds)
     if op is not None:
-        op = dict(tuple(op[op["account_id"].isin(ids)].groupby("account_id")))
+        op = pd.crosstab(op.loc[op["account_id"].isin(ids), "account_id"], op["outcome"]).reindex(
+            columns=["open", "won", "lost"], fill_value=0)
     todo = dict(tuple(tables.actions[tables.actions["account_id"].isin(ids)].groupby("account_id")))
     ws = dict(tuple(tables.whitespace[tables.whitespace["account_id"].isin(ids)].groupby("account_id")))
     empty_actions, empty_ws = tables.actions.iloc[:0], tables.whitespace.iloc[:0]
-    known = tables.accounts.reindex(ids)
-    unbanded = known.index[known.reindex(columns=band_names).isna().all(axis=1)]
+    unbanded = value_of.index[value_of[band_names].isna().all(axis=1)]
     unbanded = unbanded.intersection(tables.rfm.index) if tables.rfm is not None else unbanded[:0]
-    bands = purchase_bands(tables.purchases, tables.rfm.loc[unbanded]) if len(unbanded) else None
-    ranges = (clv.purchase_interval(tables.purchases, tables.rfm.loc[unbanded], tables.purchases.months_to_units(12),
-                                    n_samples=500, n_draws=100) if len(unbanded) else None)
+    if len(unbanded):
+        _fill_bands(value_of, purchase_bands(tables.purchases, tables.rfm.loc[unbanded]), band_names,
+                    clv.purchase_interval(tables.purchases, tables.rfm.loc[unbanded],
+                                          tables.purchases.months_to_units(12), n_samples=500, n_draws=100))
+    in_book = set(tables.accounts.index)
     people = brief_items.people_of(ds, ids)
     since = brief_items.since_last_visit_of(ds, ids)
     items = brief_items.open_items_of(ds, ids)
     cov = buying_centre.coverage(ds, acc.loc[ids], policy.decision_maker_days)
+    profiles = acc.loc[ids, [c for c in ("name", "tier", "enterprise_type", "industry", "region", "credit_rating",
+                                         "account_manager", "acquired_on", "acquisition_channel") if c in acc.columns]]
+    month_index = months.rename("month")
     out = {}
-    for account_id in ids:
-        a = acc.loc[account_id]
-        profile = a[[c for c in ("name", "tier", "enterprise_type", "industry", "region", "credit_rating",
-                                 "account_manager", "acquired_on", "acquisition_channel") if c in a.index]]
-        row = tables.accounts.loc[account_id] if account_id in tables.accounts.index else pd.Series(dtype=object)
-        total = manager_margin.get(a["account_manager"], 0.0)
-        value = row.reindex(["margin_12m", "p_alive", "expected_purchases_12m", "purchases_12m_lower",
-                             "purchases_12m_upper", "clv", "clv_lower", "clv_upper", "strategy", *band_names]).copy()
-        value["share_of_manager_margin"] = row.get("margin_12m", np.nan) / total if total else np.nan
-        if bands is not None and account_id in bands.index:
-            value[band_names] = bands.loc[account_id, band_names]
-            for name in ("p_alive", "expected_purchases_12m"):     # an account outside the book's table
-                value[name] = bands.loc[account_id, name] if pd.isna(value[name]) else value[name]
-        if ranges is not None and account_id in ranges.index and pd.isna(value["purchases_12m_lower"]):
-            value[["purchases_12m_lower", "purchases_12m_upper"]] = ranges.loc[account_id, ["lower", "upper"]].to_numpy()
-        i = row_of[account_id]
-        m = pd.DataFrame({"revenue": grid["revenue"][i], "gross_margin": grid["gross_margin"][i]},
-                         index=months.rename("month"))
+    for i, account_id in enumerate(ids):
+        profile = profiles.iloc[i]
+        value = value_of.iloc[i].copy()
+        value.name = account_id if account_id in in_book else None
+        m = pd.DataFrame({"revenue": grid["revenue"][i], "gross_margin": grid["gross_margin"][i]}, index=month_index)
         c = cats[account_id][["revenue", "gross_margin"]] if account_id in cats else no_cats
         visits = complaints = invoices = opps = None
         if ds.interactions is not None:
-            if comp is not None and account_id in comp.index:
+            if account_id in comp.index:
                 v = comp.loc[account_id]
                 visits = pd.Series({"visits": int(v["visits"]), "required": float(v["required_per_week"] * v["weeks"]),
                                     "weeks": int(v["weeks"])})
-            mine = cl.get(account_id, pd.DataFrame(columns=["resolved_on", "resolution_days"]))
-            complaints = pd.Series({"complaints": len(mine), "resolved": int(mine["resolved_on"].notna().sum()),
-                                    "open": int(mine["resolved_on"].isna().sum()),
-                                    "median_resolution_days": pd.to_numeric(mine["resolution_days"]).median()})
+            complaints = pd.Series(cl.get(account_id, _NO_COMPLAINTS))
         if pay is not None:
-            r = rec.get(account_id)
-            p = pay.get(account_id)
-            paid = p[p["paid_date"].notna()] if p is not None else None
-            overdue = r[r["days_past_due"] > 0] if r is not None else None
-            invoices = pd.Series({"open_amount": float(r["amount"].sum()) if r is not None else 0.0,
-                                  "overdue_amount": float(overdue["amount"].sum()) if r is not None else 0.0,
-                                  "overdue_invoices": len(overdue) if r is not None else 0,
-                                  "average_days_late": float((paid["paid_date"] - paid["due_date"]).dt.days.mean())
-                                  if paid is not None and len(paid) else np.nan})
+            invoices = pd.Series(pay.get(account_id, _NO_INVOICES))
         if op is not None:
-            o = op.get(account_id)
-            opps = (o["outcome"].value_counts() if o is not None else pd.Series(dtype=int)).reindex(
-                ["open", "won", "lost"], fill_value=0)
+            opps = (pd.Series(op.loc[account_id].to_numpy(), index=pd.Index(op.columns, name="outcome"), name="count")
+                    if account_id in op.index else pd.Series(0, index=["open", "won", "lost"]))
         row_cov = cov.loc[account_id] if cov is not None and account_id in cov.index else None
-        alerts = brief_items.alerts(credit_rating=a.get("credit_rating"), items=items[account_id],
+        alerts = brief_items.alerts(credit_rating=profile.get("credit_rating"), items=items[account_id],
                                     p_alive=value.get("p_alive"), alert_threshold=alert_threshold, coverage=row_cov,
                                     complaint_open_days=policy.complaint_open_days)
         out[account_id] = AccountBrief(account_id, profile, value, m, c, visits, complaints, invoices, opps,
@@ -344,3 +321,60 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
                                        people=None if people is None else people[account_id], coverage=row_cov,
                                        since=since[account_id], open_items=items[account_id], alerts=alerts)
     return out
+
+
+_VALUE_COLUMNS = ["margin_12m", "p_alive", "expected_purchases_12m", "purchases_12m_lower", "purchases_12m_upper",
+                  "clv", "clv_lower", "clv_upper", "strategy"]
+_NO_COMPLAINTS = {"complaints": 0, "resolved": 0, "open": 0, "median_resolution_days": np.nan}
+_NO_INVOICES = {"open_amount": 0.0, "overdue_amount": 0.0, "overdue_invoices": 0, "average_days_late": np.nan}
+
+
+def _values(tables: BookTables, managers: pd.Series, band_names: list[str]) -> pd.DataFrame:
+    """The value line of each account of ``managers`` (index: account ids, values: their managers): the book
+    table's columns (NaN outside the book) and its share of its manager's 12-month margin."""
+    value = tables.accounts.reindex(index=managers.index, columns=[*_VALUE_COLUMNS, *band_names])
+    total = managers.map(tables.accounts.groupby("account_manager")["margin_12m"].sum()).fillna(0.0)
+    margin = tables.accounts["margin_12m"].reindex(managers.index)
+    value["share_of_manager_margin"] = np.where(total.to_numpy() != 0, margin / total.where(total != 0), np.nan)
+    return value
+
+
+def _fill_bands(value: pd.DataFrame, bands: pd.DataFrame, band_names: list[str], ranges: pd.DataFrame) -> None:
+    """(In place) the bands of accounts the book table has none for, their P(alive) and expected purchases where
+    missing (accounts outside the book) and their purchase range where missing."""
+    rows = bands.index
+    value.loc[rows, band_names] = bands[band_names].to_numpy()
+    for name in ("p_alive", "expected_purchases_12m"):
+        value.loc[rows, name] = value.loc[rows, name].where(value.loc[rows, name].notna(), bands[name])
+    missing = ranges.index[value.loc[ranges.index, "purchases_12m_lower"].isna()]
+    value.loc[missing, ["purchases_12m_lower", "purchases_12m_upper"]] = ranges.loc[missing, ["lower", "upper"]].to_numpy()
+
+
+def _complaint_counts(complaints: pd.DataFrame, ids: list) -> dict[str, dict]:
+    """Per account of ``ids`` with complaints: made, resolved, open and the median days to resolve."""
+    mine = complaints[complaints["account_id"].isin(ids)]
+    g = mine.assign(resolved=mine["resolved_on"].notna(), days=pd.to_numeric(mine["resolution_days"])
+                    ).groupby("account_id")
+    facts = pd.DataFrame({"complaints": g.size(), "resolved": g["resolved"].sum(),
+                          "open": g.size() - g["resolved"].sum(), "median_resolution_days": g["days"].median()})
+    return {a: {"complaints": int(r.complaints), "resolved": int(r.resolved), "open": int(r.open),
+                "median_resolution_days": r.median_resolution_days} for a, r in facts.iterrows()}
+
+
+def _invoice_facts(pay: pd.DataFrame, at, ids: list) -> dict[str, dict]:
+    """Per account with payments records: open and overdue amounts at ``at``, overdue invoices and the average
+    days late of its paid invoices."""
+    rec = scorecard.receivables(pay, at)
+    overdue = rec[rec["days_past_due"] > 0]
+    paid = pay[pay["paid_date"].notna()]
+    facts = pd.DataFrame({
+        "open_amount": rec.groupby("account_id")["amount"].sum(),
+        "overdue_amount": overdue.groupby("account_id")["amount"].sum(),
+        "overdue_invoices": overdue.groupby("account_id").size(),
+        "average_days_late": (paid["paid_date"] - paid["due_date"]).dt.days.groupby(paid["account_id"]).mean(),
+    }).reindex(pay["account_id"].unique())
+    facts[["open_amount", "overdue_amount", "overdue_invoices"]] = facts[
+        ["open_amount", "overdue_amount", "overdue_invoices"]].fillna(0)
+    return {a: {"open_amount": float(r.open_amount), "overdue_amount": float(r.overdue_amount),
+                "overdue_invoices": int(r.overdue_invoices), "average_days_late": float(r.average_days_late)}
+            for a, r in facts.iterrows()}
