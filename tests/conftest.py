@@ -61,28 +61,37 @@ def busiest_key_account(data_dir: Path) -> str:
     return size.reindex(key).fillna(0).idxmax()
 
 
+def once_per_session(tmp_path_factory, worker_id, name: str, make) -> Path:
+    """A folder ``name`` made by ``make(folder)`` once per test session and shared by the xdist workers (the
+    first one makes it under a lock, the others wait and read it)."""
+    import fcntl
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared.parent if worker_id != "master" else shared
+    out = shared / name
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "done").exists():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            make(out)
+            (out / "done").touch()
+    return out
+
+
 @pytest.fixture(scope="session")
 def zh_batch(tmp_path_factory, worker_id) -> Path:
     """The Chinese batch of the bundled sample (every notebook report, manager pages, index, deck, workbook) and
     the brief of its busiest key account printed by ``kam brief --pdf``: run once per test session and shared by
-    the xdist workers (the first one runs it under a lock, the others wait and read it). Its month folder."""
-    import fcntl
-
+    the xdist workers. Its month folder."""
     from kamlib.cli import main
     if not (SAMPLE / "transactions.csv").exists():
         pytest.skip("the bundled sample is not generated (`make data/sample/transactions.csv`)")
-    shared = tmp_path_factory.getbasetemp()
-    shared = shared.parent if worker_id != "master" else shared
-    out = shared / "zh-batch"
-    with open(shared / "zh-batch.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (out / "done").exists():
-            shutil.rmtree(out, ignore_errors=True)
-            common = ["--data", str(SAMPLE), "--month", SAMPLE_MONTH, "--out", str(out), "--language", "zh",
-                      "--today", TODAY, "--quiet"]
-            assert main(["report", *common, "--jobs", "2", "--deck"]) == 0
-            from kamlib.report.pdf import find_chromium
-            pdf = ["--pdf"] if find_chromium() else []
-            assert main(["brief", *common, "--account", busiest_key_account(SAMPLE), *pdf]) == 0
-            (out / "done").touch()
-    return out / SAMPLE_MONTH
+
+    def make(out: Path) -> None:
+        common = ["--data", str(SAMPLE), "--month", SAMPLE_MONTH, "--out", str(out), "--language", "zh",
+                  "--today", TODAY, "--quiet"]
+        assert main(["report", *common, "--jobs", "2", "--deck"]) == 0
+        from kamlib.report.pdf import find_chromium
+        pdf = ["--pdf"] if find_chromium() else []
+        assert main(["brief", *common, "--account", busiest_key_account(SAMPLE), *pdf]) == 0
+    return once_per_session(tmp_path_factory, worker_id, "zh-batch", make) / SAMPLE_MONTH

@@ -34,6 +34,31 @@ def fingerprint(paths: list[Path], options: exports.ReadOptions | None = None) -
     return h.hexdigest()[:16]
 
 
+def _read_options(*, revenue_includes_tax: bool = False, vat_rate: float | None = None, units: dict | None = None,
+                  discount: exports.Discount = "auto", currency: str = "CNY", currency_rates: dict | None = None,
+                  min_year: int = 1990, **_other) -> exports.ReadOptions:
+    """The reading options of :func:`load_dataset`'s keyword arguments (the others ignored)."""
+    return exports.ReadOptions(revenue_includes_tax=revenue_includes_tax, vat_rate=vat_rate, units=units or {},
+                               discount=discount, currency=currency, currency_rates=currency_rates or {},
+                               min_year=min_year)
+
+
+def _locate(folder: Path, tables: dict) -> readers.Found:
+    """The file (or workbook sheet) of each table in ``folder`` (``tables``: the user's file names)."""
+    return readers.find_tables(folder, {name: tables.get(name) for name in schema.TABLES})
+
+
+def _files_fingerprint(located: readers.Found, options: exports.ReadOptions) -> str:
+    return fingerprint(sorted({tf.path for tf in located.files.values()}), options)
+
+
+def folder_fingerprint(folder: str | Path, *, tables: dict | None = None, **read_options) -> str:
+    """The fingerprint :func:`load_dataset` gives the data set of ``folder`` with these ``tables`` and reading
+    options, from the files alone: nothing is read into tables or validated (``kam brief`` uses it to find
+    the snapshot of a batch on the same data)."""
+    return _files_fingerprint(_locate(Path(folder), tables or {}), _read_options(**read_options))
+
+
 def _is_snapshot(path: Path) -> bool:
     con = engine.connect(str(path), read_only=True)
     try:
@@ -337,10 +362,9 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
         raise FileNotFoundError(f"data folder not found: {folder}")
     today_ts = pd.Timestamp(today or dt.date.today()).normalize()
     tables, columns = tables or {}, columns or {}
-    options = exports.ReadOptions(revenue_includes_tax=revenue_includes_tax, vat_rate=vat_rate, units=units or {},
-                                  discount=discount, currency=currency, currency_rates=currency_rates or {},
-                                  min_year=min_year)
-    located = readers.find_tables(folder, {name: tables.get(name) for name in schema.TABLES})
+    options = _read_options(revenue_includes_tax=revenue_includes_tax, vat_rate=vat_rate, units=units,
+                            discount=discount, currency=currency, currency_rates=currency_rates, min_year=min_year)
+    located = _locate(folder, tables)
     problems: list[DataValidationError] = list(located.problems)
     found: dict[str, readers.TableFile] = located.files
     quality = DataQuality()
@@ -399,7 +423,7 @@ def load_dataset(source: str | Path, *, analysis_date: str | pd.Timestamp | None
         readiness.findings(con, ad, quality)
         con.execute("DROP TABLE _all_account_ids")
         ds = Dataset(con=con, analysis_date=ad, quality=quality, source=str(folder),
-                     fingerprint=fingerprint(sorted({tf.path for tf in found.values()}), options),
+                     fingerprint=_files_fingerprint(located, options),
                      tables=tuple(loaded))
         if for_report:
             readiness.check(ds, labels, month_coverage=month_coverage)

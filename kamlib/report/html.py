@@ -85,16 +85,19 @@ def for_presentation(nb: nbformat.NotebookNode, lang: str = "en") -> nbformat.No
 
 
 def render_notebook(nb_path: Path, out_dir: Path, name: str, *, company: str, month: str, fingerprint: str,
-                    lang: str = "en") -> tuple[str, str]:
-    """Analyst (code shown) and presentation (code and prompts hidden) HTML in ``lang``, self-contained."""
+                    lang: str = "en", presentation: bool = True) -> tuple[str, str | None]:
+    """Analyst (code shown) and presentation (code and prompts hidden) HTML in ``lang``, self-contained; the
+    analyst version only without ``presentation`` (the caller renders it another way)."""
     from nbconvert import HTMLExporter
     nb = in_language(nbformat.read(nb_path, as_version=4), lang)
     title = notebook_title(nb, lang)
     kw = dict(company=company, title=title, month=month, fingerprint=fingerprint, lang=lang)
     full, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
+    (out_dir / f"{name}.html").write_text(decorate(full, **kw), encoding="utf-8")
+    if not presentation:
+        return f"{name}.html", None
     pres, _ = HTMLExporter(embed_images=True, exclude_input=True, exclude_input_prompt=True,
                            exclude_output_prompt=True).from_notebook_node(for_presentation(nb, lang))
-    (out_dir / f"{name}.html").write_text(decorate(full, **kw), encoding="utf-8")
     (out_dir / f"{name}.presentation.html").write_text(decorate(pres, **kw), encoding="utf-8")
     return f"{name}.html", f"{name}.presentation.html"
 

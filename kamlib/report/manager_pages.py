@@ -19,7 +19,6 @@ from IPython.display import HTML, display
 
 from ..analysis import portfolio
 from ..analysis.actions import reasons
-from ..figures import portfolio as portfolio_figures
 from ..text.formatting import count
 from .action_views import show_hygiene
 from .briefs import show_brief
@@ -45,6 +44,7 @@ def show_scorecard(ctx, mine: portfolio.Portfolio) -> None:
 
 def show_portfolio(ctx, mine: portfolio.Portfolio, *, horizon_months: int, model: str) -> None:
     """Margin trend, strategy mix and the largest accounts (``model``: the purchase model that valued them)."""
+    from ..figures import portfolio as portfolio_figures     # matplotlib: not imported for a brief's page
     ctx.heading("portfolio_title")
     ctx.say("portfolio_sentence", n=count(len(mine.accounts)), margin=ctx.money(mine.accounts["margin_12m"].sum()),
             clv=ctx.money(mine.accounts["clv"].sum()), months=horizon_months, model=model)
@@ -105,18 +105,29 @@ _SHELL = None
 
 def captured(show, *args, **kwargs) -> str:
     """What ``show(*args, **kwargs)`` displays, as HTML (Markdown rendered, figures as embedded PNG)."""
+    return as_html(displayed(show, *args, **kwargs))
+
+
+def displayed(show, *args, **kwargs) -> list:
+    """What ``show(*args, **kwargs)`` displays: its outputs (``.data``, ``.metadata``), as a notebook's cell
+    would hold them."""
     global _SHELL
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
     if _SHELL is None:
         from IPython.core.pylabtools import select_figure_formats
         _SHELL = InteractiveShell.instance()
         select_figure_formats(_SHELL, {"png"})
     with capture_output(stdout=False, stderr=False, display=True) as cap:
         show(*args, **kwargs)
+    return cap.outputs
+
+
+def as_html(outputs: list) -> str:
+    """Displayed outputs (:func:`displayed`) as one HTML fragment."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
     parts = []
-    for out in cap.outputs:
+    for out in outputs:
         data = out.data
         if "text/html" in data:
             parts.append(data["text/html"])
@@ -189,21 +200,37 @@ def _draw(job: tuple) -> dict:
     """One page of the batch (run in a worker): ``("manager", name, portfolio, briefs, horizon, model)`` or
     ``("brief", account_id, brief, horizon)``; returns the report entry (NotebookRun fields)."""
     ctx, page = _WORKER["ctx"], _WORKER["page"]
-    kind, name, output = job[0], job[1], _output(job)
+    if job[0] == "brief":
+        _, name, brief, horizon = job
+        return brief_page(ctx, name, brief, horizon_months=horizon, page=page)
     t0 = time.perf_counter()
-    if kind == "manager":
-        _, _, mine, briefs, horizon, model = job
-        title = ctx.t("res_portfolio_title", manager=name)
-        body = captured(show_manager, ctx, mine, briefs, horizon_months=horizon, model=model,
-                        link="../accounts/{account}.presentation.html")
-    else:
-        _, _, brief, horizon = job
-        title = ctx.t("brief_title", name=str(brief.profile.get("name", name)), id=name)
-        body = captured(show_brief, ctx, brief, horizon_months=horizon, standalone=True)   # one A4 page
+    _, name, mine, briefs, horizon, model = job
+    body = captured(show_manager, ctx, mine, briefs, horizon_months=horizon, model=model,
+                    link="../accounts/{account}.presentation.html")
+    return _write_page("manager", _output(job), body, ctx.t("res_portfolio_title", manager=name), ctx.lang, page, t0)
+
+
+def brief_page(ctx, account_id: str, brief, *, horizon_months: int, page: dict, show_contact_details: bool = False,
+               outputs: list | None = None) -> dict:
+    """An account's brief page, one A4 page (``accounts/<id>.presentation.html`` in ``page["work"]``, and its
+    PDF with ``page["pdf"]``): in the batch, and for ``kam brief`` after a batch. ``outputs``: what
+    :func:`~kamlib.report.briefs.show_brief` displayed, when the caller has it already. Returns the report
+    entry (NotebookRun fields)."""
+    t0 = time.perf_counter()
+    if outputs is None:
+        outputs = displayed(show_brief, ctx, brief, horizon_months=horizon_months, standalone=True,
+                            show_contact_details=show_contact_details)
+    title = ctx.t("brief_title", name=str(brief.profile.get("name", account_id)), id=account_id)
+    return _write_page("brief", _output(("brief", account_id)), as_html(outputs), title, ctx.lang, page, t0)
+
+
+def _write_page(kind: str, output: str, body: str, title: str, lang: str, page: dict, t0: float) -> dict:
+    """Write page ``output`` of ``kind`` around ``body`` into ``page["work"]`` (and print it with ``page["pdf"]``);
+    its report entry, timed from ``t0``."""
     target = Path(page["work"]) / f"{output}.presentation.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_page(kind, body, title=title, company=page["company"], month=page["month"],
-                                  fingerprint=page["fingerprint"], lang=ctx.lang), encoding="utf-8")
+                                  fingerprint=page["fingerprint"], lang=lang), encoding="utf-8")
     entry = {"name": output, "status": "success", "duration_s": round(time.perf_counter() - t0, 2),
              "html_presentation": f"{output}.presentation.html"}
     if page.get("pdf"):
