@@ -88,11 +88,31 @@ def account(_batch):
     return pd.read_csv(data / "contacts.csv", dtype=str)["account_id"].value_counts().reindex(key).idxmax()
 
 
-def test_a_successful_batch_keeps_its_snapshot_with_its_shared_tables(batch):
-    _, out = batch
+def test_a_successful_batch_keeps_its_snapshot_with_its_shared_tables_and_contacts_masked(batch):
+    from kamlib.data.loading import load_dataset
+    from kamlib.text.masking import mask_email, mask_phone
+    data, out = batch
     (folder,) = (out / ".cache").iterdir()
     assert (folder / runner.BATCH_SNAPSHOT).is_file() and (folder / "book_tables" / "manifest.json").is_file()
     assert not list(out.glob(".snapshot-*")) and not list(out.glob(".tmp-*"))
+    recorded = pd.read_csv(data / "contacts.csv", dtype=str).set_index("contact_id")
+    raw = (folder / runner.BATCH_SNAPSHOT).read_bytes()
+    assert not any(p.encode() in raw for p in recorded["phone"].dropna())
+    assert not any(e.encode() in raw for e in recorded["email"].dropna())
+    ds = load_dataset(folder / runner.BATCH_SNAPSHOT)
+    kept = ds.frame("contacts").set_index("contact_id").reindex(recorded.index)
+    ds.con.close()
+    assert kept["phone"].fillna("").tolist() == recorded["phone"].map(mask_phone).tolist()
+    assert kept["email"].fillna("").tolist() == recorded["email"].map(mask_email).tolist()
+    assert kept.drop(columns=["phone", "email"]).notna().sum().equals(
+        recorded.drop(columns=["phone", "email"]).notna().sum().reindex(kept.columns.drop(["phone", "email"])))
+
+
+def test_a_masked_number_stays_as_it_is_when_masked_again():
+    from kamlib.text.masking import mask_email, mask_phone
+    for phone in ("13812341234", "+86 138-1234-1234", "12345"):
+        assert mask_phone(mask_phone(phone)) == mask_phone(phone)
+    assert mask_email(mask_email("zhang.wei@example.com")) == "z***@example.com"
 
 
 @pytest.mark.parametrize("lang", ["en", pytest.param("zh", marks=pytest.mark.slow)])   # zh: also in zh_batch
@@ -118,7 +138,7 @@ def test_after_a_batch_the_brief_is_made_without_a_kernel_and_says_what_notebook
     assert f'data_dir = "{data}"' in analyst and runner.BATCH_SNAPSHOT not in analyst    # the user's data folder
 
 
-def test_contact_details_are_masked_on_the_fast_path_unless_configured(batch, account, tmp_path, monkeypatch):
+def test_contact_details_are_masked_on_the_fast_path(batch, account, monkeypatch):
     data, out = batch
     monkeypatch.setattr(runner, "NotebookRunner", _NoKernel)
     people = pd.read_csv(data / "contacts.csv", dtype=str)
@@ -130,11 +150,18 @@ def test_contact_details_are_masked_on_the_fast_path_unless_configured(batch, ac
         text = (out / MONTH / "accounts" / page).read_text(encoding="utf-8")
         assert not any(p in text for p in phones) and not any(e in text for e in emails)
         assert all(f"{p[:3]}****{p[-4:]}" in text for p in phones)
+
+
+@pytest.mark.slow
+def test_contact_details_in_full_are_never_taken_from_the_masked_snapshot(batch, account, tmp_path):
+    data, out = batch
+    people = pd.read_csv(data / "contacts.csv", dtype=str)
+    mine = people[people["account_id"] == account]
     config = tmp_path / "kam.yaml"
     config.write_text("report:\n  show_contact_details: true\n", encoding="utf-8")
     assert _brief(data, out, account, "--config", str(config)) == 0
     text = (out / MONTH / "accounts" / f"{account}.presentation.html").read_text(encoding="utf-8")
-    assert all(p in text for p in phones) and all(e in text for e in emails)
+    assert all(p in text for p in mine["phone"].dropna()) and all(e in text for e in mine["email"].dropna())
 
 
 def _found(data: Path, out: Path, *, params: dict | None = None, today: str = TODAY, **reading) -> Path | None:
@@ -157,6 +184,7 @@ def test_other_data_parameters_reading_or_an_earlier_run_date_never_reuse_the_sn
     assert _found(data, out, today="2026-12-01") is not None        # a later run date validates the same
     assert _found(data, out, today="2026-10-15") is None            # rows dated after it would be errors now
     assert _found(data, out, params={"alert_threshold": 0.3}) is None
+    assert _found(data, out, params={"show_contact_details": True}) is None   # the snapshot holds them masked
     assert _found(data, out, columns={"accounts": {"Kunde": "name"}}) is None
     changed = shutil.copytree(data, tmp_path / "data")
     with open(changed / "payments.csv", "a", encoding="utf-8") as f:

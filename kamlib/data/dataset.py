@@ -89,12 +89,17 @@ class Dataset(Shown):
     def interactions(self) -> pd.DataFrame | None:
         return self.frame("interactions")
 
-    def save(self, path) -> None:
+    def save(self, path, *, mask_contacts: bool = False) -> None:
         """Write a validated snapshot (tables, analysis date, data-quality record, fingerprint) to a DuckDB
-        file; :func:`kamlib.load_dataset` reopens it read-only without validating again."""
+        file; :func:`kamlib.load_dataset` reopens it read-only without validating again. ``mask_contacts``:
+        the contacts' phone and e-mail as a brief shows them masked (:mod:`kamlib.text.masking`), for a
+        snapshot kept beside the reports (personal information is not kept there as recorded)."""
         import json
         from pathlib import Path
         path = Path(path).resolve()
+        if mask_contacts:
+            self._save_masked(path)
+            return
         if self.con is None:
             raise ValueError("only data sets read from files can be saved as a snapshot")
         meta = {"analysis_date": str(self.analysis_date.date()), "source": self.source,
@@ -118,6 +123,27 @@ class Dataset(Shown):
             self.con.execute("INSERT INTO snap._kam_meta VALUES (?)", [json.dumps(meta)])
         finally:
             self.con.execute("DETACH snap")
+
+    def _save_masked(self, path) -> None:
+        """:meth:`save` into a new file, the contacts' phone and e-mail masked on the way (never written)."""
+        from ..text.masking import mask_email, mask_phone
+        con = duckdb_connect(None)
+        try:
+            for name, mask in (("mask_phone", mask_phone), ("mask_email", mask_email)):
+                con.create_function(name, mask, ["VARCHAR"], "VARCHAR")
+            own = self.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                                   ).fetchone()[0]
+            con.execute(f"ATTACH '{own}' AS src (READ_ONLY)")
+            con.execute(f"ATTACH '{path.as_posix()}' AS snap")
+            for name in (*self.tables, "_kam_meta"):
+                have = [r[0] for r in con.execute(f"DESCRIBE src.{name}").fetchall()]
+                masked = [f"{mask}({c}) AS {c}" for c, mask in (("phone", "mask_phone"), ("email", "mask_email"))
+                          if name == "contacts" and c in have]
+                replace = f" REPLACE ({', '.join(masked)})" if masked else ""
+                con.execute(f"CREATE TABLE snap.{name} AS SELECT *{replace} FROM src.{name}")
+            con.execute("DETACH snap")
+        finally:
+            con.close()
 
     @classmethod
     def open_snapshot(cls, path) -> "Dataset":

@@ -494,26 +494,37 @@ def snapshot_key(tables: dict | None, columns: dict | None, read_options: dict |
 
 
 def keep_snapshot(snapshot: Path, cache_dir: Path, key: dict) -> None:
-    """Move a successful batch's validated ``snapshot`` into its cache folder, with its :func:`snapshot_key`."""
+    """Keep a successful batch's validated ``snapshot`` in its cache folder, with its :func:`snapshot_key`: a
+    copy with the contacts' phone and e-mail masked (the reports folder never holds them as recorded; a brief
+    that shows them in full validates the data again)."""
+    from ..data.dataset import Dataset
+    from ..data.engine import remove_database
     if not snapshot.is_file():                # a database source: no snapshot
         return
     cache_dir.mkdir(parents=True, exist_ok=True)
-    (cache_dir / BATCH_SNAPSHOT_KEY).unlink(missing_ok=True)
-    os.replace(snapshot, cache_dir / BATCH_SNAPSHOT)
-    (cache_dir / BATCH_SNAPSHOT_KEY).write_text(json.dumps(key, indent=1, ensure_ascii=False), encoding="utf-8")
+    (cache_dir / BATCH_SNAPSHOT_KEY).unlink(missing_ok=True)         # no key: the snapshot is not used
+    remove_database(cache_dir / BATCH_SNAPSHOT)
+    ds = Dataset.open_snapshot(snapshot)
+    try:
+        ds.save(cache_dir / BATCH_SNAPSHOT, mask_contacts=True)
+    finally:
+        ds.con.close()
+    (cache_dir / BATCH_SNAPSHOT_KEY).write_text(json.dumps({**key, "contact_details": "masked"}, indent=1,
+                                                           ensure_ascii=False), encoding="utf-8")
 
 
 def batch_snapshot(out_root: Path, month: str, data_dir: str | Path, params: dict, *, tables: dict | None,
                    columns: dict | None, read_options: dict | None, today: str | None) -> Path | None:
     """The cache folder of a successful batch of ``month`` in ``out_root`` on the same data files, parameters
-    and reading, holding its validated snapshot and book tables; None when there is none. The fingerprint
-    is taken from the files, nothing is validated. A batch validated with a later run date than ``today``
+    and reading, holding its validated snapshot and book tables; None when there is none, or when the brief
+    shows contact details in full (the snapshot holds them masked). The fingerprint is taken from the files,
+    nothing is validated. A batch validated with a later run date than ``today``
     is not reused (a row dated between the two would be an error now)."""
     from ..data.loading import folder_fingerprint
     from ..data.sources import is_database_url
     from .cache import MANIFEST
-    if is_database_url(str(data_dir)) or not Path(data_dir).is_dir():
-        return None
+    if is_database_url(str(data_dir)) or not Path(data_dir).is_dir() or params.get("show_contact_details"):
+        return None               # a database stays where it is; contact details in full are not in the snapshot
     try:
         fingerprint = folder_fingerprint(data_dir, tables=tables, **(read_options or {}))
     except OSError:

@@ -12,9 +12,11 @@ def _blank(value) -> bool:
 
 def mask_phone(value) -> str:
     """Keep the first three and the last four digits: '13812341234' -> '138****1234'; a short number keeps only
-    its last two digits; blank -> ''."""
+    its last two digits; blank -> ''; a number masked already stays as it is."""
     if _blank(value):
         return ""
+    if re.fullmatch(r"\d{3}\*{4}\d{4}|\*+\d{2}", str(value).strip()):
+        return str(value).strip()
     digits = re.sub(r"\D", "", str(value))
     if len(digits) >= 8:
         return digits[:3] + "****" + digits[-4:]
