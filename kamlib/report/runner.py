@@ -449,6 +449,34 @@ class NotebookRunner:
         return self.collect(self.submit(jobs, work, parameters), progress)
 
 
+class _Pages:
+    """The batch's manager pages (:func:`kamlib.report.manager_pages.render_batch`): drawn by ``pool``'s workers
+    and prepared in a thread of this process once ``tables`` (the future of the book tables) is done, beside the
+    notebooks; without a pool, drawn when :meth:`result` is asked for."""
+
+    def __init__(self, notebook: Path, params: dict, work: Path, jobs: int, progress: bool, pool, tables):
+        from concurrent.futures import ThreadPoolExecutor
+        self._args = (notebook, params, work, jobs, progress, pool, tables)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="kam-pages") if pool is not None else None
+        self._future = self._thread.submit(self._draw) if self._thread is not None else None
+
+    def _draw(self) -> list[dict]:
+        from .manager_pages import render_batch
+        notebook, params, work, jobs, progress, pool, tables = self._args
+        if tables is not None:
+            tables.result()
+        return render_batch(notebook, params, work, jobs=jobs, progress=progress, pool=pool,
+                            shown=_Shown(params["_display"], params["_secrets"]))
+
+    def result(self) -> list[dict]:
+        if self._future is None:
+            return self._draw()
+        try:
+            return self._future.result()
+        finally:
+            self._thread.shutdown(wait=False, cancel_futures=True)
+
+
 def _renders_managers(notebook: Path) -> bool:
     """Whether the manager reports are rendered from the shared tables (:mod:`kamlib.report.manager_pages`):
     when ``notebook`` is the package's notebook 06, not an analyst's edited copy (that one runs per manager)."""
@@ -700,17 +728,15 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                               for m in sorted(ds.accounts["account_manager"].dropna().unique())]
                 # the pages' shared tables are computed by a worker beside the analysis notebooks
                 ahead = runner.beside(manager_nb, params) if rendered else None
+                # a page per manager from the shared tables, through one template (manager_pages): with workers,
+                # a thread prepares the pages as soon as the tables are cached and queues them behind the
+                # notebooks, so the workers never wait for the pages' preparation
+                pages = _Pages(manager_nb, params, work, jobs, progress, runner.pool, ahead) if rendered else None
                 run.notebooks = runner.run(first, work, params, progress)
-                if ahead is not None:
-                    ahead.result()
                 summaries = dict(params, metrics_dir=str(work / "metrics"))
-                # the summaries go to the workers first, the pages (small jobs) fill them up beside and after
                 queued = runner.submit(last, work, summaries) if last and runner.pool is not None else None
-                if rendered:      # a page per manager from the shared tables, through one template (manager_pages)
-                    from .manager_pages import render_batch
-                    run.notebooks += [NotebookRun(**e) for e in render_batch(
-                        manager_nb, params, work, jobs=jobs, progress=progress, pool=runner.pool,
-                        shown=_Shown(params["_display"], params["_secrets"]))]
+                if pages is not None:
+                    run.notebooks += [NotebookRun(**e) for e in pages.result()]
                 if queued is not None:
                     run.notebooks += runner.collect(queued, progress)
                 elif last:
