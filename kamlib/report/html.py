@@ -2,6 +2,7 @@
 images embedded) and the index page. Everything user-supplied is HTML-escaped."""
 from __future__ import annotations
 
+import functools
 import html
 import re
 from pathlib import Path
@@ -84,20 +85,34 @@ def for_presentation(nb: nbformat.NotebookNode, lang: str = "en") -> nbformat.No
     return nbformat.from_dict({**nb, "cells": cells + appendix})
 
 
+@functools.lru_cache(maxsize=None)
+def _exporter(presentation: bool, embed_images: bool):
+    """An HTML exporter (code and prompts hidden for the ``presentation``), made once per process: making one
+    compiles its templates again (~0.5 s)."""
+    from nbconvert import HTMLExporter
+    hidden = dict(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True) if presentation else {}
+    return HTMLExporter(embed_images=embed_images, **hidden)
+
+
+def _links_images(nb: nbformat.NotebookNode) -> bool:
+    """Whether a markdown cell shows an image (``![..](..)`` or ``<img``), which the HTML must embed to stay
+    self-contained (embedding parses the whole page: ~1 s on a report); outputs carry their figures inline."""
+    return any(c.cell_type == "markdown" and ("![" in c.source or "<img" in c.source) for c in nb.cells)
+
+
 def render_notebook(nb_path: Path, out_dir: Path, name: str, *, company: str, month: str, fingerprint: str,
                     lang: str = "en", presentation: bool = True) -> tuple[str, str | None]:
     """Analyst (code shown) and presentation (code and prompts hidden) HTML in ``lang``, self-contained; the
     analyst version only without ``presentation`` (the caller renders it another way)."""
-    from nbconvert import HTMLExporter
     nb = in_language(nbformat.read(nb_path, as_version=4), lang)
     title = notebook_title(nb, lang)
     kw = dict(company=company, title=title, month=month, fingerprint=fingerprint, lang=lang)
-    full, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
+    embed = _links_images(nb)
+    full, _ = _exporter(False, embed).from_notebook_node(nb)
     (out_dir / f"{name}.html").write_text(decorate(full, **kw), encoding="utf-8")
     if not presentation:
         return f"{name}.html", None
-    pres, _ = HTMLExporter(embed_images=True, exclude_input=True, exclude_input_prompt=True,
-                           exclude_output_prompt=True).from_notebook_node(for_presentation(nb, lang))
+    pres, _ = _exporter(True, embed).from_notebook_node(for_presentation(nb, lang))
     (out_dir / f"{name}.presentation.html").write_text(decorate(pres, **kw), encoding="utf-8")
     return f"{name}.html", f"{name}.presentation.html"
 
