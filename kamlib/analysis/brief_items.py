@@ -33,10 +33,11 @@ def people_of(ds: Dataset, account_ids) -> dict[str, pd.DataFrame] | None:
     mine["_o"] = mine["role"].map({r: i for i, r in enumerate(buying_centre.CONTACT_ROLES)})
     mine = mine.sort_values(["decision_maker", "_o", "name"], ascending=[False, True, True], kind="stable")
     mine = mine.drop(columns="_o").set_index("contact_id")
-    groups = dict(tuple(mine.groupby("account_id", sort=False)))
+    groups = dict(tuple(mine.drop(columns="account_id").groupby(mine["account_id"], sort=False)))
+    empty = mine.iloc[:0].drop(columns="account_id")
     out = {}
     for a in account_ids:
-        frame = groups.get(a, mine.iloc[:0]).drop(columns="account_id")
+        frame = groups[a] if a in groups else empty.copy()
         frame.attrs["meetings_known"] = met.attrs["meetings_known"]
         out[a] = frame
     return out
@@ -176,12 +177,15 @@ def alerts(*, credit_rating, items: pd.DataFrame, p_alive: float | None, alert_t
     BBB), churn risk (P(alive) below ``alert_threshold``), decision maker not met within the policy, complaints
     open longer than ``complaint_open_days``."""
     out = []
-    overdue = items[items["kind"] == "overdue_invoice"]
+    kind = items["kind"].to_numpy()
+    age = items["age_days"].to_numpy(float)
+    overdue = kind == "overdue_invoice"
     rating = "" if credit_rating is None or (isinstance(credit_rating, float) and np.isnan(credit_rating)) \
         else str(credit_rating)
-    if len(overdue):
-        out.append(("brief_alert_credit", {"rating": rating or "—", "amount": float(overdue["amount"].sum()),
-                                           "n": len(overdue), "days": int(overdue["age_days"].max())}))
+    if overdue.any():
+        out.append(("brief_alert_credit", {"rating": rating or "—",
+                                           "amount": float(items["amount"].to_numpy(float)[overdue].sum()),
+                                           "n": int(overdue.sum()), "days": int(age[overdue].max())}))
     elif rating.upper() in SPECULATIVE_RATINGS:
         out.append(("brief_alert_rating", {"rating": rating}))
     if p_alive is not None and not np.isnan(p_alive) and p_alive < alert_threshold:
@@ -193,8 +197,8 @@ def alerts(*, credit_rating, items: pd.DataFrame, p_alive: float | None, alert_t
             out.append(("brief_alert_dm_never", {"limit": int(coverage["limit_days"])}))
         else:
             out.append(("brief_alert_dm", {"days": int(days), "limit": int(coverage["limit_days"])}))
-    late = items[(items["kind"] == "open_complaint") & (items["age_days"] > complaint_open_days)]
-    if len(late):
-        out.append(("brief_alert_complaints", {"n": len(late), "days": int(late["age_days"].max()),
+    late = (kind == "open_complaint") & (age > complaint_open_days)
+    if late.any():
+        out.append(("brief_alert_complaints", {"n": int(late.sum()), "days": int(age[late].max()),
                                                "limit": complaint_open_days}))
     return out
