@@ -81,17 +81,24 @@ def fit_axis(ax, top: float, axis: str = "y", headroom: float = 0.08) -> None:
 def money_axis(ax, axis: str = "y", currency: str = "CNY", lang: str = "en") -> None:
     """Tick labels of an axis of amounts as money in the report's compact units ('CN¥1.5M'; '¥150万', '¥1.2亿'),
     one unit for the axis, chosen from its range when drawn — the same units as the tables and prose."""
-    from ..text.formatting import money, money_unit
     target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(_MoneyTicks(currency, lang))
 
-    def tick(v, _pos):
-        if target.get_scale() != "linear":         # log axis: each tick in its own unit ('CN¥1K', 'CN¥1M')
-            return money(v, currency, lang)
-        lo, hi = target.get_view_interval()
-        unit = money_unit([lo, hi], lang)
-        steps = target.get_majorticklocs()
+
+class _MoneyTicks(mticker.Formatter):
+    """Money tick labels (:func:`money_axis`): the unit from the view, the digits from the ticks' step, both
+    read once per set of ticks (``set_locs``) rather than once per label."""
+
+    def __init__(self, currency: str, lang: str):
+        self.currency, self.lang = currency, lang
+
+    def __call__(self, v, pos=None):
+        from ..text.formatting import money, money_unit
+        if self.axis.get_scale() != "linear":      # log axis: each tick in its own unit ('CN¥1K', 'CN¥1M')
+            return money(v, self.currency, self.lang)
+        lo, hi = self.axis.get_view_interval()
+        unit = money_unit([lo, hi], self.lang)
+        steps = list(self.locs) if len(self.locs) else self.axis.get_majorticklocs()
         step = min((abs(b - a) for a, b in zip(steps, steps[1:]) if b != a), default=unit)
         digits = 0 if step / unit >= 1 - 1e-9 else (1 if step / unit >= 0.1 - 1e-9 else 2)
-        return money(v, currency, lang, unit=unit, digits=digits)
-
-    target.set_major_formatter(mticker.FuncFormatter(tick))
+        return money(v, self.currency, self.lang, unit=unit, digits=digits)
