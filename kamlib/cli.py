@@ -187,7 +187,7 @@ def _cmd_report(args) -> int:
 def _cmd_brief(args) -> int:
     """One account's brief: reports/<month>/accounts/<account>.html."""
     from .config import load_config
-    from .report.runner import run_brief
+    from .report.brief_run import run_brief
     cfg = load_config(args.config, overrides={"language": args.language, "currency": args.currency,
                                               "data.source": args.data, "report.out": args.out})
     for note in cfg.notes:

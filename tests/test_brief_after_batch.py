@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from kamlib.cli import main
-from kamlib.report import runner
+from kamlib.report import brief_run, runner
 
 from conftest import TODAY, once_per_session
 
@@ -93,13 +93,13 @@ def test_a_successful_batch_keeps_its_snapshot_with_its_shared_tables_and_contac
     from kamlib.text.masking import mask_email, mask_phone
     data, out = batch
     (folder,) = (out / ".cache").iterdir()
-    assert (folder / runner.BATCH_SNAPSHOT).is_file() and (folder / "book_tables" / "manifest.json").is_file()
+    assert (folder / brief_run.BATCH_SNAPSHOT).is_file() and (folder / "book_tables" / "manifest.json").is_file()
     assert not list(out.glob(".snapshot-*")) and not list(out.glob(".tmp-*"))
     recorded = pd.read_csv(data / "contacts.csv", dtype=str).set_index("contact_id")
-    raw = (folder / runner.BATCH_SNAPSHOT).read_bytes()
+    raw = (folder / brief_run.BATCH_SNAPSHOT).read_bytes()
     assert not any(p.encode() in raw for p in recorded["phone"].dropna())
     assert not any(e.encode() in raw for e in recorded["email"].dropna())
-    ds = load_dataset(folder / runner.BATCH_SNAPSHOT)
+    ds = load_dataset(folder / brief_run.BATCH_SNAPSHOT)
     kept = ds.frame("contacts").set_index("contact_id").reindex(recorded.index)
     ds.con.close()
     assert kept["phone"].fillna("").tolist() == recorded["phone"].map(mask_phone).tolist()
@@ -121,11 +121,11 @@ def test_after_a_batch_the_brief_is_made_without_a_kernel_and_says_what_notebook
     data, out = batch
     notebook_out = tmp_path / "notebook"        # the same batch without its snapshot: notebook 07 in a kernel
     shutil.copytree(out, notebook_out)
-    for snapshot in notebook_out.glob(f".cache/*/{runner.BATCH_SNAPSHOT}"):
+    for snapshot in notebook_out.glob(f".cache/*/{brief_run.BATCH_SNAPSHOT}"):
         snapshot.unlink()
     assert _brief(data, notebook_out, account, "--language", lang) == 0
     with monkeypatch.context() as m:
-        m.setattr(runner, "NotebookRunner", _NoKernel)
+        m.setattr(brief_run, "NotebookRunner", _NoKernel)
         assert _brief(data, out, account, "--language", lang) == 0
     fast, slow = out / MONTH / "accounts", notebook_out / MONTH / "accounts"
     for name in (f"{account}.presentation.html", f"{account}.html"):
@@ -135,12 +135,12 @@ def test_after_a_batch_the_brief_is_made_without_a_kernel_and_says_what_notebook
     assert name in text and ("沟通要点" in text if lang == "zh" else "Talking points" in text)
     analyst = html.unescape(re.sub("<[^>]+>", "", (fast / f"{account}.html").read_text(encoding="utf-8")))
     assert "portfolio.account_brief(" in analyst and f'account = "{account}"' in analyst   # the code, as it ran
-    assert f'data_dir = "{data}"' in analyst and runner.BATCH_SNAPSHOT not in analyst    # the user's data folder
+    assert f'data_dir = "{data}"' in analyst and brief_run.BATCH_SNAPSHOT not in analyst    # the user's data folder
 
 
 def test_contact_details_are_masked_on_the_fast_path(batch, account, monkeypatch):
     data, out = batch
-    monkeypatch.setattr(runner, "NotebookRunner", _NoKernel)
+    monkeypatch.setattr(brief_run, "NotebookRunner", _NoKernel)
     people = pd.read_csv(data / "contacts.csv", dtype=str)
     phones = [p for p in people.loc[people["account_id"] == account, "phone"].dropna() if p]
     emails = [e for e in people.loc[people["account_id"] == account, "email"].dropna() if e]
@@ -165,7 +165,7 @@ def test_contact_details_in_full_are_never_taken_from_the_masked_snapshot(batch,
 
 
 def _found(data: Path, out: Path, *, params: dict | None = None, today: str = TODAY, **reading) -> Path | None:
-    """The batch :func:`runner.batch_snapshot` finds for these data and parameters (the CLI's defaults)."""
+    """The batch :func:`brief_run.batch_snapshot` finds for these data and parameters (the CLI's defaults)."""
     from kamlib.config import load_config
     from kamlib.analysis import portfolio
     cfg = load_config(None, overrides={"data.source": str(data)})
@@ -175,7 +175,7 @@ def _found(data: Path, out: Path, *, params: dict | None = None, today: str = TO
         p["clv_model"] = json.loads((out / MONTH / "run.json").read_text())["parameters"]["clv_model"]
     p["book_settings"] = portfolio.book_settings(p)
     read = {"tables": cfg.data.tables, "columns": cfg.data.columns, "read_options": cfg.data.read_options(), **reading}
-    return runner.batch_snapshot(out.resolve(), MONTH, data, p, today=today, **read)
+    return brief_run.batch_snapshot(out.resolve(), MONTH, data, p, today=today, **read)
 
 
 def test_other_data_parameters_reading_or_an_earlier_run_date_never_reuse_the_snapshot(batch, tmp_path):

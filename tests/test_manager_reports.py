@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from kamlib.cli import main
-from kamlib.report.runner import run_brief, run_report
+from kamlib.report.brief_run import run_brief
+from kamlib.report.runner import run_report
 
 from conftest import TODAY
 
