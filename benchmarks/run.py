@@ -4,8 +4,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for script in ("batch.py", "clv_vs_lifetimes.py", "aggregate_scale.py", "load_scale.py", "xlsx_load.py",
-               "engine_timings.py"):
-    print(f"=== {script}", flush=True)
-    sys.argv = [script]
+SAMPLE = str(HERE.parent / "data" / "sample")
+for script, args in (("batch_scale.py", ["--data", SAMPLE]), ("clv_vs_lifetimes.py", []), ("aggregate_scale.py", []),
+                     ("load_scale.py", []), ("xlsx_load.py", []), ("engine_timings.py", [])):
+    print(f"=== {script} {' '.join(args)}", flush=True)
+    sys.argv = [script, *args]
     runpy.run_path(str(HERE / script), run_name="__main__")
