@@ -285,3 +285,24 @@ def test_no_look_ahead_over_ten_books(tmp_path, kind):
     covers = pd.concat([_covers_one(_scenario(tmp_path, kind, seed), SPURIOUS[kind]) for seed in range(10)],
                        axis=1)
     assert (covers.sum(axis=1) >= 8).all(), covers.sum(axis=1)
+
+
+@pytest.mark.parametrize("seed,intercept", [(1, -7.0), (2, -4.0)])
+def test_the_discrete_time_fit_gives_statsmodels_estimates_and_standard_errors(seed, intercept):
+    """cloglog_glm is statsmodels' IRLS on the normal equations (less memory): the same numbers, rare events or not."""
+    import warnings
+
+    import statsmodels.api as sm
+    from kamlib.analysis.survival import cloglog_glm
+    rng = np.random.default_rng(seed)
+    n = 20000
+    X = np.column_stack([rng.normal(size=(n, 3)), rng.binomial(1, 0.3, n), np.ones(n)])
+    offset = np.log(rng.uniform(10, 31, n))
+    y = rng.binomial(1, -np.expm1(-np.exp(X @ np.array([0.3, -0.2, 0.0, 0.5, intercept]) + offset))).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = sm.GLM(y, X, family=sm.families.Binomial(link=sm.families.links.CLogLog()), offset=offset).fit()
+    beta, cov = cloglog_glm(y, X, offset)
+    assert 20 < y.sum() < n / 2
+    np.testing.assert_allclose(beta, ref.params, rtol=1e-9)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), ref.bse, rtol=1e-9)

@@ -488,22 +488,60 @@ class ChurnDrivers(Shown):
 def discrete_time_hazard(rows: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """The same drivers in a discrete-time hazard model on the same rows: a binomial GLM with complementary
     log-log link (grouped-time proportional hazards, so exp(coefficient) is a hazard ratio), one baseline
-    level per year of account age and the log of each row's days as offset."""
-    import statsmodels.api as sm
+    level per year of account age and the log of each row's days as offset (fitted by :func:`cloglog_glm`)."""
     age_year = (rows["entry_days"] // 365).astype(int).clip(upper=9)
     base = pd.get_dummies(age_year, prefix="age", dtype=float)
-    exog = pd.concat([x.reset_index(drop=True), base.reset_index(drop=True)], axis=1)
-    model = sm.GLM(rows["event"].to_numpy(), exog.to_numpy(float),
-                   family=sm.families.Binomial(link=sm.families.links.CLogLog()),
-                   offset=np.log((rows["duration_days"] - rows["entry_days"]).to_numpy(float)))
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = model.fit()
+    exog = np.column_stack([x.to_numpy(float), base.to_numpy(float)])
+    beta, cov = cloglog_glm(rows["event"].to_numpy(float), exog,
+                            np.log((rows["duration_days"] - rows["entry_days"]).to_numpy(float)))
     k = x.shape[1]
     z = stats.norm.ppf(1 - alpha / 2)
-    beta, se = np.asarray(res.params[:k]), np.asarray(res.bse[:k])
+    beta, se = beta[:k], np.sqrt(np.diag(cov))[:k]
     return pd.DataFrame({"hazard_ratio": np.exp(beta), "lower": np.exp(beta - z * se),
-                         "upper": np.exp(beta + z * se), "p_value": np.asarray(res.pvalues[:k])}, index=x.columns)
+                         "upper": np.exp(beta + z * se), "p_value": 2 * stats.norm.sf(np.abs(beta / se))},
+                        index=x.columns)
+
+
+_EPS = np.finfo(float).eps
+
+
+def cloglog_glm(y: np.ndarray, exog: np.ndarray, offset: np.ndarray, *, tol: float = 1e-8,
+                maxiter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates and covariance (inverse expected information) of a binomial GLM with complementary log-log
+    link, by iteratively reweighted least squares as statsmodels' ``GLM(...).fit()`` does it — the same
+    start, working weights, clipping and deviance criterion, so the same numbers (tests compare them) —
+    but solving the k x k normal equations instead of a least-squares problem on the weighted design:
+    statsmodels' IRLS holds about fifteen copies of the design (7.5 GiB on the 4.6M account-months of a
+    200k-account book), this about two."""
+    def link(p):
+        p = np.clip(p, _EPS, 1 - _EPS)
+        return np.log(-np.log1p(-p)), 1.0 / ((p - 1) * np.log1p(-p))     # g(p), g'(p)
+
+    def deviance(mu):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = y * np.log(np.clip(y / mu, _EPS, np.inf))
+            b = (1 - y) * np.log(np.clip((1 - y) / (1 - mu), _EPS, np.inf))
+        return 2 * float(np.sum(a + b))
+
+    mu = (y + 0.5) / 2
+    eta, _ = link(mu)
+    dev = deviance(mu)
+    for _ in range(maxiter):
+        _, d = link(mu)
+        p = np.clip(mu, _EPS, 1 - _EPS)
+        w = 1.0 / (d ** 2 * p * (1 - p))
+        z = eta + d * (y - mu) - offset
+        xw = exog * w[:, None]
+        info = xw.T @ exog
+        beta = np.linalg.lstsq(info, xw.T @ z, rcond=None)[0]
+        del xw
+        eta = exog @ beta + offset
+        mu = -np.expm1(-np.exp(eta))
+        new = deviance(mu)
+        if abs(new - dev) <= tol:
+            break
+        dev = new
+    return beta, np.linalg.pinv(info)
 
 
 def churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: int = LOOKBACK_DAYS,
