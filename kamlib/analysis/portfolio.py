@@ -335,7 +335,7 @@ def _values(tables: BookTables, managers: pd.Series, band_names: list[str]) -> p
     value = tables.accounts.reindex(index=managers.index, columns=[*_VALUE_COLUMNS, *band_names])
     total = managers.map(tables.accounts.groupby("account_manager")["margin_12m"].sum()).fillna(0.0)
     margin = tables.accounts["margin_12m"].reindex(managers.index)
-    value["share_of_manager_margin"] = np.where(total.to_numpy() != 0, margin / total.where(total != 0), np.nan)
+    value["share_of_manager_margin"] = margin / total.where(total != 0)      # NaN: no margin to share
     return value
 
 
@@ -355,10 +355,9 @@ def _complaint_counts(complaints: pd.DataFrame, ids: list) -> dict[str, dict]:
     mine = complaints[complaints["account_id"].isin(ids)]
     g = mine.assign(resolved=mine["resolved_on"].notna(), days=pd.to_numeric(mine["resolution_days"])
                     ).groupby("account_id")
-    facts = pd.DataFrame({"complaints": g.size(), "resolved": g["resolved"].sum(),
-                          "open": g.size() - g["resolved"].sum(), "median_resolution_days": g["days"].median()})
-    return {a: {"complaints": int(r.complaints), "resolved": int(r.resolved), "open": int(r.open),
-                "median_resolution_days": r.median_resolution_days} for a, r in facts.iterrows()}
+    facts = g.agg(complaints=("resolved", "size"), resolved=("resolved", "sum"), median=("days", "median"))
+    return {a: {"complaints": int(r.complaints), "resolved": int(r.resolved), "open": int(r.complaints - r.resolved),
+                "median_resolution_days": r.median} for a, r in facts.iterrows()}
 
 
 def _invoice_facts(pay: pd.DataFrame, at, ids: list) -> dict[str, dict]:
