@@ -144,3 +144,40 @@ def test_a_band_that_reads_the_same_at_both_ends_is_left_out(lang):
     wide = _numbers(SimpleNamespace(value={**value, "p_alive": 0.6, "p_alive_lower": 0.4, "p_alive_upper": 0.8}),
                     lang, "CNY", 36)
     assert marker in wide
+
+
+def test_an_accounts_facts_are_its_own_rows_counted_and_the_same_alone_or_among_the_book(ds, tables):
+    """The briefs' per-account facts come from group-bys over all accounts: each equals a direct count of that
+    account's rows, and one account's brief (read from a view of its rows only) equals its brief among all."""
+    from kamlib.analysis import scorecard
+    comp = scorecard.complaints(ds)
+    pay = ds.payments
+    key = tables.accounts.index[tables.accounts["tier"].isin(["strategic", "A"])]
+    with_complaints = comp["account_id"].value_counts().index.intersection(key)[:6].tolist()
+    ids = [*with_complaints, *key.difference(with_complaints)[:6]]
+    every = portfolio.account_briefs(ds, tables, list(key))
+    for a in ids:
+        mine = comp[comp["account_id"] == a]
+        got = every[a].complaints
+        assert got["complaints"] == len(mine) and got["open"] == mine["resolved_on"].isna().sum()
+        assert got["resolved"] == mine["resolved_on"].notna().sum()
+        assert pd.isna(got["median_resolution_days"]) if mine["resolved_on"].isna().all() else \
+            got["median_resolution_days"] == pytest.approx(pd.to_numeric(mine["resolution_days"]).median())
+        paid = pay[(pay["account_id"] == a) & pay["paid_date"].notna()]
+        late = every[a].invoices["average_days_late"]
+        assert (pd.isna(late) if paid.empty else late == pytest.approx((paid["paid_date"] - paid["due_date"]).dt.days.mean()))
+        alone = portfolio.account_brief(ds, tables, a)
+        pd.testing.assert_series_equal(alone.value, every[a].value)
+        pd.testing.assert_series_equal(alone.profile, every[a].profile)
+        pd.testing.assert_frame_equal(alone.monthly, every[a].monthly)
+        pd.testing.assert_frame_equal(alone.open_items, every[a].open_items, check_dtype=False)
+        for part in ("complaints", "invoices", "visits", "opportunities"):
+            pd.testing.assert_series_equal(getattr(alone, part), getattr(every[a], part), check_dtype=False)
+        since, among = dict(alone.since), dict(every[a].since)
+        orders, orders_among = since.pop("orders"), among.pop("orders")
+        assert since == among and alone.alerts == every[a].alerts
+        for k in ("revenue", "margin"):                             # sums in another order
+            assert orders.pop(k) == pytest.approx(orders_among.pop(k), rel=1e-12)
+        assert orders == orders_among
+        assert list(alone.people["name"]) == list(every[a].people["name"])
+    assert len(with_complaints) >= 3

@@ -231,7 +231,7 @@ def account_brief(ds: Dataset, tables: BookTables, account_id: str,
     acc = ds.accounts
     if not (acc["account_id"] == account_id).any():
         raise KeyError(f"account {account_id!r} is not in the accounts table")
-    return account_briefs(ds, tables, [account_id], policy, alert_threshold)[account_id]
+    return account_briefs(ds.for_accounts([account_id]), tables, [account_id], policy, alert_threshold)[account_id]
 
 
 def account_briefs(ds: Dataset, tables: BookTables, account_ids,
@@ -355,9 +355,10 @@ def _complaint_counts(complaints: pd.DataFrame, ids: list) -> dict[str, dict]:
     mine = complaints[complaints["account_id"].isin(ids)]
     g = mine.assign(resolved=mine["resolved_on"].notna(), days=pd.to_numeric(mine["resolution_days"])
                     ).groupby("account_id")
-    facts = g.agg(complaints=("resolved", "size"), resolved=("resolved", "sum"), median=("days", "median"))
-    return {a: {"complaints": int(r.complaints), "resolved": int(r.resolved), "open": int(r.complaints - r.resolved),
-                "median_resolution_days": r.median} for a, r in facts.iterrows()}
+    facts = g.agg(made=("resolved", "size"), resolved=("resolved", "sum"), median_days=("days", "median"))
+    return {a: {"complaints": int(made), "resolved": int(resolved), "open": int(made - resolved),
+                "median_resolution_days": median_days}
+            for a, made, resolved, median_days in facts.itertuples(name=None)}
 
 
 def _invoice_facts(pay: pd.DataFrame, at, ids: list) -> dict[str, dict]:

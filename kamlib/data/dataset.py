@@ -31,6 +31,7 @@ class Dataset(Shown):
     tables: tuple[str, ...] = ()
     exprs: dict = field(default_factory=dict, repr=False)
     _frames: dict = field(default_factory=dict, repr=False)
+    only: tuple[str, ...] | None = None       # the accounts this view keeps (:meth:`for_accounts`); None: all
 
     @cached_property
     def backend(self):
@@ -38,11 +39,19 @@ class Dataset(Shown):
 
     def table(self, name: str) -> ibis.Table:
         """The Ibis expression of table ``name`` (one of :attr:`tables`; another name lists them)."""
-        if name in self.exprs:
-            return self.exprs[name]
-        if self.tables and name not in self.tables:
+        if self.tables and name not in self.tables and name not in self.exprs:
             raise KeyError(f"no table {name!r} in this data set; its tables are: {', '.join(self.tables)}")
-        return self.backend.table(name)
+        t = self.exprs[name] if name in self.exprs else self.backend.table(name)
+        if self.only is not None and "account_id" in t.columns:
+            t = t.filter(t.account_id.isin(list(self.only)))
+        return t
+
+    def for_accounts(self, account_ids) -> Dataset:
+        """A view of this data set with only the rows of ``account_ids`` in every table keyed by account,
+        filtered in the engine (one account's brief need not read the whole book into memory). Whatever is
+        computed from it describes those accounts alone."""
+        from dataclasses import replace
+        return replace(self, _frames={}, only=tuple(str(a) for a in account_ids))
 
     def summary(self, lang: str = "en") -> Summary:
         """Source, analysis date, fingerprint and rows read / excluded / used per table."""
@@ -61,8 +70,13 @@ class Dataset(Shown):
         if not self.has(name):
             return None
         if name not in self._frames:
-            df = (self.exprs[name].execute() if name in self.exprs
-                  else self.con.execute(f"SELECT * FROM {name}").df())
+            if name in self.exprs:
+                df = self.table(name).execute()
+            elif self.only is not None and "account_id" in self.table(name).columns:
+                df = self.con.execute(f"SELECT * FROM {name} WHERE account_id IN (SELECT unnest(?))",
+                                      [list(self.only)]).df()
+            else:
+                df = self.con.execute(f"SELECT * FROM {name}").df()
             for c in df.columns:
                 if pd.api.types.is_datetime64_any_dtype(df[c]) or c in ("acquired_on", "churned_on",
                                                                         "won_back_on", "order_date",
