@@ -121,20 +121,17 @@ class WarmKernel:
         self._run("__import__('kamlib.report.kernels').report.kernels.warm_up()")
 
     def _run(self, code: str) -> None:
-        reply = self._control.execute_interactive(code, store_history=False, timeout=_SETUP_TIMEOUT_S,
+        """Run set-up ``code``; RuntimeError naming the code when it fails."""
+        self.run_quietly(code, timeout=_SETUP_TIMEOUT_S, what=f"kernel set-up failed running {code!r}: ")
+
+    def run_quietly(self, code: str, timeout: float | None = None, what: str = "") -> None:
+        """Run ``code`` in the kernel (e.g. a computation whose results the next notebooks reuse), its output
+        discarded; RuntimeError ``what`` + the error (not the code, unless ``what`` names it) when it fails."""
+        reply = self._control.execute_interactive(code, store_history=False, timeout=timeout,
                                                   output_hook=lambda msg: None)
         content = reply["content"]
         if content["status"] != "ok":
-            raise RuntimeError(f"kernel set-up failed running {code!r}: {content.get('ename')}: "
-                               f"{content.get('evalue')}")
-
-    def run_quietly(self, code: str) -> None:
-        """Run ``code`` in the kernel (e.g. a computation whose results the next notebooks reuse); raises
-        RuntimeError, without the code, when it fails."""
-        reply = self._control.execute_interactive(code, store_history=False, timeout=None,
-                                                  output_hook=lambda msg: None)
-        if reply["content"]["status"] != "ok":
-            raise RuntimeError(f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}")
+            raise RuntimeError(f"{what}{content.get('ename')}: {content.get('evalue')}")
 
     def is_alive(self) -> bool:
         return self.manager is not None and bool(run_sync(self.manager.is_alive)())
