@@ -121,7 +121,7 @@ def _orders_since(tx: pd.DataFrame, ids: list) -> dict[str, dict]:
     facts = pd.DataFrame({
         "orders": g["order_id"].nunique() if by_id else g["order_date"].nunique(),
         "days": g["order_date"].nunique(),
-        "ids_complete": g["order_id"].apply(lambda v: v.notna().all()) if by_id else False,
+        "ids_complete": g["order_id"].count() == g.size() if by_id else False,
         "revenue": g["revenue"].sum(), "margin": g["gross_margin"].sum(), "last_order": g["order_date"].max()})
     latest = tx[tx["order_date"] == tx["account_id"].map(facts["last_order"])]
     categories = latest.groupby("account_id")["product_category"].agg(lambda v: sorted(v.unique().tolist()))

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import nbformat
 
-from ..analysis.metrics import GLOSSARY
 
 STYLE = """<style>.kam-title{font-family:sans-serif;border-bottom:2px solid #2d5d8a;margin:1em auto;max-width:1100px;
 padding:.5em 0}.kam-title h1{margin:.1em 0;font-size:1.6em}.kam-meta{color:#555}.kam-toc{font-family:sans-serif;
