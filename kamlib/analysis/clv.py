@@ -604,8 +604,11 @@ def account_value(ds: Dataset, model: str = "bgnbd", *, horizon_months: int = 36
         rfm, fit_rows = standard, calibration_frame(ds, standard)[0]
     if fitted is not None and (fitted.time_unit != time_unit or fitted.nobs != len(fit_rows)):
         raise ValueError("fitted: not a fit of this data set's history in the same time unit")
-    purchases = fitted if fitted is not None else TRANSACTION_MODELS[model]().fit(fit_rows)
-    spend = GammaGamma(time_unit=time_unit).fit(rfm)
+    # the fits are kept in a batch kernel (memo): its next valuation with other draws or horizon reuses them
+    history = (model, time_unit, truncate)
+    purchases = fitted if fitted is not None else memo.remembered(
+        "purchase_fit", ds, history, lambda: TRANSACTION_MODELS[model]().fit(fit_rows))
+    spend = memo.remembered("spend_fit", ds, history, lambda: GammaGamma(time_unit=time_unit).fit(rfm))
     margin = margin_rates(ds).reindex(rfm.index)
     kw = dict(horizon_months=horizon_months, discount_rate=discount_rate, rate_period="annual", margin_rate=margin)
     band, no_band = None, None

@@ -11,6 +11,7 @@ from ..data import aggregate as agg
 from ..data.dataset import Dataset
 from ..text.display import Shown, Summary, headed
 from ..models.arguments import one_of
+from ..models.transactions import AGE_COLUMN, RFM_COLUMNS
 from ..text.i18n import t
 from . import actions, brief_items, buying_centre, clv, scorecard, segmentation, service
 
@@ -119,10 +120,11 @@ def book_tables(ds: Dataset, *, clv_model: str = "auto", holdout_months: int = 1
                                        decision_maker_days=policy.decision_maker_days)
     todo = actions.this_month(ds, table, ws=ws, policy=policy, alert_threshold=alert_threshold,
                               alert_value_share=alert_value_share, stale_after_days=stale_after_days)
-    rfm = value.frame[["frequency", "recency", "T"]]
+    rfm = value.frame[[c for c in (*RFM_COLUMNS, AGE_COLUMN) if c in value.frame.columns]]   # as valued
     rfm.attrs = dict(value.frame.attrs)
     key = table.index[table["tier"].isin(["strategic", "A"])].intersection(rfm.index)   # the briefs' accounts
-    bands = purchase_bands(value.purchases, rfm.loc[key])
+    # over every valued account, so each draw's P(alive) is the one the valuation computed (and kept)
+    bands = purchase_bands(value.purchases, rfm).loc[key]
     table = table.join(bands[[c for c in bands.columns if c.endswith(("_lower", "_upper"))]])
     hygiene = actions.data_hygiene(ds, table, stale_after_days)
     return BookTables(table, todo, card, ws, value.purchases.model.long_name, horizon_months, hygiene,

@@ -91,14 +91,25 @@ class _MoneyTicks(mticker.Formatter):
 
     def __init__(self, currency: str, lang: str):
         self.currency, self.lang = currency, lang
+        self._ticks: list[float] = []
+        self._style: tuple[float, int] | None = None      # (unit, digits) of the current set of ticks
+
+    def set_locs(self, locs):
+        self._ticks, self._style = list(locs), None
+
+    def _unit_and_digits(self) -> tuple[float, int]:
+        from ..text.formatting import money_unit
+        if self._style is None:
+            lo, hi = self.axis.get_view_interval()
+            unit = money_unit([lo, hi], self.lang)
+            steps = self._ticks or list(self.axis.get_majorticklocs())
+            step = min((abs(b - a) for a, b in zip(steps, steps[1:]) if b != a), default=unit)
+            self._style = unit, 0 if step / unit >= 1 - 1e-9 else (1 if step / unit >= 0.1 - 1e-9 else 2)
+        return self._style
 
     def __call__(self, v, pos=None):
-        from ..text.formatting import money, money_unit
+        from ..text.formatting import money
         if self.axis.get_scale() != "linear":      # log axis: each tick in its own unit ('CN¥1K', 'CN¥1M')
             return money(v, self.currency, self.lang)
-        lo, hi = self.axis.get_view_interval()
-        unit = money_unit([lo, hi], self.lang)
-        steps = list(self.locs) if len(self.locs) else self.axis.get_majorticklocs()
-        step = min((abs(b - a) for a, b in zip(steps, steps[1:]) if b != a), default=unit)
-        digits = 0 if step / unit >= 1 - 1e-9 else (1 if step / unit >= 0.1 - 1e-9 else 2)
+        unit, digits = self._unit_and_digits()
         return money(v, self.currency, self.lang, unit=unit, digits=digits)

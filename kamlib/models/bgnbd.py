@@ -62,14 +62,15 @@ class BGNBDResults(TransactionResults):
         z = t / (alpha + T + t)
         return (a + b + x - 1) / (a - 1) * (1 - _inner(r, a, b, x, z))
 
-    def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+    def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator, size: int | None = None,
+                      alive: np.ndarray | None = None) -> np.ndarray:
         """Draws of each account's purchases in the next ``t`` from its posterior (one per account, or ``size``
         rows of them): alive with P(alive), then lambda ~ Gamma(r+x, alpha+T), p ~ Beta(a, b+x) and
-        min(Poisson(lambda t), Geometric(p))."""
+        min(Poisson(lambda t), Geometric(p)). ``alive``: their P(alive), when already computed."""
         from .mbgnbd import _bg_future
         r, alpha, a, b = self.params.to_numpy()
         x, _, T = _arrays(rfm)
-        return _bg_future(rng, self.p_alive(rfm).to_numpy(), r + x, alpha + T, a, b + x, t, size)
+        return _bg_future(rng, self._alive(rfm, alive), r + x, alpha + T, a, b + x, t, size)
 
     def simulate(self, T, rng: np.random.Generator, future: float = 0.0) -> pd.DataFrame:
         """Accounts simulated from the fitted parameters (see ``kamlib.models.simulate``)."""

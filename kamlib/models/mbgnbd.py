@@ -46,13 +46,14 @@ class MBGNBDResults(TransactionResults):
         z = t / (alpha + T + t)
         return (a + b + x) / (a - 1) * (1 - _inner(r, a, b + 1, x, z))
 
-    def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+    def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator, size: int | None = None,
+                      alive: np.ndarray | None = None) -> np.ndarray:
         """Draws of each account's purchases in the next ``t`` from its posterior (one per account, or ``size``
         rows of them): alive with P(alive), then lambda ~ Gamma(r+x, alpha+T), p ~ Beta(a, b+x+1) and
-        min(Poisson(lambda t), Geometric(p))."""
+        min(Poisson(lambda t), Geometric(p)). ``alive``: their P(alive), when already computed."""
         r, alpha, a, b = self.params.to_numpy()
         x, _, T = _arrays(rfm)
-        return _bg_future(rng, self.p_alive(rfm).to_numpy(), r + x, alpha + T, a, b + x + 1, t, size)
+        return _bg_future(rng, self._alive(rfm, alive), r + x, alpha + T, a, b + x + 1, t, size)
 
     def simulate(self, T, rng: np.random.Generator, future: float = 0.0) -> pd.DataFrame:
         r, alpha, a, b = self.params.to_numpy()

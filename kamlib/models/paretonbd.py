@@ -185,25 +185,27 @@ def p_alive(theta, x, tx, T, age) -> np.ndarray:
     return p
 
 
-#: P(alive) arrays kept for reuse, at most this many bytes: an account's CLV band, its purchase range and its
-#: value range draw the same parameter vectors (same seed), and each P(alive) costs two hypergeometric
-#: functions per account — the largest cost of a valuation
-P_ALIVE_KEPT_BYTES = 64 * 2**20
+#: P(alive) arrays kept for reuse, at most this many bytes: an account's CLV band, its purchase range, its value
+#: range and the briefs' bands draw the same parameter vectors (same seed), and each P(alive) costs two
+#: hypergeometric functions per account — the largest cost of a valuation. 512 MB holds 200 draws for 320k
+#: accounts; a larger book recomputes (least recently used first out)
+P_ALIVE_KEPT_BYTES = 512 * 2**20
 _kept_p_alive: OrderedDict[bytes, np.ndarray] = OrderedDict()
 
 
 def _remembered_p_alive(theta, *columns) -> np.ndarray:
-    """:func:`p_alive`, reused for the same parameters and the same accounts' (x, t_x, T, a) (least recently
-    used first out)."""
+    """:func:`p_alive`, reused for the same parameters and the same accounts' (x, t_x, T, a): a read-only array
+    (kept, not copied)."""
     h = hashlib.blake2b(np.asarray(theta, float).tobytes(), digest_size=20)
     for c in columns:
         h.update(np.ascontiguousarray(c, float).tobytes())
     key = h.digest()
     if key in _kept_p_alive:
         _kept_p_alive.move_to_end(key)
-        return _kept_p_alive[key].copy()
+        return _kept_p_alive[key]
     p = p_alive(theta, *columns)
-    _kept_p_alive[key] = p.copy()
+    p.flags.writeable = False
+    _kept_p_alive[key] = p
     while sum(v.nbytes for v in _kept_p_alive.values()) > P_ALIVE_KEPT_BYTES and len(_kept_p_alive) > 1:
         _kept_p_alive.popitem(last=False)
     return p
@@ -246,14 +248,16 @@ class ParetoNBDResults(TransactionResults):
         scale = beta + ages_at_start(rfm) + T
         return (r + x) * scale / (alpha + T) * self._growth(s, scale, np.asarray(t, float))
 
-    def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+    def sample_future(self, t, rfm: pd.DataFrame, rng: np.random.Generator, size: int | None = None,
+                      alive: np.ndarray | None = None) -> np.ndarray:
         """Draws of each account's purchases in the next ``t`` from its posterior (one per account, or ``size``
         rows of them): alive with P(alive), then lambda ~ Gamma(r+x, alpha+T), mu ~ Gamma(s, beta+a+T),
-        lifetime ~ Exp(mu), Poisson(lambda min(lifetime, t))."""
+        lifetime ~ Exp(mu), Poisson(lambda min(lifetime, t)). ``alive``: their P(alive), when already
+        computed."""
         r, alpha, s, beta = self.params.to_numpy()
         x, _, T = _arrays(rfm)
         dims = (len(x),) if size is None else (size, len(x))
-        alive = rng.random(dims) < self.p_alive(rfm).to_numpy()
+        alive = rng.random(dims) < self._alive(rfm, alive)
         lam = rng.gamma(r + x, 1.0 / (alpha + T), size=dims)
         mu = rng.gamma(s, 1.0 / (beta + ages_at_start(rfm) + T), size=dims)
         with np.errstate(divide="ignore", over="ignore"):

@@ -47,27 +47,44 @@ def _quantiles(samples: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarra
     return lo, hi
 
 
+class _Mixture:
+    """The parameter draws mixed over (:func:`_parameter_draws`) and each draw's P(alive) of the accounts of
+    ``rfm``, computed once and shared by every chunk of accounts (P(alive) is the costly part of a draw: two
+    hypergeometric functions per account for the Pareto/NBD, whose fits keep it for the other uses of the
+    same draws, e.g. the CLV band)."""
+
+    def __init__(self, results, rfm: pd.DataFrame, n_draws: int, seed: int):
+        self.fits = _parameter_draws(results, n_draws, seed)
+        self.alive = [fit.p_alive(rfm).to_numpy() for fit in self.fits]
+
+    def samples(self, t: float, rfm: pd.DataFrame, part: slice, n_samples: int, rng: np.random.Generator
+                ) -> np.ndarray:
+        """(n_samples, accounts) draws of the purchases in the next ``t`` of the accounts ``rfm.iloc[part]``."""
+        sub = rfm.iloc[part]
+        out = np.empty((n_samples, len(sub)), dtype=np.float32)
+        rows = np.array_split(np.arange(n_samples), min(len(self.fits), n_samples))   # a block of samples per draw
+        for fit, alive, block in zip(self.fits, self.alive, rows):
+            out[block] = fit.sample_future(t, sub, rng, size=len(block), alive=alive[part])
+        return out
+
+
 def purchase_samples(results, t: float, rfm: pd.DataFrame, *, n_samples: int = 1000, n_draws: int = 200,
                      seed: int = 0) -> np.ndarray:
     """(n_samples, accounts) draws of each account's purchases in the next ``t`` time units, mixed over
     ``n_draws`` parameter vectors."""
-    fits = _parameter_draws(results, n_draws, seed)
-    rng = np.random.default_rng(seed + 1)
-    out = np.empty((n_samples, len(rfm)), dtype=np.float32)
-    rows = np.array_split(np.arange(n_samples), min(len(fits), n_samples))   # a block of samples per draw
-    for fit, block in zip(fits, rows):
-        out[block] = fit.sample_future(t, rfm, rng, size=len(block))
-    return out
+    return _Mixture(results, rfm, n_draws, seed).samples(t, rfm, slice(0, len(rfm)), n_samples,
+                                                         np.random.default_rng(seed + 1))
 
 
 def purchase_interval(results, t: float, rfm: pd.DataFrame, *, level: float = 0.9, n_samples: int = 1000,
                       n_draws: int = 200, seed: int = 0) -> pd.DataFrame:
     """Per account: ``expected`` purchases in the next ``t`` and the ``lower`` / ``upper`` ends of the interval
     holding ``level`` of its predictive distribution (accounts simulated in chunks)."""
+    mixture = _Mixture(results, rfm, n_draws, seed)
     lo, hi = np.empty(len(rfm)), np.empty(len(rfm))
     for part in _chunks(len(rfm), n_samples):
-        lo[part], hi[part] = _quantiles(purchase_samples(results, t, rfm.iloc[part], n_samples=n_samples,
-                                                         n_draws=n_draws, seed=seed), level)
+        samples = mixture.samples(t, rfm, part, n_samples, np.random.default_rng(seed + 1))
+        lo[part], hi[part] = _quantiles(samples, level)
     out = pd.DataFrame({"expected": results.expected_purchases(t, rfm).to_numpy(), "lower": lo, "upper": hi},
                        index=rfm.index)
     out.attrs.update(level=level, n_samples=n_samples)
@@ -90,10 +107,11 @@ def value_interval(results, rfm: pd.DataFrame, spend, *, horizon_months: int, di
     margin = _aligned(margin_rate, rfm)
     lo, hi = np.empty(len(rfm)), np.empty(len(rfm))
     spend_fits = _parameter_draws(spend, n_draws, seed + 2) if hasattr(spend, "sample_total") else None
+    mixture = _Mixture(results, rfm, n_draws, seed)
     rng = np.random.default_rng(seed + 3)
     for part in _chunks(len(rfm), n_samples):
         sub = rfm.iloc[part]
-        counts = purchase_samples(results, horizon, sub, n_samples=n_samples, n_draws=n_draws, seed=seed)
+        counts = mixture.samples(horizon, rfm, part, n_samples, np.random.default_rng(seed + 1))
         if spend_fits is None:
             value = counts * results._spend(spend, sub)
         else:

@@ -39,6 +39,10 @@ class TransactionResults(FitResults):
     def p_alive(self, rfm: pd.DataFrame) -> pd.Series:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _alive(self, rfm: pd.DataFrame, alive: np.ndarray | None) -> np.ndarray:
+        """``alive`` (P(alive) of the accounts of ``rfm``, already computed), or P(alive) computed now."""
+        return self.p_alive(rfm).to_numpy() if alive is None else alive
+
     def expected_purchases_if_alive(self, t, rfm: pd.DataFrame) -> np.ndarray:  # pragma: no cover - abstract
         """Per account (a number ``t``), or a (k, accounts) table for a column of k times (``t`` shaped (k, 1))."""
         raise NotImplementedError
@@ -110,7 +114,8 @@ class TransactionResults(FitResults):
                 s = spend.with_params(spend_draws[i]) if spend_draws is not None else spend
                 sims[i] = self.with_params(draws[i]).clv(rfm, s, **clv_kw).to_numpy()
         sims[~np.isfinite(sims)] = np.nan
-        lo, hi = np.nanquantile(sims, [alpha / 2, 1 - alpha / 2], axis=0)
+        quantile = np.nanquantile if np.isnan(sims).any() else np.quantile   # the same numbers; nan- is 1-D per account
+        lo, hi = quantile(sims, [alpha / 2, 1 - alpha / 2], axis=0)
         out = pd.DataFrame({"clv": point, "lower": lo, "upper": hi}, index=rfm.index)
         out.attrs["invalid_draws"] = int(np.isnan(sims).any(axis=1).sum())
         # the band of the total is a quantile of the summed draws, not the sum of per-account quantiles
