@@ -302,7 +302,33 @@ def test_the_discrete_time_fit_gives_statsmodels_estimates_and_standard_errors(s
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = sm.GLM(y, X, family=sm.families.Binomial(link=sm.families.links.CLogLog()), offset=offset).fit()
-    beta, cov = cloglog_glm(y, X, offset)
+    beta, cov, _ = cloglog_glm(y, X, offset)
     assert 20 < y.sum() < n / 2
+    np.testing.assert_allclose(beta, ref.params, rtol=1e-9)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), ref.bse, rtol=1e-9)
+
+
+def test_the_discrete_time_fit_stops_when_an_event_row_is_certain():
+    """A row whose fitted probability rounds to 1 (a large linear predictor: 0 x log 0 in the deviance) once
+    made the deviance NaN, so the fit ran to maxiter (100 iterations on a 200k-account book); it stays finite
+    and the fit stops when statsmodels' does, at its estimates."""
+    import warnings
+
+    import statsmodels.api as sm
+    from kamlib.analysis.survival import cloglog_glm
+    rng = np.random.default_rng(3)
+    n = 5000
+    X = np.column_stack([rng.normal(size=n), np.ones(n)])
+    X[0, 0] = 12.0                                          # exp(eta) ~ 500: mu = 1 in floating point
+    offset = np.zeros(n)
+    eta = X @ np.array([0.8, -3.0])
+    y = rng.binomial(1, -np.expm1(-np.exp(eta))).astype(float)
+    y[0] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = sm.GLM(y, X, family=sm.families.Binomial(link=sm.families.links.CLogLog()), offset=offset).fit()
+    beta, cov, iterations = cloglog_glm(y, X, offset)
+    assert -np.expm1(-np.exp(X[0] @ beta)) == 1.0          # the certain row is there at the estimates
+    assert iterations == ref.fit_history["iteration"] < 20
     np.testing.assert_allclose(beta, ref.params, rtol=1e-9)
     np.testing.assert_allclose(np.sqrt(np.diag(cov)), ref.bse, rtol=1e-9)

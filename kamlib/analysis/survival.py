@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
@@ -492,7 +492,7 @@ def discrete_time_hazard(rows: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.0
     age_year = (rows["entry_days"] // 365).astype(int).clip(upper=9)
     base = pd.get_dummies(age_year, prefix="age", dtype=float)
     exog = np.column_stack([x.to_numpy(float), base.to_numpy(float)])
-    beta, cov = cloglog_glm(rows["event"].to_numpy(float), exog,
+    beta, cov, _ = cloglog_glm(rows["event"].to_numpy(float), exog,
                             np.log((rows["duration_days"] - rows["entry_days"]).to_numpy(float)))
     k = x.shape[1]
     z = stats.norm.ppf(1 - alpha / 2)
@@ -506,8 +506,8 @@ _EPS = np.finfo(float).eps
 
 
 def cloglog_glm(y: np.ndarray, exog: np.ndarray, offset: np.ndarray, *, tol: float = 1e-8,
-                maxiter: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Estimates and covariance (inverse expected information) of a binomial GLM with complementary log-log
+                maxiter: int = 100) -> tuple[np.ndarray, np.ndarray, int]:
+    """Estimates, covariance (inverse expected information) and iterations of a binomial GLM with complementary log-log
     link, by iteratively reweighted least squares as statsmodels' ``GLM(...).fit()`` does it — the same
     start, working weights, clipping and deviance criterion, so the same numbers (tests compare them) —
     but solving the k x k normal equations instead of a least-squares problem on the weighted design:
@@ -518,15 +518,16 @@ def cloglog_glm(y: np.ndarray, exog: np.ndarray, offset: np.ndarray, *, tol: flo
         return np.log(-np.log1p(-p)), 1.0 / ((p - 1) * np.log1p(-p))     # g(p), g'(p)
 
     def deviance(mu):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a = y * np.log(np.clip(y / mu, _EPS, np.inf))
-            b = (1 - y) * np.log(np.clip((1 - y) / (1 - mu), _EPS, np.inf))
-        return 2 * float(np.sum(a + b))
+        # with mu clipped as in the weights: statsmodels' deviance is NaN once a row's mu rounds to 1 (an
+        # event row with a large linear predictor: 0 x inf), so its criterion never holds and it runs maxiter
+        # iterations (100 x 0.35 s on a 200k-account book) at estimates that stopped changing after ~8
+        m = np.clip(mu, _EPS, 1 - _EPS)
+        return 2 * float(np.sum(special.xlogy(y, y / m) + special.xlogy(1 - y, (1 - y) / (1 - m))))
 
     mu = (y + 0.5) / 2
     eta, _ = link(mu)
     dev = deviance(mu)
-    for _ in range(maxiter):
+    for iteration in range(1, maxiter + 1):
         _, d = link(mu)
         p = np.clip(mu, _EPS, 1 - _EPS)
         w = 1.0 / (d ** 2 * p * (1 - p))
@@ -541,7 +542,7 @@ def cloglog_glm(y: np.ndarray, exog: np.ndarray, offset: np.ndarray, *, tol: flo
         if abs(new - dev) <= tol:
             break
         dev = new
-    return beta, np.linalg.pinv(info)
+    return beta, np.linalg.pinv(info), iteration
 
 
 def churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: int = LOOKBACK_DAYS,
