@@ -143,3 +143,18 @@ def test_report_from_postgres_with_mapping(postgres, tmp_path):
     run = json.loads((out / "2026-09" / "run.json").read_text())
     assert run["parameters"]["data_dir"].startswith("postgresql://")
     assert json.loads((out / "2026-09" / "metrics.json").read_text())["metrics"]["revenue_12m"] > 0
+
+
+def test_rows_of_many_accounts_are_the_rows_of_an_in_list(small_dir, monkeypatch):
+    """of_accounts semi-joins an in-memory table of the accounts above IN_LIST_LIMIT: the same rows as the IN list."""
+    ds = load_dataset(small_dir, analysis_date=MONTH_END, today=TODAY, future_rows="exclude")
+    ids = sorted(ds.accounts["account_id"])[::3] + ["NOT-AN-ACCOUNT"]
+    tx = ds.table("transactions")
+
+    def rows(limit):
+        monkeypatch.setattr(agg, "IN_LIST_LIMIT", limit)
+        return agg.of_accounts(tx, ids).execute().sort_values(["account_id", "order_date", "revenue"]).reset_index(drop=True)
+
+    by_list, by_join = rows(10**9), rows(0)
+    assert len(by_list) > 0 and set(by_list["account_id"]) < set(ids)
+    pd.testing.assert_frame_equal(by_list, by_join)

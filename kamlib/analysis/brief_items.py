@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data import aggregate as agg
 from ..data.dataset import Dataset
 from . import buying_centre
 from .scorecard import classify_opportunities, complaints, receivables
@@ -64,8 +65,8 @@ def since_last_visit_of(ds: Dataset, account_ids) -> dict[str, dict]:
             for a, g in on_last.groupby("account_id"):
                 met[a] = [(c.at[i, "name"], c.at[i, "role"]) for i in g["contact_id"]]
     start = last.fillna(end - pd.Timedelta(days=NO_VISIT_DAYS))
-    tx = ds.table("transactions")
-    tx = tx.filter(tx.account_id.isin(ids) & (tx.order_date.cast("date") >= start.min().date())).execute()
+    tx = agg.of_accounts(ds.table("transactions"), ids)
+    tx = tx.filter(tx.order_date.cast("date") >= start.min().date()).execute()
     tx["order_date"] = pd.to_datetime(tx["order_date"])
     tx = tx[tx["order_date"] > tx["account_id"].map(start)]
     orders = _orders_since(tx, ids)
@@ -91,21 +92,26 @@ def since_last_visit_of(ds: Dataset, account_ids) -> dict[str, dict]:
         opps = pd.DataFrame({**{k: m.groupby(by).sum() for k, m in kinds.items()},
                              **{f"{k}_amount": o["amount"].where(m, 0.0).groupby(by).sum() for k, m in kinds.items()}}
                             ).reindex(ids)
+    # per account as plain numbers, read by position (a pandas lookup per account and field is the cost here)
+    starts, lasts = start.reindex(ids).tolist(), last.reindex(ids).tolist()
+    if comp is not None:
+        comp = comp.to_numpy(np.int64)
+    if pay is not None:
+        pay_n, pay_sum = np.nan_to_num(pay["size"].to_numpy(float)), np.nan_to_num(pay["sum"].to_numpy(float))
+    if opps is not None:
+        opps = opps.fillna(0)[["new", "new_amount", "won", "won_amount", "lost", "lost_amount"]].to_numpy(float)
     out = {}
-    for a in ids:
-        d: dict = {"start": start[a], "last_visit": None if pd.isna(last[a]) else last[a], "met": met.get(a, []),
+    for i, a in enumerate(ids):
+        d: dict = {"start": starts[i], "last_visit": None if pd.isna(lasts[i]) else lasts[i], "met": met.get(a, []),
                    "orders": orders[a]}
-        d["complaints"] = None if comp is None else {"new": int(comp.at[a, "new"]),
-                                                     "resolved": int(comp.at[a, "resolved"])}
-        d["payments"] = None if pay is None else {"invoices": int(np.nan_to_num(pay.at[a, "size"])),
-                                                  "amount": float(np.nan_to_num(pay.at[a, "sum"]))}
+        d["complaints"] = None if comp is None else {"new": int(comp[i, 0]), "resolved": int(comp[i, 1])}
+        d["payments"] = None if pay is None else {"invoices": int(pay_n[i]), "amount": float(pay_sum[i])}
         if opps is None:
             d["opportunities"] = None
         else:
-            r = opps.loc[a].fillna(0)
-            d["opportunities"] = {"new": int(r["new"]), "new_amount": float(r["new_amount"]), "won": int(r["won"]),
-                                  "won_amount": float(r["won_amount"]), "lost": int(r["lost"]),
-                                  "lost_amount": float(r["lost_amount"])}
+            r = opps[i]
+            d["opportunities"] = {"new": int(r[0]), "new_amount": float(r[1]), "won": int(r[2]),
+                                  "won_amount": float(r[3]), "lost": int(r[4]), "lost_amount": float(r[5])}
         out[a] = d
     return out
 
@@ -125,14 +131,17 @@ def _orders_since(tx: pd.DataFrame, ids: list) -> dict[str, dict]:
         "revenue": g["revenue"].sum(), "margin": g["gross_margin"].sum(), "last_order": g["order_date"].max()})
     latest = tx[tx["order_date"] == tx["account_id"].map(facts["last_order"])]
     categories = latest.groupby("account_id")["product_category"].agg(lambda v: sorted(v.unique().tolist()))
+    orders = np.where(facts["ids_complete"].to_numpy(bool), facts["orders"].to_numpy(), facts["days"].to_numpy())
+    found = dict(zip(facts.index, zip(orders.tolist(), facts["revenue"].tolist(), facts["margin"].tolist(),
+                                      facts["last_order"])))
     out = {}
     for a in ids:
-        if a not in facts.index:
+        if a not in found:
             out[a] = dict(none, categories=[])
             continue
-        r = facts.loc[a]
-        out[a] = {"orders": int(r["orders"] if r["ids_complete"] else r["days"]), "revenue": float(r["revenue"]),
-                  "margin": float(r["margin"]), "last_order": r["last_order"], "categories": categories[a]}
+        n, revenue, margin, last = found[a]
+        out[a] = {"orders": int(n), "revenue": float(revenue), "margin": float(margin), "last_order": last,
+                  "categories": categories[a]}
     return out
 
 

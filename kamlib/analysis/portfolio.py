@@ -247,8 +247,7 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
     acc = ds.accounts.set_index("account_id")
     start = (ds.analysis_month - (BRIEF_MONTHS - 1)).start_time
     months = pd.date_range(start, ds.analysis_month.start_time, freq="MS")
-    tx = ds.table("transactions")
-    tx = tx.filter(tx.account_id.isin(ids))
+    tx = agg.of_accounts(ds.table("transactions"), ids)
     monthly = agg.execute(agg.monthly_by_account(tx, end=ds.analysis_date))
     monthly = monthly[monthly["month"] >= start]
     # every account's 24 months as rows of two (account x month) grids, read by position below
@@ -261,8 +260,8 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
         np.add.at(grid[k], (r, c), monthly[k].to_numpy(float))
     cats = agg.execute(agg.margin_by_account_category(tx, start=start, end=ds.analysis_date))
     cats = cats.sort_values(["account_id", "gross_margin"], ascending=[True, False], kind="stable")
-    cats = dict(tuple(cats.set_index("product_category")[["account_id", "revenue", "gross_margin"]]
-                      .groupby("account_id")))
+    cats = cats.set_index("product_category")
+    cats = dict(tuple(cats[["revenue", "gross_margin"]].groupby(cats["account_id"])))
     no_cats = pd.DataFrame({"revenue": [], "gross_margin": []}, index=pd.Index([], name="product_category"))
     band_names = [f"{n}_{side}" for n in ("p_alive", "expected_purchases_12m") for side in ("lower", "upper")]
     value_of = _values(tables, acc.loc[ids, "account_manager"], band_names)
@@ -295,25 +294,31 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
     profiles = acc.loc[ids, [c for c in ("name", "tier", "enterprise_type", "industry", "region", "credit_rating",
                                          "account_manager", "acquired_on", "acquisition_channel") if c in acc.columns]]
     month_index = months.rename("month")
+    monthly_of = np.stack([grid["revenue"], grid["gross_margin"]], axis=2)       # (account, month, column)
+    has_interactions = ds.interactions is not None
+    if has_interactions:
+        visits_of = {a: (int(v), float(r * w), int(w)) for a, v, r, w in zip(
+            comp.index, comp["visits"], comp["required_per_week"], comp["weeks"])}
+    if op is not None:
+        op_row = {a: i for i, a in enumerate(op.index)}
+        op_counts, outcomes = op.to_numpy(), pd.Index(op.columns, name="outcome")
     out = {}
     for i, account_id in enumerate(ids):
         profile = profiles.iloc[i]
         value = value_of.iloc[i].copy()
         value.name = account_id if account_id in in_book else None
-        m = pd.DataFrame({"revenue": grid["revenue"][i], "gross_margin": grid["gross_margin"][i]}, index=month_index)
-        c = cats[account_id][["revenue", "gross_margin"]] if account_id in cats else no_cats
+        m = pd.DataFrame(monthly_of[i], index=month_index, columns=_MONTHLY_COLUMNS)
+        c = cats.get(account_id, no_cats)
         visits = complaints = invoices = opps = None
-        if ds.interactions is not None:
-            if account_id in comp.index:
-                v = comp.loc[account_id]
-                visits = pd.Series({"visits": int(v["visits"]), "required": float(v["required_per_week"] * v["weeks"]),
-                                    "weeks": int(v["weeks"])})
-            complaints = pd.Series(cl.get(account_id, _NO_COMPLAINTS))
+        if has_interactions:
+            if account_id in visits_of:
+                visits = _record(dict(zip(("visits", "required", "weeks"), visits_of[account_id])))
+            complaints = _record(cl.get(account_id, _NO_COMPLAINTS))
         if pay is not None:
-            invoices = pd.Series(pay.get(account_id, _NO_INVOICES))
+            invoices = _record(pay.get(account_id, _NO_INVOICES))
         if op is not None:
-            opps = (pd.Series(op.loc[account_id].to_numpy(), index=pd.Index(op.columns, name="outcome"), name="count")
-                    if account_id in op.index else pd.Series(0, index=["open", "won", "lost"]))
+            opps = (pd.Series(op_counts[op_row[account_id]], index=outcomes, name="count")
+                    if account_id in op_row else pd.Series(0, index=_OUTCOMES))
         row_cov = cov.loc[account_id] if cov is not None and account_id in cov.index else None
         alerts = brief_items.alerts(credit_rating=profile.get("credit_rating"), items=items[account_id],
                                     p_alive=value.get("p_alive"), alert_threshold=alert_threshold, coverage=row_cov,
@@ -323,6 +328,20 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
                                        people=None if people is None else people[account_id], coverage=row_cov,
                                        since=since[account_id], open_items=items[account_id], alerts=alerts)
     return out
+
+
+_MONTHLY_COLUMNS = pd.Index(["revenue", "gross_margin"])
+_OUTCOMES = pd.Index(["open", "won", "lost"])
+_INDEXES: dict[tuple, pd.Index] = {}
+
+
+def _record(d: dict) -> pd.Series:
+    """``pd.Series(d)``, its index made once per set of keys (with pandas' string dtype, building the index of a
+    small Series costs more than the rest; the briefs of a book make hundreds of thousands)."""
+    keys = tuple(d)
+    if keys not in _INDEXES:
+        _INDEXES[keys] = pd.Index(keys)
+    return pd.Series(list(d.values()), index=_INDEXES[keys])
 
 
 _VALUE_COLUMNS = ["margin_12m", "p_alive", "expected_purchases_12m", "purchases_12m_lower", "purchases_12m_upper",

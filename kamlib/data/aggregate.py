@@ -26,6 +26,19 @@ def as_table(data: ibis.Table | pd.DataFrame) -> ibis.Table:
     raise TypeError(f"expected an Ibis table or a pandas DataFrame, got {type(data).__name__}")
 
 
+#: above this many accounts, :func:`of_accounts` semi-joins an in-memory table of them instead of an IN list
+#: (whose thousands of literals take seconds to compile)
+IN_LIST_LIMIT = 500
+
+
+def of_accounts(table: ibis.Table, ids) -> ibis.Table:
+    """The rows of ``table`` whose ``account_id`` is one of ``ids``, filtered in the engine."""
+    ids = [str(a) for a in ids]
+    if len(ids) <= IN_LIST_LIMIT:
+        return table.filter(table.account_id.isin(ids))
+    return table.semi_join(ibis.memtable({"account_id": ids}), "account_id")
+
+
 def unit_days(time_unit: str) -> float:
     try:
         return UNIT_DAYS[time_unit]
