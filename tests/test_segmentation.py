@@ -283,3 +283,21 @@ def test_whitespace_on_a_hand_built_peer_group(tmp_path):
     assert sg.whitespace_potential(ws).to_dict() == pytest.approx({"A1": a1["potential"], "A2": a2["potential"]})
     assert sg.whitespace(ds, min_share=0.9)["account_id"].tolist() == ["A1", "A2"]          # z (2 of 5) never is
     assert sg.whitespace(ds, min_peers=7).empty                                               # groups too small
+
+
+def test_the_discount_correlation_is_pandas_per_account_correlation():
+    """_corr_by_account (group sums) gives groupby(level=0).corr(): pairwise-complete rows, NaN for a single
+    row or no variation."""
+    from kamlib.analysis.segmentation import _corr_by_account
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(1, 15, 800)
+    index = pd.MultiIndex.from_arrays([np.repeat([f"A{i}" for i in range(len(sizes))], sizes),
+                                       np.concatenate([np.arange(n) for n in sizes])])
+    df = pd.DataFrame(rng.normal(size=(len(index), 2)), index=index, columns=["x", "y"])
+    df.loc[df.sample(frac=0.05, random_state=1).index, "x"] = np.nan
+    df.loc["A5", "y"] = 1.0
+    ranks = df.groupby(level=0)[["x", "y"]].rank()
+    expected = ranks.groupby(level=0).corr().xs("x", level=1)["y"]
+    got = _corr_by_account(ranks["x"], ranks["y"]).reindex(expected.index)
+    assert expected.isna().sum() > 20 and np.isnan(got["A5"])
+    pd.testing.assert_series_equal(got, expected, check_names=False, rtol=1e-12)

@@ -405,7 +405,7 @@ def price_sensitivity(ds: Dataset, frame: pd.DataFrame, *, p_alive: pd.Series | 
     m["discount"] = m["discounted"] / m["revenue"]
     ranks = m.groupby(level=0)[["discount", "revenue"]].rank()
     n = m.groupby(level=0).size()
-    corr = ranks.groupby(level=0).corr().xs("discount", level=1)["revenue"]
+    corr = _corr_by_account(ranks["discount"], ranks["revenue"])
     last3 = m[m.index.get_level_values(1) > pd.Period(end, "M") - 3]
     offered = (last3["discount"] >= offer_discount).groupby(level=0).any()
     w = window_12m(end)
@@ -424,6 +424,20 @@ def price_sensitivity(ds: Dataset, frame: pd.DataFrame, *, p_alive: pd.Series | 
     flags[deep] = "deep discount, low value"
     out["price_flag"] = flags
     return out
+
+
+def _corr_by_account(x: pd.Series, y: pd.Series) -> pd.Series:
+    """Pearson correlation of ``x`` and ``y`` per account (the first index level) over the rows where both are
+    known, as ``groupby(level=0).corr()`` gives it (NaN for fewer than two rows or no variation), from group
+    sums rather than a Python call per account."""
+    both = x.notna() & y.notna()
+    x, y = x[both], y[both]
+    account = x.index.get_level_values(0)
+    dx = x - x.groupby(account).transform("mean")
+    dy = y - y.groupby(account).transform("mean")
+    sums = pd.DataFrame({"xy": dx * dy, "xx": dx * dx, "yy": dy * dy}).groupby(account).sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (sums["xy"] / np.sqrt(sums["xx"] * sums["yy"])).where(lambda r: np.isfinite(r))
 
 
 def rule_vs_measured(metrics: dict, lang: str = "en") -> pd.DataFrame:
