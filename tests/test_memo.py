@@ -128,3 +128,52 @@ def test_a_metrics_file_is_never_seen_half_written(tmp_path, monkeypatch):
     rec.record("active_accounts_12m", 3.0)
     assert json.loads(path.read_text())["metrics"] == {"active_accounts_12m": 3.0}
     assert [p.name for p in path.parent.glob("*.json")] == ["00.json"]
+
+
+def _shared_frames():
+    return memo.Shared(lambda v, folder: v.to_parquet(folder / "v.parquet"),
+                       lambda folder: pd.read_parquet(folder / "v.parquet"))
+
+
+def _other_kernel_computes(folder, log):
+    """A second process of the run: counts its computations in ``log``."""
+    import time
+    memo.enable()
+    memo.share_in(folder)
+
+    def compute():
+        with open(log, "a") as f:
+            f.write("computed\n")
+        time.sleep(1.0)
+        return pd.DataFrame({"x": [1.0, 2.0]})
+    return memo.remembered("k", _ds(), (1,), compute, shared=_shared_frames())["x"].tolist()
+
+
+def test_the_kernels_of_a_run_compute_a_shared_result_once(batch, tmp_path):
+    """Two processes that need the same result at the same time: one computes it (under the lock), the other
+    waits and reads what it wrote; a later one reads it too; other arguments compute again."""
+    from concurrent.futures import ProcessPoolExecutor
+    log = tmp_path / "log.txt"
+    with ProcessPoolExecutor(2) as pool:
+        got = list(pool.map(_other_kernel_computes, [tmp_path / "shared"] * 2, [log] * 2))
+    assert got == [[1.0, 2.0]] * 2 and log.read_text().count("computed") == 1
+    memo.share_in(tmp_path / "shared")
+    calls, compute = _counted()
+    assert memo.remembered("k", _ds(), (1,), compute, shared=_shared_frames())["x"].tolist() == [1.0, 2.0]
+    memo.remembered("k", _ds(), (2,), compute, shared=_shared_frames())
+    assert len(calls) == 1
+    memo.share_in(None)
+
+
+def test_shared_churn_drivers_read_back_as_fitted(small_dir, tmp_path):
+    """The churn drivers' written form (Parquet and JSON) gives back every table and fact of the fit."""
+    ds = load_dataset(small_dir, analysis_date="2026-10-31", today=TODAY)
+    fitted = survival.churn_drivers(ds)
+    (tmp_path / "d").mkdir()
+    survival.SHARED_DRIVERS.write(fitted, tmp_path / "d")
+    back = survival.SHARED_DRIVERS.read(tmp_path / "d")
+    for name in ("hazard_ratios", "ph_check", "discrete"):
+        pd.testing.assert_frame_equal(getattr(back, name), getattr(fitted, name))
+    for name in ("nobs", "accounts", "events", "lookback_days", "unknown_tier_rows", "follow_up_end", "dropped"):
+        assert getattr(back, name) == getattr(fitted, name), name
+    assert fitted.dropped and back.result is None

@@ -9,7 +9,9 @@ beside it as a robustness check.
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -570,7 +572,7 @@ def churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: in
     # frame: ~1 GB at 200k accounts) is not kept for them
     return memo.remembered("churn_drivers", ds, (memo.content(churn), str(until), lookback_days, alpha),
                            lambda: _churn_drivers(ds, churn, until, lookback_days, alpha),
-                           kept_as=lambda d: dataclasses.replace(d, result=None))
+                           kept_as=lambda d: dataclasses.replace(d, result=None), shared=SHARED_DRIVERS)
 
 
 def _churn_drivers(ds: Dataset, churn: pd.Series, until, lookback_days: int, alpha: float) -> ChurnDrivers:
@@ -584,6 +586,32 @@ def _churn_drivers(ds: Dataset, churn: pd.Series, until, lookback_days: int, alp
     return ChurnDrivers(res.hazard_ratios, res.ph_check, discrete_time_hazard(rows, x[kept], alpha),
                         len(rows), rows["account_id"].nunique(), res.events, lookback_days, dropped, res.result,
                         int((~known).sum()), until or ds.analysis_date)
+
+
+_DRIVER_TABLES = ("hazard_ratios", "ph_check", "discrete")
+_DRIVER_FACTS = ("nobs", "accounts", "events", "lookback_days", "unknown_tier_rows")
+
+
+def _write_drivers(d: ChurnDrivers, folder: Path) -> None:
+    """The fit's tables (Parquet) and facts (JSON), without the statsmodels result."""
+    for name in _DRIVER_TABLES:
+        getattr(d, name).to_parquet(folder / f"{name}.parquet")
+    facts = {k: int(getattr(d, k)) for k in _DRIVER_FACTS}
+    facts["dropped"] = d.dropped
+    facts["follow_up_end"] = None if d.follow_up_end is None else pd.Timestamp(d.follow_up_end).isoformat()
+    (folder / "facts.json").write_text(json.dumps(facts, default=str), encoding="utf-8")
+
+
+def _read_drivers(folder: Path) -> ChurnDrivers:
+    facts = json.loads((folder / "facts.json").read_text(encoding="utf-8"))
+    end = facts.pop("follow_up_end")
+    dropped = {k: (why, values) for k, (why, values) in facts.pop("dropped").items()}
+    return ChurnDrivers(*(pd.read_parquet(folder / f"{n}.parquet") for n in _DRIVER_TABLES), **facts,
+                        dropped=dropped, follow_up_end=None if end is None else pd.Timestamp(end))
+
+
+#: a batch's kernels fit the churn drivers once between them (:mod:`kamlib.analysis.memo`)
+SHARED_DRIVERS = memo.Shared(_write_drivers, _read_drivers)
 
 
 def try_churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: int = LOOKBACK_DAYS, *,

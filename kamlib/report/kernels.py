@@ -50,8 +50,9 @@ def warm_up(modules: tuple[str, ...] = WARM_MODULES) -> None:
                   warnings=list(warnings.filters))
 
 
-def clean_slate() -> None:
-    """(In the kernel) give the next notebook the state of a freshly started kernel, modules aside."""
+def clean_slate(shared: str | None = None) -> None:
+    """(In the kernel) give the next notebook the state of a freshly started kernel, modules aside; ``shared``:
+    the run's folder for results its kernels share (:func:`kamlib.analysis.memo.share_in`)."""
     import matplotlib
     import matplotlib.pyplot as plt
     from IPython import get_ipython
@@ -67,6 +68,8 @@ def clean_slate() -> None:
     os.environ.clear()
     os.environ.update(_saved["env"])
     os.chdir(_saved["cwd"])
+    from ..analysis import memo
+    memo.share_in(shared)
 
 
 # ---- host side ----------------------------------------------------------------------------------------
@@ -136,12 +139,13 @@ class WarmKernel:
     def is_alive(self) -> bool:
         return self.manager is not None and bool(run_sync(self.manager.is_alive)())
 
-    def fresh(self) -> _Manager:
-        """Clear the kernel for the next notebook (restarting it if it died); returns its manager."""
+    def fresh(self, shared: str | None = None) -> _Manager:
+        """Clear the kernel for the next notebook (restarting it if it died); returns its manager. ``shared``:
+        the folder where the run's kernels share results (see :func:`clean_slate`)."""
         if not self.is_alive():
             self.shutdown()
             self._start()
-        self._run("__import__('kamlib.report.kernels').report.kernels.clean_slate()")
+        self._run(f"__import__('kamlib.report.kernels').report.kernels.clean_slate({shared!r})")
         return self.manager
 
     def done(self) -> None:

@@ -331,6 +331,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
             # stays where it is (the notebooks get a source spec with the table and column mapping)
             snapshot = out_root / f".snapshot-{month}-{os.getpid()}.duckdb"
             private = Path(tempfile.mkdtemp(prefix="kam-source-"))    # 0700, outside the report folder
+            params["_shared"] = str(private / "shared")     # results the kernels share (kamlib.analysis.memo)
             work = out_root / f".tmp-{month}-{os.getpid()}"
             params["_display"] = {str(snapshot): shown_source, str(private / "source.json"): shown_source,
                                   source: shown_source, str(work): str(Path(out_dir) / month),

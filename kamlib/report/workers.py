@@ -112,7 +112,7 @@ def _tables_in_kernel(manager_notebook: str, parameters: dict) -> bool:
         return prepare_tables(Path(manager_notebook), parameters)
     args = json.dumps([manager_notebook, parameters], default=str)
     try:
-        _WORKER_KERNEL.fresh()
+        _WORKER_KERNEL.fresh(parameters.get("_shared"))
         _WORKER_KERNEL.run_quietly("import json, pathlib\nfrom kamlib.report.manager_pages import prepare_tables\n"
                                    f"_nb, _p = json.loads({args!r})\nassert prepare_tables(pathlib.Path(_nb), _p)")
         return True
@@ -190,7 +190,7 @@ def execute_notebook(name: str, work: str, parameters: dict, notebook_dir: str, 
     t0 = time.perf_counter()
     try:
         # the kernel runs in notebook_dir (its working directory is restored before every notebook)
-        pm.execute_notebook(str(src), str(out_nb), parameters=params, km=kernel.fresh(),
+        pm.execute_notebook(str(src), str(out_nb), parameters=params, km=kernel.fresh(parameters.get("_shared")),
                             progress_bar=progress, kernel_name="python3", log_output=False)
         run.status = "success"
     except pm.PapermillExecutionError as e:
