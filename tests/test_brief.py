@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -181,3 +182,19 @@ def test_an_accounts_facts_are_its_own_rows_counted_and_the_same_alone_or_among_
         assert orders == orders_among
         assert list(alone.people["name"]) == list(every[a].people["name"])
     assert len(with_complaints) >= 3
+
+
+def test_every_band_of_a_brief_uses_the_books_parameter_draws(ds):
+    """A key account's bands (book tables) and another account's (computed for its brief) come from the book's
+    ``n_draws`` parameter draws, as its CLV band and ranges do."""
+    tables = portfolio.book_tables(ds, n_draws=12)
+    assert tables.n_draws == 12
+    acc = tables.accounts
+    key = acc.index[acc["tier"].isin(["strategic", "A"])][0]
+    other = acc.index[~acc["tier"].isin(["strategic", "A"])][0]
+    for account in (key, other):
+        expected = portfolio.purchase_bands(tables.purchases, tables.rfm.loc[[account]], n_draws=12)
+        value = portfolio.account_briefs(ds, tables, [account])[account].value
+        for band in ("p_alive_lower", "p_alive_upper", "expected_purchases_12m_lower", "expected_purchases_12m_upper"):
+            assert np.isfinite(value[band]), (account, band)
+            assert value[band] == pytest.approx(expected.loc[account, band], rel=1e-12), (account, band)

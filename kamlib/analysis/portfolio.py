@@ -41,6 +41,7 @@ class BookTables(Shown):
     stale_after_days: int
     purchases: object = None     # its fitted results, for an account's P(alive) and purchases with bands
     rfm: pd.DataFrame | None = None
+    n_draws: int = 100           # parameter draws of every band and range (the book's setting)
 
     def summary(self, lang: str = "en") -> Summary:
         """The model, accounts, managers and actions; the team's scorecard."""
@@ -124,11 +125,11 @@ def book_tables(ds: Dataset, *, clv_model: str = "auto", holdout_months: int = 1
     rfm.attrs = dict(value.frame.attrs)
     key = table.index[table["tier"].isin(["strategic", "A"])].intersection(rfm.index)   # the briefs' accounts
     # over every valued account, so each draw's P(alive) is the one the valuation computed (and kept)
-    bands = purchase_bands(value.purchases, rfm).loc[key]
+    bands = purchase_bands(value.purchases, rfm, n_draws=n_draws).loc[key]
     table = table.join(bands[[c for c in bands.columns if c.endswith(("_lower", "_upper"))]])
     hygiene = actions.data_hygiene(ds, table, stale_after_days)
     return BookTables(table, todo, card, ws, value.purchases.model.long_name, horizon_months, hygiene,
-                      stale_after_days, value.purchases, rfm)
+                      stale_after_days, value.purchases, rfm, n_draws)
 
 
 def purchase_bands(purchases, rfm: pd.DataFrame, *, n_draws: int = 200, alpha: float = 0.05,
@@ -282,10 +283,11 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
     empty_actions, empty_ws = tables.actions.iloc[:0], tables.whitespace.iloc[:0]
     unbanded = value_of.index[value_of[band_names].isna().all(axis=1)]
     unbanded = unbanded.intersection(tables.rfm.index) if tables.rfm is not None else unbanded[:0]
-    if len(unbanded):
-        _fill_bands(value_of, purchase_bands(tables.purchases, tables.rfm.loc[unbanded]), band_names,
-                    clv.purchase_interval(tables.purchases, tables.rfm.loc[unbanded],
-                                          tables.purchases.months_to_units(12), n_samples=500, n_draws=100))
+    if len(unbanded):                  # ranges only with the book's parameter draws (0: point values only)
+        rfm = tables.rfm.loc[unbanded]
+        _fill_bands(value_of, purchase_bands(tables.purchases, rfm, n_draws=tables.n_draws), band_names,
+                    clv.purchase_interval(tables.purchases, rfm, tables.purchases.months_to_units(12), n_samples=500,
+                                          n_draws=tables.n_draws) if tables.n_draws > 0 else None)
     in_book = set(tables.accounts.index)
     people = brief_items.people_of(ds, ids)
     since = brief_items.since_last_visit_of(ds, ids)
@@ -360,13 +362,15 @@ def _values(tables: BookTables, managers: pd.Series, band_names: list[str]) -> p
     return value
 
 
-def _fill_bands(value: pd.DataFrame, bands: pd.DataFrame, band_names: list[str], ranges: pd.DataFrame) -> None:
+def _fill_bands(value: pd.DataFrame, bands: pd.DataFrame, band_names: list[str], ranges: pd.DataFrame | None) -> None:
     """(In place) the bands of accounts the book table has none for, their P(alive) and expected purchases where
-    missing (accounts outside the book) and their purchase range where missing."""
+    missing (accounts outside the book) and their purchase range where missing (``ranges``, when there are)."""
     rows = bands.index
     value.loc[rows, band_names] = bands[band_names].to_numpy()
     for name in ("p_alive", "expected_purchases_12m"):
         value.loc[rows, name] = value.loc[rows, name].where(value.loc[rows, name].notna(), bands[name])
+    if ranges is None:
+        return
     missing = ranges.index[value.loc[ranges.index, "purchases_12m_lower"].isna()]
     value.loc[missing, ["purchases_12m_lower", "purchases_12m_upper"]] = ranges.loc[missing, ["lower", "upper"]].to_numpy()
 
