@@ -142,10 +142,13 @@ def purchase_bands(purchases, rfm: pd.DataFrame, *, n_draws: int = 200, alpha: f
     for name in ("p_alive", "expected_purchases_12m"):
         out[f"{name}_lower"] = out[f"{name}_upper"] = np.nan
     if purchases.converged and n_draws > 0 and len(rfm):
-        draws = [purchases.with_params(d) for d in purchases.draw_params(n_draws, seed)]
-        for name, f in (("p_alive", lambda d: d.p_alive(rfm).to_numpy()),
-                        ("expected_purchases_12m", lambda d: d.expected_purchases(units, rfm).to_numpy())):
-            sims = np.vstack([f(d) for d in draws])
+        # each draw's P(alive) once, for both (expected purchases = E[purchases | alive] x P(alive))
+        alive = np.empty((n_draws, len(rfm)))
+        expected = np.empty((n_draws, len(rfm)))
+        for i, d in enumerate(purchases.with_params(p) for p in purchases.draw_params(n_draws, seed)):
+            alive[i] = d.p_alive(rfm).to_numpy()
+            expected[i] = d.expected_purchases_if_alive(units, rfm) * alive[i]
+        for name, sims in (("p_alive", alive), ("expected_purchases_12m", expected)):
             out[f"{name}_lower"], out[f"{name}_upper"] = np.quantile(sims, [alpha / 2, 1 - alpha / 2], axis=0)
     return out
 
