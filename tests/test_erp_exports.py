@@ -130,6 +130,25 @@ def test_subtotal_and_total_rows_are_left_out_and_counted(book):
     assert ds.quality.rows_read["transactions"] == len(rows)
 
 
+def test_subtotal_rows_in_any_case_and_none_when_no_cell_could_be_one():
+    import duckdb
+
+    from kamlib.data import exports
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (name VARCHAR, amount VARCHAR, n INTEGER)")
+    con.execute("INSERT INTO t VALUES ('Acme', '1', 1), ('Total Petroleum 华东', '2', 2), (NULL, '3', 3)")
+    assert exports.subtotal_rows(con, "t") is not None      # 'Total' in a name: checked in full, not a total row
+    assert con.execute(f"SELECT count(*) FROM t WHERE {exports.subtotal_rows(con, 't')}").fetchall()[0][0] == 0
+    con.execute("INSERT INTO t VALUES (' Grand TOTAL ', '6', 4), ('SubTotal:', '3', 5), ('本页小计', '3', 6)")
+    found = con.execute(f"SELECT n FROM t WHERE {exports.subtotal_rows(con, 't')} ORDER BY n").fetchall()
+    assert [r[0] for r in found] == [4, 5, 6]
+    assert all("total" in w for w in exports.SUBTOTAL_WORDS)    # what the first, cheap scan looks for
+    con.execute("DELETE FROM t WHERE n >= 2")
+    assert exports.subtotal_rows(con, "t") is None
+    con.execute("CREATE TABLE numbers (n INTEGER)")
+    assert exports.subtotal_rows(con, "numbers") is None
+
+
 def test_returns_marked_by_business_type_are_returns_whatever_their_sign(book):
     data, tx, clean = book
     returns = pd.DataFrame({**tx.iloc[:40].to_dict("list"), "order_id": [f"R{i}" for i in range(40)]})

@@ -133,3 +133,22 @@ def test_money_axis_ticks_use_the_report_units(lang, unit):
     plt.close(fig)
     assert labels and all(unit in s or s in ("CN¥0", "¥0") for s in labels), labels
     assert all(len(re.sub(r"\D", "", s)) <= 4 for s in labels), labels
+
+
+@pytest.mark.parametrize("ticks, expected", [((0, 2.5e6, 5e6, 7.5e6), ["CN¥0", "CN¥2.5M", "CN¥5.0M", "CN¥7.5M"]),
+                                             ((0, 2e6, 4e6), ["CN¥0", "CN¥2M", "CN¥4M"]),
+                                             ((-2.5e5, 0, 2.5e5, 7.5e5), ["-CN¥0.25M", "CN¥0", "CN¥0.25M", "CN¥0.75M"])])
+def test_money_axis_ticks_carry_the_digits_each_tick_needs(ticks, expected):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kamlib.figures.style import money_axis
+    fig, ax = plt.subplots()
+    ax.set_ylim(min(ticks), max(ticks) * 1.5)
+    ax.set_yticks(ticks)
+    money_axis(ax, currency="CNY", lang="en")
+    fig.canvas.draw()
+    labels = [tl.get_text() for tl in ax.get_yticklabels()]
+    plt.close(fig)
+    assert labels == expected

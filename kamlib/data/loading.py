@@ -97,7 +97,8 @@ def _stage(con: duckdb.DuckDBPyConnection, name: str, tf: readers.TableFile, *, 
                         f"WHERE {text} IN ({', '.join(_literal(k) for k in codes)})")
     quality.rows_read[name] = con.execute(f"SELECT count(*) FROM {raw}_t").fetchall()[0][0]
     subtotal = exports.subtotal_rows(con, f"{raw}_t")
-    n, amount = _count(con, f"{raw}_t", subtotal, schema.number_expr("revenue") if "revenue" in have else None)
+    n, amount = (0, None) if subtotal is None else \
+        _count(con, f"{raw}_t", subtotal, schema.number_expr("revenue") if "revenue" in have else None)
     quality.exclude(name, "subtotal or total row (小计 / 合计 / 总计)", n, amount)
     if n:       # the lines of the file kept as they were numbered, without the subtotal rows (a copy)
         con.execute(f"ALTER TABLE {raw}_t RENAME TO {raw}_all")

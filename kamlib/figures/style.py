@@ -102,9 +102,10 @@ class _MoneyTicks(mticker.Formatter):
         if self._style is None:
             lo, hi = self.axis.get_view_interval()
             unit = money_unit([lo, hi], self.lang)
-            steps = self._ticks or list(self.axis.get_majorticklocs())
-            step = min((abs(b - a) for a, b in zip(steps, steps[1:]) if b != a), default=unit)
-            self._style = unit, 0 if step / unit >= 1 - 1e-9 else (1 if step / unit >= 0.1 - 1e-9 else 2)
+            ticks = [v / unit for v in (self._ticks or list(self.axis.get_majorticklocs()))]
+            # the fewest digits (up to 2) that write every tick as it is: 2.5M is 'CN¥2.5M', never 'CN¥2M'
+            self._style = unit, next((d for d in (0, 1) if all(abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v))
+                                                                for v in ticks)), 2)
         return self._style
 
     def __call__(self, v, pos=None):

@@ -117,7 +117,8 @@ def displayed(show, *args, **kwargs) -> list:
     if _SHELL is None:
         from IPython.core.pylabtools import select_figure_formats
         _SHELL = InteractiveShell.instance()
-        select_figure_formats(_SHELL, {"png"})
+        select_figure_formats(_SHELL, {"png"}, bbox_inches=None)      # figures are laid out when made
+        _SHELL.display_formatter.active_types = ["text/plain", "text/html", "text/markdown", "image/png"]
     with capture_output(stdout=False, stderr=False, display=True) as cap:
         show(*args, **kwargs)
     return cap.outputs

@@ -123,14 +123,20 @@ def _unit_of(amount: float, units: dict[float, str]) -> float:
 def _number(scaled: float, digits: int, lang: str, units: dict[float, str]) -> str:
     """Digits with the locale's decimal mark, grouped when the whole part is longer than the first compact
     unit's zeros (en from 1,000; zh from 1,0000 — CLDR's compact forms do not group within a unit)."""
-    from babel.numbers import get_decimal_symbol, get_group_symbol
-    locale = _locale(lang)
     whole = int(scaled)
     text = f"{scaled:.{digits}f}"
     first = min((d for d in units if d > 1), default=1000.0)
     if len(str(whole)) > len(str(int(first))) - 1:
         text = f"{scaled:,.{digits}f}"
-    return text.replace(",", "\0").replace(".", get_decimal_symbol(locale)).replace("\0", get_group_symbol(locale))
+    decimal, group = _marks(_locale(lang))
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
+
+
+@functools.lru_cache(maxsize=None)
+def _marks(locale: str) -> tuple[str, str]:
+    """The locale's decimal and group marks (read once: a report formats thousands of amounts)."""
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+    return get_decimal_symbol(locale), get_group_symbol(locale)
 
 
 @functools.lru_cache(maxsize=None)
