@@ -3,6 +3,7 @@ by month, and a P(alive) kept for reuse equals the one computed afresh, for its 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from kamlib.models import BGNBD, MBGNBD, ParetoNBD, paretonbd
@@ -66,3 +67,29 @@ def test_what_is_kept_stays_within_its_budget(monkeypatch):
         fit.with_params(fit.params.to_numpy() * (1 + k / 100)).p_alive(rfm)
     assert len(paretonbd._kept_p_alive) == 5
     assert sum(v.nbytes for v in paretonbd._kept_p_alive.values()) <= 5 * 200 * 8
+
+
+def test_a_batch_kernel_values_the_book_once_for_the_clv_report_and_the_book_tables(small_dir, monkeypatch):
+    """The CLV report values with its model check's choice, the book tables with that model named: in a batch
+    kernel the second is the first's valuation (not computed again), and it equals a fresh valuation."""
+    from kamlib.analysis import clv, memo
+    from kamlib.data.loading import load_dataset
+    from conftest import TODAY
+    ds = load_dataset(small_dir, analysis_date="2026-10-31", today=TODAY)
+    kw = dict(horizon_months=36, discount_rate=0.10, n_draws=20)
+    fresh = clv.value_accounts(ds, "auto", **kw)                       # outside a batch: computed
+    valued = []
+    real = clv.account_value
+    monkeypatch.setattr(clv, "account_value", lambda *a, **k: valued.append(a[1]) or real(*a, **k))
+    memo.enable()
+    try:
+        check = clv.model_check(ds, 12)
+        report = clv.value_accounts(ds, check=check, **kw)               # notebook 02
+        tables = clv.value_accounts(ds, check.choice.chosen, holdout_months=12, **kw)   # the book tables
+        other = clv.value_accounts(ds, check.choice.chosen, holdout_months=12, **{**kw, "n_draws": 0})
+    finally:
+        memo.enable(False)
+    assert valued == [check.choice.chosen, check.choice.chosen]       # the report's, then the point values
+    pd.testing.assert_frame_equal(tables.frame, report.frame)
+    pd.testing.assert_frame_equal(report.frame, fresh.frame)
+    assert other.frame["clv_lower"].isna().all() and not report.frame["clv_lower"].isna().all()

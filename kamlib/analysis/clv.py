@@ -653,14 +653,18 @@ def value_accounts(ds: Dataset, model: str = "auto", *, holdout_months: int = 12
     :func:`account_value` (horizon, discount rate, time unit, draws, ``left_truncation``; with ``check``, its
     choice of left truncation)."""
     model = one_of("model", model, ["auto", *TRANSACTION_MODELS], loose=True)
-    if check is None and model != "auto":
-        return memo.remembered("value_accounts", ds, (model, tuple(sorted(kw.items()))),
-                               lambda: account_value(ds, model, **kw))
-    if check is None:
+    if check is None and model == "auto":
         check = model_check(ds, holdout_months, model=model, time_unit=kw.get("time_unit", "W"),
                             left_truncation=kw.get("left_truncation"))
-    kw["left_truncation"] = check.left_truncation
-    return account_value(ds, check.choice.chosen, fitted=check.fit_on_all_history, **kw)
+    if check is not None:
+        model, kw["left_truncation"] = check.choice.chosen, check.left_truncation
+        if check.fit_on_all_history is not None:        # no holdout: the check's fit is the valuation's
+            return account_value(ds, model, fitted=check.fit_on_all_history, **kw)
+    else:                                               # 'automatic' resolved, so both routes share one key
+        kw["left_truncation"] = uses_left_truncation(predating_accounts(ds)[0], kw.get("left_truncation"))
+    # in a batch kernel, the CLV report and then the book tables value the book once (memo)
+    return memo.remembered("value_accounts", ds, (model, tuple(sorted(kw.items()))),
+                           lambda: account_value(ds, model, **kw))
 
 
 def accounts_at_risk(ds: Dataset, value: AccountValue, threshold: float = 0.5, value_share: float = 0.2

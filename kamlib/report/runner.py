@@ -35,6 +35,7 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 DEFAULT_NOTEBOOKS = ("01_account_overview", "02_customer_lifetime_value", "03_retention_vs_acquisition",
                      "04_segmentation_strategy", "05_account_manager_scorecard", "00_executive_summary")
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ("00_executive_summary",)   # run last: they read the others' metrics
+CLV_NOTEBOOK = "02_customer_lifetime_value"     # values the book; the book tables follow it in its kernel
 MANAGER_NOTEBOOK = "06_manager_portfolio"     # run once per account manager, into managers/<slug>.html
 BRIEF_NOTEBOOK = "07_account_brief"           # kam brief: accounts/<id>.html
 DECK_NOTEBOOK = "08_client_deck"              # kam report --deck: deck.pptx, after the others (reads their metrics)
@@ -359,6 +360,8 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                     # the spec carries the credentials: it stays in a private folder outside the report, removed below
                     params["data_dir"] = str(write_source_spec(private / "source.json", str(data_dir), tables, columns))
                 params["book_settings"] = portfolio.book_settings(params)   # one set for every page sharing the tables
+                # the CLV report values the book with the tables' parameter draws: one valuation, the same bands
+                params.setdefault("n_draws", params["book_settings"]["n_draws"])
                 params["cache_dir"] = str(shared_cache(out_root, month, ds.fingerprint, params))
                 for stale in (out_root / ".cache").glob(f"{month}-*"):    # earlier data or parameters
                     if str(stale) != params["cache_dir"]:
@@ -370,13 +373,18 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                 if MANAGER_NOTEBOOK in names and not rendered:    # an analyst's edited 06: run once per manager
                     first += [Job(MANAGER_NOTEBOOK, f"managers/{slug(m)}", (("account_manager", m),))
                               for m in sorted(ds.accounts["account_manager"].dropna().unique())]
-                # the pages' shared tables are computed by a worker beside the analysis notebooks
-                ahead = runner.beside(manager_nb, params) if rendered else None
+                # the pages' shared tables are computed by a worker beside the analysis notebooks, after the CLV
+                # report in the same kernel (which keeps its valuation for them)
+                chained = CLV_NOTEBOOK if rendered and runner.pool is not None and CLV_NOTEBOOK in first else None
+                ahead = runner.beside(manager_nb, params, after=Job(chained) if chained else None,
+                                      work=work) if rendered else None
                 # a page per manager from the shared tables, through one template (manager_pages): with workers,
                 # a thread prepares the pages as soon as the tables are cached and queues them behind the
                 # notebooks, so the workers never wait for the pages' preparation
                 pages = _Pages(manager_nb, params, work, jobs, progress, runner.pool, ahead) if rendered else None
-                run.notebooks = runner.run(first, work, params, progress)
+                run.notebooks = runner.run([n for n in first if n != chained], work, params, progress)
+                if chained:
+                    run.notebooks.insert(first.index(chained), NotebookRun(**ahead.result()[0]))
                 summaries = dict(params, metrics_dir=str(work / "metrics"))
                 queued = runner.submit(last, work, summaries) if last and runner.pool is not None else None
                 if pages is not None:

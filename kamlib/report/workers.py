@@ -122,6 +122,13 @@ def _tables_in_kernel(manager_notebook: str, parameters: dict) -> bool:
         _WORKER_KERNEL.done()
 
 
+def _notebook_then_tables(args: tuple, output: str, manager_notebook: str, parameters: dict) -> tuple[dict, bool]:
+    """(Pool worker) a notebook (:func:`execute_notebook`'s ``args``), then the run's book tables in the same
+    warm kernel (:func:`_tables_in_kernel`): after the CLV report, whose valuation the kernel keeps, the tables
+    do not value the book again. Returns the notebook's NotebookRun dict and whether the tables were made."""
+    return execute_notebook(*args, False, output=output), _tables_in_kernel(manager_notebook, parameters)
+
+
 def _worker_ready() -> bool:
     return _WORKER_KERNEL is not None
 
@@ -267,13 +274,19 @@ class NotebookRunner:
         """The workers (None with one kernel): the manager pages are drawn by them too."""
         return self._pool
 
-    def beside(self, manager_notebook: Path, parameters: dict):
+    def beside(self, manager_notebook: Path, parameters: dict, *, after: Job | None = None,
+               work: Path | None = None):
         """With pool workers, a future computing the run's book tables into its cache in a worker's kernel
-        (:func:`_tables_in_kernel`), submitted before the notebooks so that a worker takes it first; None with
-        one kernel (the pages compute them)."""
+        (:func:`_tables_in_kernel`), submitted before the notebooks so that a worker takes it first; ``after``:
+        a notebook that worker runs first, in ``work`` (the CLV report, whose valuation the tables reuse), and
+        the future then gives its NotebookRun dict too (:func:`_notebook_then_tables`). None with one kernel
+        (the pages compute the tables)."""
         if self._pool is None:
             return None
-        return self._pool.submit(_tables_in_kernel, str(manager_notebook), parameters)
+        if after is None:
+            return self._pool.submit(_tables_in_kernel, str(manager_notebook), parameters)
+        return self._pool.submit(_notebook_then_tables, self._args(after, work, parameters), after.name,
+                                 str(manager_notebook), parameters)
 
     def _args(self, job: Job, work: Path, parameters: dict) -> tuple:
         """execute_notebook's positional arguments for a job."""
