@@ -43,7 +43,8 @@ class Dataset(Shown):
             raise KeyError(f"no table {name!r} in this data set; its tables are: {', '.join(self.tables)}")
         t = self.exprs[name] if name in self.exprs else self.backend.table(name)
         if self.only is not None and "account_id" in t.columns:
-            t = t.filter(t.account_id.isin(list(self.only)))
+            from .aggregate import of_accounts
+            t = of_accounts(t, self.only)
         return t
 
     def for_accounts(self, account_ids) -> Dataset:

@@ -253,7 +253,9 @@ def manager_jobs(ds, tables: portfolio.BookTables, *, policy, horizon_months: in
     monthly = scorecard.monthly_margin_by_manager(ds, portfolio.BRIEF_MONTHS)
     mines = [portfolio.portfolio(ds, tables, m, monthly=monthly) for m in portfolio.managers(ds)]
     keys = [key_accounts(m).index for m in mines]
-    briefs = portfolio.account_briefs(ds, tables, [a for k in keys for a in k], policy)
+    ids = [a for k in keys for a in k]
+    # the key accounts' rows only (filtered in the engine): the book's other rows are never read into memory
+    briefs = portfolio.account_briefs(ds.for_accounts(ids), tables, ids, policy)
     for mine, key in zip(mines, keys):
         inline = len(key) <= BRIEF_INLINE_LIMIT
         yield ("manager", mine.manager, mine, {a: briefs[a] for a in key} if inline else {}, horizon_months,
