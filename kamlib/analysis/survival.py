@@ -1,4 +1,5 @@
-"""Account survival and churn drivers with statsmodels: Kaplan-Meier, log-rank, Cox proportional hazards.
+"""Account survival and churn drivers: Kaplan-Meier and log-rank (statsmodels), Cox proportional hazards
+(:mod:`kamlib.models.cox`).
 
 Durations run from acquisition to churn (event) or to the analysis date (censored), in days. Churn drivers
 (:func:`churn_drivers`) are estimated without look-ahead: a Cox model in counting-process form, one row per
@@ -10,17 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import warnings
 from pathlib import Path
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import special, stats
-from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from ..data import aggregate as agg
+from ..models.cox import CoxPH, CoxPHResults
 from . import memo
 
 from ..data.dataset import Dataset
@@ -118,7 +118,7 @@ class CoxResults:
     ph_check: pd.DataFrame
     nobs: int
     events: int
-    result: object
+    result: CoxPHResults
     dropped: dict = field(default_factory=dict)   # covariate -> (i18n key, values) of why it was left out
 
 
@@ -177,82 +177,27 @@ def collinear_covariates(x: pd.DataFrame) -> dict:
 MAX_STANDARDISED_COEF, MAX_STANDARDISED_SE = 10.0, 50.0
 
 
-def _at_maximum(model: PHReg, res) -> bool:
-    """Finite estimates and standard errors, a zero score (gradient of the log partial likelihood) and no
-    coefficient running off to infinity (:data:`MAX_STANDARDISED_COEF`, :data:`MAX_STANDARDISED_SE`)."""
-    p = np.asarray(res.params)
-    try:
-        bse = np.asarray(res.bse)
-    except Exception:                            # noqa: BLE001 - no covariance matrix: not a maximum
+def _at_maximum(res: CoxPHResults) -> bool:
+    """A converged fit (no Newton step left and a zero score: :meth:`CoxPH.fit`) with finite estimates and
+    standard errors and no coefficient running off to infinity (:data:`MAX_STANDARDISED_COEF`,
+    :data:`MAX_STANDARDISED_SE`)."""
+    p, bse = res.params, res.bse
+    if not (res.converged and np.all(np.isfinite(p)) and np.all(np.isfinite(bse))):
         return False
-    if not (np.all(np.isfinite(p)) and np.all(np.isfinite(bse))):
-        return False
-    sd = model.exog.std(axis=0)
-    if np.any(np.abs(p) * sd > MAX_STANDARDISED_COEF) or np.any(bse * sd > MAX_STANDARDISED_SE):
-        return False
-    return float(np.max(np.abs(model.score(p)))) <= 1e-6 * (1.0 + abs(model.loglike(p)))
+    sd = res.model.exog.std(axis=0)
+    return not (np.any(np.abs(p) * sd > MAX_STANDARDISED_COEF) or np.any(bse * sd > MAX_STANDARDISED_SE))
 
 
-def _try_fit(model: PHReg, **kwargs):
-    """One statsmodels fit, or the exception it raised (e.g. 'need covariance of parameters' when the Hessian
-    at its end point cannot be inverted)."""
+def fit_cox(model: CoxPH, names: list[str]) -> CoxPHResults:
+    """Maximum partial likelihood, checked (:func:`_at_maximum`). Raises :class:`CoxUnavailable` when the fit
+    reaches no finite maximum (a covariate separates churned from retained) or fails (the error is kept as the
+    exception's message)."""
     try:
-        return model.fit(**kwargs)
+        res = model.fit()
     except Exception as e:                       # noqa: BLE001 - any failure of the fit is a non-estimable model
-        return e
-
-
-def _damped_newton(model: PHReg, max_iter: int = 50) -> np.ndarray | None:
-    """Newton-Raphson on the log partial likelihood with step halving (each step must raise it), from 0: the
-    neighbourhood of the maximum in a few steps, where undamped Newton overshoots; None when it cannot get
-    there (no finite likelihood, a Hessian that cannot be inverted, or no convergence)."""
-    beta = np.zeros(model.exog.shape[1])
-    ll = model.loglike(beta)
-    for _ in range(max_iter):
-        g = model.score(beta)
-        try:
-            step = np.linalg.solve(-model.hessian(beta), g)
-        except np.linalg.LinAlgError:
-            return None
-        if not np.all(np.isfinite(step)):
-            return None
-        for _half in range(30):
-            trial = beta + step
-            ll_trial = model.loglike(trial)
-            if np.isfinite(ll_trial) and ll_trial >= ll:
-                break
-            step = step / 2
-        else:
-            return None
-        beta, ll = trial, ll_trial
-        if np.max(np.abs(step)) < 1e-6:
-            return beta
-    return None
-
-
-def fit_phreg(model: PHReg, names: list[str]):
-    """Maximum partial likelihood, checked. statsmodels fits by Newton-Raphson without step-size control, which
-    can overshoot into exp() overflow (NaN estimates, with only a RuntimeWarning) when a covariate has few
-    members; then Newton-Raphson with step halving (:func:`_damped_newton`), or failing that BFGS, finds the
-    neighbourhood of the maximum and statsmodels' Newton-Raphson finishes from there. Raises
-    :class:`CoxUnavailable` when none reaches a finite maximum (a covariate separates churned from retained)
-    or when the fit itself fails (the error is kept as the exception's message)."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")          # the result is checked below instead
-        res = _try_fit(model)
-        if isinstance(res, Exception) or not _at_maximum(model, res):
-            start = _damped_newton(model)
-            if start is not None:
-                res = _try_fit(model, start_params=start)
-        if isinstance(res, Exception) or not _at_maximum(model, res):
-            bfgs = _try_fit(model, method="bfgs", maxiter=2000, disp=0)
-            if not isinstance(bfgs, Exception) and np.all(np.isfinite(bfgs.params)):
-                res = _try_fit(model, start_params=bfgs.params)
-        if isinstance(res, Exception):
-            raise CoxUnavailable("cox_failed", f"the Cox model of churn (covariates {', '.join(names)}) could not "
-                                 f"be fitted: {type(res).__name__}: {res}")
-        ok = _at_maximum(model, res)
-    if not ok:
+        raise CoxUnavailable("cox_failed", f"the Cox model of churn (covariates {', '.join(names)}) could not "
+                             f"be fitted: {type(e).__name__}: {e}") from e
+    if not _at_maximum(res):
         raise CoxUnavailable("cox_not_estimable", f"the Cox model of churn did not converge (covariates "
                              f"{', '.join(names)}): some hazard ratio is not estimable (a covariate separates "
                              "churned from retained accounts)")
@@ -260,8 +205,9 @@ def fit_phreg(model: PHReg, names: list[str]):
 
 
 def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
-    """Cox proportional-hazards regression (statsmodels PHReg, Breslow ties). ``dur``: duration_days and
-    event per row; with ``entry_days`` too, rows are (entry, exit] intervals (counting-process form).
+    """Cox proportional-hazards regression (:class:`kamlib.models.cox.CoxPH`, Breslow ties). ``dur``:
+    duration_days and event per row; with ``entry_days`` too, rows are (entry, exit] intervals
+    (counting-process form).
 
     The PH check correlates each covariate's Schoenfeld residuals with the rank of the event time (a
     Grambsch-Therneau style test per covariate); small p-values flag time-varying effects."""
@@ -276,9 +222,8 @@ def cox(dur: pd.DataFrame, x: pd.DataFrame, alpha: float = 0.05) -> CoxResults:
     if x.shape[1] == 0:
         raise CoxUnavailable("cox_no_covariates", "no covariate left for the Cox model")
     entry = dur["entry_days"].to_numpy(float) if "entry_days" in dur else None
-    model = PHReg(dur["duration_days"].to_numpy(), x.to_numpy(float), status=dur["event"].to_numpy(),
-                  entry=entry, ties="breslow")
-    res = fit_phreg(model, list(x.columns))
+    model = CoxPH(dur["duration_days"].to_numpy(float), x.to_numpy(float), dur["event"].to_numpy(), entry)
+    res = fit_cox(model, list(x.columns))
     z = stats.norm.ppf(1 - alpha / 2)
     beta, se = res.params, res.bse
     hr = pd.DataFrame({"coef": beta, "std_err": se, "hazard_ratio": np.exp(beta),
@@ -549,8 +494,8 @@ def cloglog_glm(y: np.ndarray, exog: np.ndarray, offset: np.ndarray, *, tol: flo
 
 def churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: int = LOOKBACK_DAYS,
                   alpha: float = 0.05, *, definition=None) -> ChurnDrivers:
-    """Churn drivers without look-ahead: Cox proportional hazards in counting-process form (statsmodels PHReg
-    with entry times) on one row per account and calendar month in the book, each covariate measured in the
+    """Churn drivers without look-ahead: Cox proportional hazards in counting-process form (with entry
+    times: :func:`cox`) on one row per account and calendar month in the book, each covariate measured in the
     ``lookback_days`` before its month starts (:func:`lookback_covariates`), with a discrete-time hazard model
     beside it (:func:`discrete_time_hazard`). ``churn``: churn date per account (default: recorded);
     ``definition`` (:class:`kamlib.analysis.economics.ChurnDefinition`): how those dates were made — churn by
@@ -568,8 +513,8 @@ def churn_drivers(ds: Dataset, churn: pd.Series | None = None, lookback_days: in
         until = ds.analysis_date - pd.Timedelta(days=definition.days)
     acc = ds.accounts.set_index("account_id")
     churn = pd.to_datetime((acc["churned_on"] if churn is None else churn).reindex(acc.index))
-    # in a batch the notebooks share the fit's tables; its statsmodels result (the size of the account-month
-    # frame: ~1 GB at 200k accounts) is not kept for them
+    # in a batch the notebooks share the fit's tables; its Cox result (the design and Schoenfeld residuals of
+    # the account-month frame: ~0.8 GB at 200k accounts) is not kept for them
     return memo.remembered("churn_drivers", ds, (memo.content(churn), str(until), lookback_days, alpha),
                            lambda: _churn_drivers(ds, churn, until, lookback_days, alpha),
                            kept_as=lambda d: dataclasses.replace(d, result=None), shared=SHARED_DRIVERS)
@@ -593,7 +538,7 @@ _DRIVER_FACTS = ("nobs", "accounts", "events", "lookback_days", "unknown_tier_ro
 
 
 def _write_drivers(d: ChurnDrivers, folder: Path) -> None:
-    """The fit's tables (Parquet) and facts (JSON), without the statsmodels result."""
+    """The fit's tables (Parquet) and facts (JSON), without the Cox result."""
     for name in _DRIVER_TABLES:
         getattr(d, name).to_parquet(folder / f"{name}.parquet")
     facts = {k: int(getattr(d, k)) for k in _DRIVER_FACTS}
