@@ -119,6 +119,8 @@ def test_a_covariate_that_separates_has_no_maximum():
 
 
 def test_invalid_rows_raise():
+    with pytest.raises(ValueError, match="same number of rows"):
+        CoxPH([1.0, 2.0], [0.0, 1.0, 2.0, 3.0], [1, 0])
     with pytest.raises(ValueError, match="entry times"):
         CoxPH([1.0, 2.0], [[0.0], [1.0]], [1, 0], entry=[0.0, 3.0])
     with pytest.raises(ValueError, match="no events"):

@@ -7,8 +7,8 @@ numbers these are (to rounding): a row entering at t is at risk at t — and tie
 Each row's times are ranked against the distinct event times once, at construction. An evaluation is then a
 few vectorised passes over the rows, O(n p^2): risk-set sums are reverse cumulative sums of per-event-time
 ``bincount`` totals, and the Hessian's second moments one weighted Gram matrix of the rows (each row weighted
-by exp(x'beta) times the sum of d_k / S0_k over the event times k it is at risk at). Memory: the design and
-one n x p temporary; no loop over rows or event times.
+by exp(x'beta) times the sum of d_k / S0_k over the event times k it is at risk at). Memory: besides the
+design and two integer ranks per row, one n x p temporary; no loop over rows or event times.
 """
 from __future__ import annotations
 
@@ -25,10 +25,11 @@ class CoxPH:
 
     def __init__(self, time, exog, status, entry=None):
         time = np.asarray(time, float)
-        self.exog = np.asarray(exog, float).reshape(len(time), -1)
+        exog = np.asarray(exog, float)
+        self.exog = exog[:, None] if exog.ndim == 1 else exog
         status = np.asarray(status)
         entry = np.zeros_like(time) if entry is None else np.asarray(entry, float)
-        if not len(status) == len(entry) == len(time):
+        if not len(status) == len(entry) == len(time) == len(self.exog):
             raise ValueError("time, exog, status and entry must have the same number of rows")
         if not (np.isfinite(time).all() and np.isfinite(entry).all() and np.isfinite(self.exog).all()):
             raise ValueError("time, entry and exog must be finite")
@@ -94,14 +95,6 @@ class CoxPH:
         xw = self._x * (w * (cum[self._hi + 1] - cum[self._lo]))[:, None]
         information = xw.T @ self._x - (means * self._deaths[:, None]).T @ means
         return self._loglike(params, c, s0), score, -information
-
-    def score(self, params) -> np.ndarray:
-        """Gradient of the log partial likelihood."""
-        return self.derivatives(params)[1]
-
-    def hessian(self, params) -> np.ndarray:
-        """Hessian of the log partial likelihood."""
-        return self.derivatives(params)[2]
 
     def fit(self, max_iter: int = 50, xtol: float = 1e-8, gtol: float = 1e-6) -> CoxPHResults:
         """Newton-Raphson from 0 with step halving: a step is halved until the log partial likelihood does not
