@@ -29,8 +29,12 @@ def _rows(seed: int = 0, n: int = 600):
 
 @pytest.fixture(scope="module")
 def pair():
+    """The rows with entries at event times moved half a day (later, or earlier for a row ending there): where
+    no row enters at an event time, statsmodels' risk sets (entry <= t) are the counting process's (entry < t)."""
     exit_, entry, status, x = _rows()
-    assert np.isin(entry, exit_[status == 1]).sum() > 100 and (entry[status == 1] == exit_[status == 1]).any()
+    at_event = np.isin(entry, exit_[status == 1])
+    assert at_event.sum() > 100
+    entry = np.where(at_event, np.where(entry + 0.5 <= exit_, entry + 0.5, entry - 0.5), entry)
     assert (exit_ < exit_[status == 1].min()).any() and (entry > exit_[status == 1].max()).any()
     return CoxPH(exit_, x, status, entry), PHReg(exit_, x, status=status, entry=entry, ties="breslow")
 
@@ -60,27 +64,30 @@ def test_the_fit_equals_statsmodels(pair):
     np.testing.assert_allclose(res.schoenfeld_residuals, sm.schoenfeld_residuals, rtol=RTOL, atol=1e-12)
 
 
-def test_risk_sets_hold_the_rows_with_entry_at_or_before_the_event_time():
-    """statsmodels' convention, spelled out: at event time t the risk set is entry <= t <= exit; tied events
-    share it (Breslow)."""
+def test_risk_sets_hold_the_rows_with_entry_before_the_event_time():
+    """The counting process, spelled out: at event time t the risk set is entry < t <= exit (rows entering at
+    t, at zero length and at the exit among them); tied events share it (Breslow)."""
     exit_, entry, status, x = _rows(seed=1, n=80)
+    assert np.isin(entry, exit_[status == 1]).sum() > 10
     beta = np.array([0.2, -0.1, 0.3, -0.4])
     eta = x @ beta
     ll = 0.0
     for t in np.unique(exit_[status == 1]):
-        at_risk = (entry <= t) & (t <= exit_)
+        at_risk = (entry < t) & (t <= exit_)
         dead = (status == 1) & (exit_ == t)
         ll += eta[dead].sum() - dead.sum() * np.log(np.exp(eta[at_risk]).sum())
     np.testing.assert_allclose(CoxPH(exit_, x, status, entry).loglike(beta), ll, rtol=1e-12)
 
 
-def _simulated(seed: int, accounts: int, beta: np.ndarray):
-    """Constant-hazard lifetimes (continuous times, so no event ties an entry), censored uniformly; each
-    account's (0, T] split into rows at its integer ages."""
+def _simulated(seed: int, accounts: int, beta: np.ndarray, whole_days: bool = False):
+    """Constant-hazard lifetimes, censored uniformly; each account's (0, T] split into rows at its integer ages.
+    Continuous times (no event at a row's entry), or ``whole_days`` (events and entries on the same days)."""
     rng = np.random.default_rng(seed)
     x = np.column_stack([rng.poisson(1.0, accounts), rng.random(accounts) < 0.3, rng.normal(size=accounts)])
     t = rng.exponential(30 / np.exp(x @ beta))
     c = rng.uniform(0, 60, accounts)
+    if whole_days:
+        t, c = np.ceil(t), np.ceil(c)
     stop = np.minimum(t, c)
     n = np.ceil(stop).astype(int)
     acc = np.repeat(np.arange(accounts), n)
@@ -100,6 +107,21 @@ def test_a_simulation_recovers_the_hazard_ratios_and_splitting_rows_changes_noth
     whole = CoxPH(stop, x, event).fit()
     np.testing.assert_allclose(split.params, whole.params, rtol=1e-10)
     np.testing.assert_allclose(split.bse, whole.bse, rtol=1e-10)
+
+
+def test_rows_split_on_event_days_count_each_account_once():
+    """Whole days: accounts churn on the days other accounts' month rows start. Split or whole, each account is
+    at risk once at each time, so the fit is the same; statsmodels' rule (entry <= t) counts an account whose
+    row starts on a churn day twice there, and its estimates move with the splitting."""
+    beta = np.array([0.4, -0.7, 0.25])
+    (stop, event, x), (exit_, entry, status, x_rows) = _simulated(seed=5, accounts=3000, beta=beta, whole_days=True)
+    assert np.isin(entry, exit_[status == 1]).mean() > 0.5
+    split, whole = CoxPH(exit_, x_rows, status, entry).fit(), CoxPH(stop, x, event).fit()
+    np.testing.assert_allclose(split.params, whole.params, rtol=1e-10)
+    np.testing.assert_allclose(split.bse, whole.bse, rtol=1e-10)
+    np.testing.assert_allclose(split.llf, whole.llf, rtol=1e-12)
+    sm = PHReg(exit_, x_rows, status=status, entry=entry, ties="breslow").fit()
+    assert np.abs(sm.params - whole.params).max() > 1e-3
 
 
 def test_a_covariate_that_separates_has_no_maximum():

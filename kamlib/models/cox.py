@@ -1,8 +1,11 @@
 """Cox proportional-hazards regression: maximum Breslow partial likelihood on (entry, exit] rows.
 
 Rows are intervals in counting-process form (left truncation at ``entry``). The risk set at an event time t
-holds the rows with entry <= t <= exit — the convention of statsmodels' ``PHReg(..., entry=...)``, whose
-numbers these are (to rounding): a row entering at t is at risk at t — and tied events share it (Breslow).
+holds the rows with entry < t <= exit, as R's ``coxph(Surv(start, stop, event))``: an account split into
+month rows is at risk at a time in one row only, so splitting rows at any times changes nothing. (statsmodels'
+``PHReg(..., entry=...)`` counts a row entering at t as at risk at t too — the account twice, when its
+previous row ends at t; with no entry at an event time both give the same numbers.) Tied events share their
+risk set (Breslow).
 
 Each row's times are ranked against the distinct event times once, at construction. An evaluation is then a
 few vectorised passes over the rows, O(n p^2): risk-set sums are reverse cumulative sums of per-event-time
@@ -42,7 +45,7 @@ class CoxPH:
             raise ValueError("no events")
         self.times = np.unique(time[self.event])                   # distinct event times, ascending
         hi = np.searchsorted(self.times, time, "right") - 1         # last event time a row is at risk at
-        lo = np.searchsorted(self.times, entry, "left")             # first: the first event time >= entry
+        lo = np.searchsorted(self.times, entry, "right")            # first: the first event time > entry
         self.event_at = hi[self.event]                              # each event's time
         keep = lo <= hi                                             # rows in no risk set are left out
         self._x = self.exog if keep.all() else self.exog[keep]
