@@ -344,33 +344,37 @@ def check_columns(con, raw: str, spec: TableSpec, source: str) -> list[str]:
 
 def check_values(con, raw: str, spec: TableSpec, present: list[str], source: str, is_csv: bool,
                  problems: list | None = None) -> None:
-    """Missing values, unparsable dates and numbers, values outside the allowed set."""
+    """Missing values, unparsable dates and numbers, values outside the allowed set: every check of the table
+    counted in one scan, and only the failing ones read again for their example rows."""
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {raw})").fetchall())
+    checks = []                                        # (column, value shown, condition, what)
     for name in present:
         col = spec.column(name)
         q = _q(name)
         if not col.nullable:  # only text can be blank; typed (e.g. Parquet) columns are only checked for NULL
             blank = f" OR trim({q}) = ''" if types[name] == "VARCHAR" else ""
-            _fail(con, f"SELECT _row, {q} FROM {raw} WHERE {q} IS NULL{blank}",
-                  spec=spec, problems=problems, column=name, source=source, is_csv=is_csv, what="have no value")
+            checks.append((name, q, f"{q} IS NULL{blank}", "have no value"))
         if col.kind == "date":
-            _fail(con, f"SELECT _row, CAST({q} AS VARCHAR) FROM {raw} WHERE {q} IS NOT NULL "
-                       f"AND {date_expr(name)} IS NULL",
-                  spec=spec, problems=problems, column=name, source=source, is_csv=is_csv,
-                  what="have a date that cannot be parsed (expected YYYY-MM-DD, 2026/10/5 or 2026年10月5日)")
+            checks.append((name, f"CAST({q} AS VARCHAR)", f"{q} IS NOT NULL AND {date_expr(name)} IS NULL",
+                           "have a date that cannot be parsed (expected YYYY-MM-DD, 2026/10/5 or 2026年10月5日)"))
         elif col.kind == "number":
-            _fail(con, f"SELECT _row, CAST({q} AS VARCHAR) FROM {raw} WHERE {q} IS NOT NULL "
-                       f"AND ({number_expr(name)} IS NULL OR isnan({number_expr(name)}) "
-                       f"OR isinf({number_expr(name)}))",
-                  spec=spec, problems=problems, column=name, source=source, is_csv=is_csv,
-                  what="are not numbers (1,234.50, ￥1,234.50 and 1234.50元 are read; a decimal comma as in 1234,50 "
-                       "is not: write 1234.50)")
+            checks.append((name, f"CAST({q} AS VARCHAR)", f"{q} IS NOT NULL AND ({number_expr(name)} IS NULL OR "
+                           f"isnan({number_expr(name)}) OR isinf({number_expr(name)}))",
+                           "are not numbers (1,234.50, ￥1,234.50 and 1234.50元 are read; a decimal comma as in "
+                           "1234,50 is not: write 1234.50)"))
         if col.allowed:
             allowed = ", ".join("'" + a + "'" for a in col.allowed)
-            _fail(con, f"SELECT _row, {q} FROM {raw} WHERE {q} IS NOT NULL AND {q} NOT IN ({allowed})",
-                  spec=spec, problems=problems, column=name, source=source, is_csv=is_csv,
-                  what=f"have a value outside the allowed set ({', '.join(col.allowed)}; a company's own codes "
-                       f"are mapped to these under data.values in kam.yaml)")
+            checks.append((name, q, f"{q} IS NOT NULL AND {q} NOT IN ({allowed})",
+                           f"have a value outside the allowed set ({', '.join(col.allowed)}; a company's own codes "
+                           f"are mapped to these under data.values in kam.yaml)"))
+    if not checks:
+        return
+    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond, _ in checks)
+                         + f" FROM {raw}").fetchone()
+    for (name, value, cond, what), n in zip(checks, counts):
+        if n:
+            _fail(con, f"SELECT _row, {value} FROM {raw} WHERE {cond}", spec=spec, problems=problems, column=name,
+                  source=source, is_csv=is_csv, what=what)
 
 
 def check_unique_key(con, raw: str, spec: TableSpec, source: str, is_csv: bool,
