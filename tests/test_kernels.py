@@ -74,6 +74,33 @@ def test_a_dead_kernel_is_replaced(kernel, tmp_path):
     assert _probe(kernel, tmp_path)["count"] == 1
 
 
+def test_a_kernel_gives_back_the_memory_of_the_notebook_it_ran(kernel, tmp_path):
+    """Pandas string columns live in Arrow's allocator, which keeps freed pages: without releasing them an idle
+    warm kernel holds the largest notebook's peak while the next one runs."""
+    import psutil
+    big = ("import pandas as pd\nframe = pd.DataFrame({'id': pd.Series([f'A{i:09d}' for i in range(3_000_000)], "
+           "dtype='string[pyarrow]')})\nframe['name'] = frame['id'] + '-acct'\ntotal = len(frame)")
+    process = psutil.Process(kernel.manager.provisioner.pid)
+    _run(kernel, tmp_path, "x = 1")
+    before = process.memory_info().rss
+    nb = pm.execute_notebook(*_write(tmp_path, big, "import psutil, os\n"
+                                               "print(psutil.Process(os.getpid()).memory_info().rss)"),
+                             km=kernel.fresh(), progress_bar=False)
+    peak = int(nb.cells[1].outputs[0]["text"])
+    kernel.done()
+    after = process.memory_info().rss
+    assert peak - before > 150 * 2**20                   # the notebook held its frames
+    assert after - before < 0.25 * (peak - before), (before >> 20, peak >> 20, after >> 20)
+
+
+def _write(tmp_path, *sources: str) -> tuple[str, str]:
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = tmp_path / "mem.ipynb"
+    nbformat.write(nb, src)
+    return str(src), str(tmp_path / "mem-out.ipynb")
+
+
 def test_kernels_talk_over_unix_sockets_and_remove_them(monkeypatch):
     with tempfile.TemporaryDirectory(prefix="rt") as runtime:   # short path: socket paths are limited
         monkeypatch.setenv("JUPYTER_RUNTIME_DIR", runtime)
