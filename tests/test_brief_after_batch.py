@@ -192,6 +192,27 @@ def test_other_data_parameters_reading_or_an_earlier_run_date_never_reuse_the_sn
     assert _found(changed, out) is None
 
 
+def test_unchanged_files_are_known_by_their_stats_and_a_changed_one_is_read_again(batch, tmp_path, monkeypatch):
+    """The batch records its files' sizes and modification times with their fingerprint: a brief on the same
+    files does not read them all again to find the batch; a file rewritten to the same size is."""
+    import os
+
+    from kamlib.data import loading
+    data, out = batch
+    hashed = []
+    real = loading.fingerprint
+    monkeypatch.setattr(loading, "fingerprint", lambda *a, **k: hashed.append(1) or real(*a, **k))
+    assert _found(data, out) is not None and not hashed
+    changed = shutil.copytree(data, tmp_path / "data")
+    assert _found(changed, out) is not None and len(hashed) == 1     # another folder: read, the same bytes
+    raw = bytearray((changed / "payments.csv").read_bytes())
+    raw[-2:-1] = b"9" if raw[-2:-1] != b"9" else b"8"                  # one digit, the same size
+    (changed / "payments.csv").write_bytes(bytes(raw))
+    st = (changed / "payments.csv").stat()
+    os.utime(changed / "payments.csv", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert _found(changed, out) is None and len(hashed) == 2
+
+
 @pytest.mark.slow
 def test_a_changed_data_file_is_validated_again_and_the_brief_shows_the_new_data(batch, account, tmp_path):
     data, out = batch

@@ -52,6 +52,17 @@ def _files_fingerprint(located: readers.Found, options: exports.ReadOptions) -> 
     return fingerprint(sorted({tf.path for tf in located.files.values()}), options)
 
 
+def file_stats(folder: str | Path, *, tables: dict | None = None) -> dict[str, list[int]]:
+    """Size and modification time (ns) of each data file of ``folder`` (as :func:`load_dataset` finds them):
+    a file whose stats are the same as when it was fingerprinted is taken to be the same file (as make and
+    rsync do), so ``kam brief`` need not read a large folder again to know it is the batch's."""
+    out = {}
+    for path in sorted({tf.path for tf in _locate(Path(folder), tables or {}).files.values()}):
+        st = path.stat()
+        out[str(path.resolve())] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
 def folder_fingerprint(folder: str | Path, *, tables: dict | None = None, **read_options) -> str:
     """The fingerprint :func:`load_dataset` gives the data set of ``folder`` with these ``tables`` and reading
     options, from the files alone: nothing is read into tables or validated (``kam brief`` uses it to find

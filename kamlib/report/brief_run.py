@@ -32,10 +32,11 @@ def snapshot_key(tables: dict | None, columns: dict | None, read_options: dict |
             "today": str(pd.Timestamp(today or dt.date.today()).date())}
 
 
-def keep_snapshot(snapshot: Path, cache_dir: Path, key: dict) -> None:
+def keep_snapshot(snapshot: Path, cache_dir: Path, key: dict, files: dict | None = None) -> None:
     """Keep a successful batch's validated ``snapshot`` in its cache folder, with its :func:`snapshot_key`: a
     copy with the contacts' phone and e-mail masked (the reports folder never holds them as recorded; a brief
-    that shows them in full validates the data again)."""
+    that shows them in full validates the data again). ``files``: the data files' stats when the batch read
+    them (:func:`kamlib.data.loading.file_stats`), so a brief on unchanged files need not fingerprint them."""
     from ..data.dataset import Dataset
     from ..data.engine import remove_database
     if not snapshot.is_file():                # a database source: no snapshot
@@ -48,7 +49,8 @@ def keep_snapshot(snapshot: Path, cache_dir: Path, key: dict) -> None:
         ds.save(cache_dir / BATCH_SNAPSHOT, mask_contacts=True)
     finally:
         ds.con.close()
-    (cache_dir / BATCH_SNAPSHOT_KEY).write_text(json.dumps({**key, "contact_details": "masked"}, indent=1,
+    (cache_dir / BATCH_SNAPSHOT_KEY).write_text(json.dumps({**key, "contact_details": "masked", "files": files or {},
+                                                            "fingerprint": ds.fingerprint}, indent=1,
                                                            ensure_ascii=False), encoding="utf-8")
 
 
@@ -59,13 +61,14 @@ def batch_snapshot(out_root: Path, month: str, data_dir: str | Path, params: dic
     shows contact details in full (the snapshot holds them masked). The fingerprint is taken from the files,
     nothing is validated. A batch validated with a later run date than ``today``
     is not reused (a row dated between the two would be an error now)."""
-    from ..data.loading import folder_fingerprint
+    from ..data.loading import file_stats, folder_fingerprint
     from ..data.sources import is_database_url
     from .cache import MANIFEST
     if is_database_url(str(data_dir)) or not Path(data_dir).is_dir() or params.get("show_contact_details"):
         return None               # a database stays where it is; contact details in full are not in the snapshot
     try:
-        fingerprint = folder_fingerprint(data_dir, tables=tables, **(read_options or {}))
+        fingerprint = _fingerprint_seen(out_root, month, file_stats(data_dir, tables=tables)) or \
+            folder_fingerprint(data_dir, tables=tables, **(read_options or {}))
     except OSError:
         return None
     folder = shared_cache(out_root, month, fingerprint, params)
@@ -80,6 +83,19 @@ def batch_snapshot(out_root: Path, month: str, data_dir: str | Path, params: dic
             or kept["today"] > now["today"]:
         return None
     return folder
+
+
+def _fingerprint_seen(out_root: Path, month: str, files: dict) -> str | None:
+    """The fingerprint a kept batch snapshot of ``month`` recorded for data files with these stats (sizes and
+    modification times, :func:`kamlib.data.loading.file_stats`); None when none did."""
+    for key in sorted((out_root / ".cache").glob(f"{month}-*/{BATCH_SNAPSHOT_KEY}")):
+        try:
+            kept = json.loads(key.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(kept, dict) and files and kept.get("files") == files and isinstance(kept.get("fingerprint"), str):
+            return kept["fingerprint"]
+    return None
 
 
 def run_brief(*, data_dir: str | Path, account: str, month: str, out_dir: str | Path = "reports",

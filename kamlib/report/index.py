@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..analysis.findings import recorded_headline
 from ..analysis.summary import format_value, unit_label
 from ..analysis.metrics import GLOSSARY
 from ..text.formatting import money
@@ -55,7 +54,8 @@ def _read(path: Path, default):
 def _title_of(page: Path) -> str:
     """A page's title without the month suffix the report adds ('Account brief: KA00001 — 2026-10')."""
     try:
-        m = re.search(r"<title>(.*?)</title>", page.read_text(encoding="utf-8")[:4000], flags=re.S)
+        with open(page, "rb") as f:            # the head only: a page embeds its figures (100s of kB)
+            m = re.search(r"<title>(.*?)</title>", f.read(4000).decode("utf-8", "ignore"), flags=re.S)
     except OSError:
         return page.name.split(".")[0]
     return html.unescape(m.group(1)).split(" — ")[0].strip() if m else page.stem
@@ -97,6 +97,7 @@ def render(folder: str | Path, *, company: str = "", lang: str = "en", currency:
         parts.append(f'<p class="failed"><b>{e(t("index_failed", lang))}</b></p><ul class="failed">' + "".join(
             f"<li>{e(n['name'])}: {e(t('index_failed_cell', lang, cell=n.get('cell') or '-'))} "
             f"{e(n.get('error') or '')}</li>" for n in failed) + "</ul>")
+    from ..analysis.findings import recorded_headline       # SciPy: not imported for a brief's index
     headline = recorded_headline(metrics, currency, lang)
     if headline:
         parts.append(f'<p class="headline">{e(headline)}</p>')

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from ..figures import style as plots
 from ..data.dataset import Dataset
 from ..data.dates import read_month
 from ..text.formatting import day as day_text
@@ -159,6 +158,7 @@ def open_notebook(*, data_dir: str = "", month: str | None = None, currency: str
                   show_header: bool = True) -> NotebookContext:
     """Load and validate the data, set the plot style, and return the notebook's context. An empty
     ``data_dir`` is the project's bundled sample, wherever the notebook runs."""
+    from ..figures import style as plots       # matplotlib and seaborn: not imported for a brief's page
     plots.use_style(language)
     month = read_month("month", month) if month else None       # a notebook parameter, read strictly
     ds = load_dataset(data_dir or SAMPLE_DIR, analysis_date=month_end(month) if month else None, future_rows=future_rows,

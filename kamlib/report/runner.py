@@ -295,7 +295,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
     ``pdf`` the presentation versions are also printed to PDF (needs Chromium; checked before anything runs)."""
     from ..analysis import portfolio
     from ..data.engine import remove_database
-    from ..data.loading import load_dataset
+    from ..data.loading import file_stats, load_dataset
     from ..data.periods import month_end
     if pdf:
         from .pdf import require_chromium
@@ -343,6 +343,7 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                                   tables=tables, columns=columns, database=snapshot, for_report=True,
                                   **(read_options or {}))
                 run.fingerprint = ds.fingerprint
+                files = file_stats(source, tables=tables) if Path(source).is_dir() else None   # as just read
                 params["_company"], params["_fingerprint"], params["_pdf"] = company, ds.fingerprint, pdf
                 previous = out_root / str(pd.Period(month, freq="M") - 1) / "metrics.json"
                 params["previous_metrics"] = str(previous) if previous.exists() else ""
@@ -395,7 +396,8 @@ def run_report(*, data_dir: str | Path, month: str, out_dir: str | Path = "repor
                     run.notebooks += runner.run(last, work, summaries, progress)
                 if all(r.status == "success" for r in run.notebooks):   # kept with the shared tables, for kam brief
                     from .brief_run import keep_snapshot, snapshot_key
-                    keep_snapshot(snapshot, Path(params["cache_dir"]), snapshot_key(tables, columns, read_options, today))
+                    keep_snapshot(snapshot, Path(params["cache_dir"]), snapshot_key(tables, columns, read_options, today),
+                                  files)
             finally:
                 remove_database(snapshot)
                 shutil.rmtree(private, ignore_errors=True)
