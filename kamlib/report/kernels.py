@@ -93,16 +93,6 @@ def release_memory() -> None:
             pass
 
 
-def notebook_done() -> None:
-    """(In the kernel) after a notebook: its namespace cleared and its memory released (:func:`release_memory`)
-    while the kernel waits for the next one."""
-    import matplotlib.pyplot as plt
-    from IPython import get_ipython
-    get_ipython().reset(new_session=False)
-    plt.close("all")
-    release_memory()
-
-
 # ---- host side ----------------------------------------------------------------------------------------
 class _Manager(AsyncKernelManager):
     """Kernel manager that remembers the clients it hands out, so each notebook's client can be closed."""
@@ -180,13 +170,13 @@ class WarmKernel:
         return self.manager
 
     def done(self) -> None:
-        """After a notebook: its namespace cleared and memory released in the kernel (:func:`notebook_done`), the
-        client it opened closed."""
+        """After a notebook: the kernel cleared (:func:`clean_slate`, which releases the notebook's memory while
+        the kernel waits for the next one) and the client the notebook opened closed."""
         if self.manager is None:
             return
         if self.is_alive():                  # one that died is restarted by the next fresh()
             try:
-                self.run_quietly("__import__('kamlib.report.kernels').report.kernels.notebook_done()",
+                self.run_quietly("__import__('kamlib.report.kernels').report.kernels.clean_slate()",
                                  timeout=_SETUP_TIMEOUT_S)
             except Exception:  # noqa: BLE001 - e.g. it died just now: the same
                 pass
