@@ -131,3 +131,69 @@ def test_in_memory_expressions_run_on_kamlibs_duckdb_with_its_settings(monkeypat
     con = engine._LOCAL.con
     assert con.execute("SELECT current_setting('threads'), current_setting('memory_limit')").fetchone() == (
         1, "953.6 MiB")
+
+
+def test_frames_fetched_through_arrow_have_the_dtypes_and_values_duckdb_gives():
+    # Dataset.frame reads tables through Arrow (faster, a third of the peak memory for text); the frames must
+    # be those of DuckDB's own .df(): dates as datetime64[us], decimals as floats, nullable integers/booleans
+    from kamlib.data import engine
+    con = engine.connect()
+    con.execute("SELECT 1").fetchone()              # an unfinished result on the connection must not matter
+    sql = """SELECT * FROM (VALUES
+        (1.5::DECIMAL(10,2), NULL::INTEGER, 3::INTEGER, true, NULL::BOOLEAN, TIMESTAMP '2020-01-01 10:00',
+         DATE '2020-01-02', 'a', 2.5::DOUBLE, 5::UTINYINT, NULL::BIGINT),
+        (2.5, 4, 5, false, true, NULL, NULL, NULL, NULL, 6, NULL)) t(d, i, j, b, nb, ts, dt, s, f, u, allnull)
+        WHERE j >= ?"""
+    got = engine.fetch_frame(con, sql, [0])
+    pd.testing.assert_frame_equal(got, con.execute(sql, [0]).df())
+    assert str(got["dt"].dtype) == "datetime64[us]" and str(got["i"].dtype) == "Int32"
+    # text with no value at all stays text (DuckDB's .df() makes it object there)
+    empty = engine.fetch_frame(con, "SELECT NULL::VARCHAR s, 'x' t FROM range(2) WHERE range < ?", [1])
+    assert pd.api.types.is_string_dtype(empty["s"]) and empty["s"].isna().all() and empty["t"].tolist() == ["x"]
+
+
+def test_interactions_of_kinds_and_dates_are_those_of_the_whole_table(tmp_path, monkeypatch):
+    from kamlib.data import aggregate
+    # analyses read only the interactions they need (visits of a window, complaints) from the engine; the rows
+    # must be exactly those a pandas filter of the whole table gives, bounds included, one account's too
+    inter = pd.DataFrame({"account_id": ["A1", "A1", "A2", "A2", "A3", "A1"],
+                          "date": ["2025-12-31", "2026-01-01", "2026-01-15", "2026-01-31", "2026-02-01", "2026-01-20"],
+                          "kind": ["visit", "visit", "complaint", "visit", "visit", "call"],
+                          "contact_id": [None, "C1", None, None, None, None]})
+    folder = book(tmp_path)
+    write_tables(folder, interactions=inter)
+    ds = load_dataset(folder, analysis_date="2026-10-31", today=TODAY)
+    whole = ds.interactions
+
+    def same(got, want):                                                # the same rows, in any order
+        key = [c for c in ("account_id", "date", "kind") if c in want]
+        pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
+                                      want.sort_values(key).reset_index(drop=True))
+    got = ds.interactions_of(["visit"], start="2026-01-01", end="2026-01-31")
+    assert sorted(got["date"].dt.strftime("%m-%d")) == ["01-01", "01-31"]
+    same(got, whole[(whole["kind"] == "visit") & whole["date"].between("2026-01-01", "2026-01-31")])
+    same(ds.interactions_of(["visit", "complaint"]), whole[whole["kind"].isin(["visit", "complaint"])])
+    same(ds.interactions_of(["visit"], end="2026-01-01"), whole[(whole["kind"] == "visit")
+                                                                & (whole["date"] <= "2026-01-01")])
+    one = ds.for_accounts(["A1"]).interactions_of(["visit"])          # a few accounts: their frame filtered
+    assert one["account_id"].tolist() == ["A1", "A1"] and one["contact_id"].isna().tolist() == [True, False]
+    cases = ({}, {"start": "2026-01-01", "end": "2026-01-31"}, {"columns": ["account_id", "date"]})
+    two = ds.for_accounts(["A1", "A2"])
+    filtered = [two.interactions_of(["visit", "call"], **kw) for kw in cases]
+    assert "interactions" in two._frames
+    monkeypatch.setattr(aggregate, "IN_LIST_LIMIT", 0)                  # the same rows from the engine
+    for kw, want in zip(cases, filtered):
+        fresh = ds.for_accounts(["A1", "A2"])
+        same(fresh.interactions_of(["visit", "call"], **kw), want)
+        assert "interactions" not in fresh._frames
+    assert ds.interactions_of(["meeting"]).empty
+    assert ds.interactions_of(["visit"], columns=["account_id", "date"]).columns.tolist() == ["account_id", "date"]
+    assert load_dataset(book(tmp_path / "none"), analysis_date="2026-10-31",
+                        today=TODAY).interactions_of(["visit"]) is None
+
+
+def test_duckdb_gives_freed_memory_back_in_every_connection(monkeypatch):
+    # each process of a batch would otherwise keep the peak of its largest query (benchmarks/batch_scale.py)
+    from kamlib.data import engine
+    monkeypatch.setenv(engine.ENV, '{"threads": 1}')
+    assert engine.connect().execute("SELECT current_setting('allocator_background_threads')").fetchone()[0]

@@ -86,6 +86,23 @@ def test_payments_dso_ageing_late_by_hand(tmp_path):
     assert sc.late_share_by_account(pay, "2026-06-30").to_dict() == {"A1": 1.0, "A2": 0.0, "A3": 1.0}
 
 
+@pytest.mark.parametrize("at", ["2026-06-30", "2026-06-12", "2026-01-05", "2023-12-31"])
+def test_open_invoices_selected_in_the_engine_are_the_receivables(tmp_path, at):
+    # the deck and the workbook read only the invoices open at the date; their receivables and ageing must be
+    # those of the whole payments table (2026-06-12: I3 still open, paid 06-10 is not; 2026-01-05: I1 open)
+    ds = book(tmp_path, payments=PAYMENTS)
+    opened = sc.open_invoices(ds, at)
+    assert len(opened) < len(ds.payments)
+    def rows(pay):
+        r = sc.receivables(pay, at).sort_values("invoice_id").reset_index(drop=True)
+        dates = ["invoice_date", "due_date", "paid_date"]
+        return r.astype(dict.fromkeys(dates, "datetime64[us]"))           # the engine's dates come in seconds
+    pd.testing.assert_frame_equal(rows(opened), rows(ds.payments), check_dtype=False)
+    pd.testing.assert_frame_equal(sc.ageing(opened, at), sc.ageing(ds.payments, at))
+    assert sorted(sc.open_invoices(ds)["invoice_id"]) == ["I2", "I4", "I5"]      # the analysis date by default
+    assert sc.open_invoices(book(tmp_path, "none")) is None                      # no payments table
+
+
 def test_complaint_pairing_and_resolution(tmp_path):
     inter = pd.DataFrame({"account_id": ["A1", "A1", "A1", "A1", "A2"],
                           "date": ["2026-01-01", "2026-01-03", "2026-01-01", "2026-01-20", "2026-02-01"],
@@ -160,3 +177,12 @@ def test_doubtful_debt_is_out_of_dso_and_late_share_and_reported_on_its_own():
     assert sc.dso(pay, "2025-10-01", end, doubtful_after_days=10_000) == pytest.approx(6000 / 6000 * 365)
     # due in the window: I2 (unpaid, late), I3 (on time), I4 (late)
     assert sc.late_share(pay, "2025-10-01", end) == pytest.approx(2 / 3)
+
+
+def test_monthly_margin_by_manager_by_hand(tmp_path):
+    # aggregated per manager and month in the engine (the pages' and scorecard's margin panels)
+    got = sc.monthly_margin_by_manager(book(tmp_path))
+    assert got.index.tolist() == ["Li", "Wang"]
+    assert [c.strftime("%Y-%m") for c in got.columns] == ["2026-01", "2026-02", "2026-03"]
+    assert got.to_numpy().tolist() == [[100.0, 200.0, 0.0], [0.0, 0.0, 50.0]]
+    assert sc.monthly_margin_by_manager(book(tmp_path, "two"), months=2).columns.size == 2

@@ -28,7 +28,7 @@ from ..data.dataset import Dataset
 from ..data.periods import window_12m
 from . import book, service
 from ..models.arguments import fraction, one_of
-from .scorecard import classify_opportunities, complaints, receivables
+from .scorecard import classify_opportunities, complaints, open_invoices, receivables
 
 KINDS = ("churn_alert", "visits_behind", "overdue_invoices", "open_complaint", "margin_down", "unprofitable",
          "opportunity_ageing", "whitespace", "decision_maker_not_met")
@@ -119,7 +119,8 @@ def visits_behind(ds: Dataset, table: pd.DataFrame, policy: service.ServicePolic
     weeks: money at stake, the margin the shortfall puts at risk (:meth:`ChurnRisk.money` with the hazard
     ratio per visit). Nothing without an interactions table (visits unknown)."""
     start = ds.analysis_date - pd.Timedelta(weeks=weeks)
-    comp = service.visit_compliance(ds.accounts[ds.accounts["account_id"].isin(table.index)], ds.interactions,
+    comp = service.visit_compliance(ds.accounts[ds.accounts["account_id"].isin(table.index)],
+                                    ds.interactions_of(["visit"], start=start, end=ds.analysis_date),
                                     start, ds.analysis_date, policy)
     if comp is None or comp.empty:
         return pd.DataFrame(columns=COLUMNS)
@@ -135,9 +136,10 @@ def visits_behind(ds: Dataset, table: pd.DataFrame, policy: service.ServicePolic
 
 def overdue_invoices(ds: Dataset, table: pd.DataFrame) -> pd.DataFrame:
     """Accounts with invoices past their due date at the analysis date: money at stake, the overdue amount."""
-    if ds.payments is None:
+    opened = open_invoices(ds)
+    if opened is None:
         return pd.DataFrame(columns=COLUMNS)
-    r = receivables(ds.payments, ds.analysis_date)
+    r = receivables(opened, ds.analysis_date)
     r = r[(r["days_past_due"] > 0) & r["account_id"].isin(table.index)]
     g = r.groupby("account_id").agg(amount=("amount", "sum"), invoices=("amount", "size"),
                                     oldest=("days_past_due", "max"))

@@ -13,7 +13,7 @@ import pandas as pd
 from ..data import aggregate as agg
 from ..data.dataset import Dataset
 from . import buying_centre
-from .scorecard import classify_opportunities, complaints, receivables
+from .scorecard import classify_opportunities, complaints, open_invoices, receivables
 
 NO_VISIT_DAYS = 90          # without a visit on record, 'since the last visit' covers this many days
 SPECULATIVE_RATINGS = ("BB", "B", "CCC", "CC", "C", "D")   # below BBB: a credit alert even with nothing overdue
@@ -52,11 +52,11 @@ def since_last_visit_of(ds: Dataset, account_ids) -> dict[str, dict]:
     table is missing is None."""
     ids = list(dict.fromkeys(account_ids))
     end = ds.analysis_date
-    inter = ds.interactions
+    inter = ds.interactions_of(["visit"], end=end)
     last = pd.Series(pd.NaT, index=ids, dtype="datetime64[ns]")
     met: dict = {}
     if inter is not None:
-        v = inter[inter["account_id"].isin(ids) & (inter["kind"] == "visit") & (inter["date"] <= end)]
+        v = inter[inter["account_id"].isin(ids)]
         last = v.groupby("account_id")["date"].max().reindex(ids)
         if "contact_id" in v and ds.has("contacts"):
             c = ds.frame("contacts").set_index("contact_id")
@@ -152,8 +152,9 @@ def open_items_of(ds: Dataset, account_ids) -> dict[str, pd.DataFrame]:
     complaint) and ``stage``."""
     ids = list(dict.fromkeys(account_ids))
     rows = []
-    if ds.payments is not None:
-        r = receivables(ds.payments[ds.payments["account_id"].isin(ids)], ds.analysis_date)
+    opened = open_invoices(ds)
+    if opened is not None:
+        r = receivables(opened[opened["account_id"].isin(ids)], ds.analysis_date)
         r = r[r["days_past_due"] > 0]
         rows.append(pd.DataFrame({"account_id": r["account_id"], "kind": "overdue_invoice", "ref": r["invoice_id"],
                                   "since": r["due_date"], "age_days": r["days_past_due"], "amount": r["amount"],

@@ -31,10 +31,10 @@ def contacts_met(ds: Dataset) -> pd.DataFrame | None:
     out["title"] = c["title"] if "title" in c else None
     flag = c["is_decision_maker"].eq("true") if "is_decision_maker" in c else False
     out["decision_maker"] = out["role"].eq("decision_maker") | flag
-    inter = ds.interactions
+    inter = ds.interactions_of(["visit"], end=ds.analysis_date)
     known = inter is not None and "contact_id" in inter
     if known:
-        v = inter[inter["kind"].eq("visit") & inter["contact_id"].notna() & (inter["date"] <= ds.analysis_date)]
+        v = inter[inter["contact_id"].notna()]
         g = v.groupby(["account_id", "contact_id"])["date"].agg(["max", "size"])
         key = pd.MultiIndex.from_frame(out[["account_id", "contact_id"]])
         out["last_met"] = g["max"].reindex(key).to_numpy()

@@ -160,14 +160,16 @@ def book_flows(ds: Dataset, churn: ChurnDefinition | None = None, p_alive: pd.Se
     m.set("new_accounts_12m", n_new)
     m.set("churned_accounts_12m", n_churn)
     m.set("churn_rate_12m", *_ratio(n_churn, n_risk, "no account was at risk at the window start"))
-    costs = ds.costs
+    costs = (agg.execute(agg.costs_by_kind(ds.table("costs"), start=w.start, end=w.end)).set_index("kind")
+             if ds.has("costs") else None)
     spend = {}
     for kind in ("acquisition", "retention", "win_back"):
         if costs is None:
             spend[kind] = (None, "no costs table in the data")
-            continue
-        c = costs[(costs["kind"] == kind) & costs["period"].between(w.start, w.end)]
-        spend[kind] = (float(c["amount"].sum()), None) if len(c) else (None, f"no '{kind}' costs in the window")
+        elif kind in costs.index:
+            spend[kind] = (float(costs.at[kind, "amount"]), None)
+        else:
+            spend[kind] = (None, f"no '{kind}' costs in the window")
     m.set("acquisition_spend_12m", *spend["acquisition"])
     m.set("retention_spend_12m", *spend["retention"])
     acq, ret = spend["acquisition"][0], spend["retention"][0]

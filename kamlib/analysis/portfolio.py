@@ -270,10 +270,11 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
     band_names = [f"{n}_{side}" for n in ("p_alive", "expected_purchases_12m") for side in ("lower", "upper")]
     value_of = _values(tables, acc.loc[ids, "account_manager"], band_names)
     comp = cl = pay = op = None
-    if ds.interactions is not None:
-        comp = service.visit_compliance(acc.loc[ids].reset_index(), ds.interactions,
-                                        ds.analysis_date - pd.Timedelta(weeks=actions.VISIT_WEEKS), ds.analysis_date,
-                                        policy)
+    if ds.has("interactions"):
+        start = ds.analysis_date - pd.Timedelta(weeks=actions.VISIT_WEEKS)
+        comp = service.visit_compliance(acc.loc[ids].reset_index(),
+                                        ds.interactions_of(["visit"], start=start, end=ds.analysis_date),
+                                        start, ds.analysis_date, policy)
         cl = _complaint_counts(scorecard.complaints(ds), ids)
     if ds.payments is not None:
         pay = _invoice_facts(ds.payments[ds.payments["account_id"].isin(ids)], ds.analysis_date, ids)
@@ -300,7 +301,7 @@ def account_briefs(ds: Dataset, tables: BookTables, account_ids,
                                          "account_manager", "acquired_on", "acquisition_channel") if c in acc.columns]]
     month_index = months.rename("month")
     monthly_of = np.stack([grid["revenue"], grid["gross_margin"]], axis=2)       # (account, month, column)
-    has_interactions = ds.interactions is not None
+    has_interactions = ds.has("interactions")
     if has_interactions:
         visits_of = {a: (int(v), float(r * w), int(w)) for a, v, r, w in zip(
             comp.index, comp["visits"], comp["required_per_week"], comp["weeks"])}

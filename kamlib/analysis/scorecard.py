@@ -102,6 +102,15 @@ def receivables(pay: pd.DataFrame, at) -> pd.DataFrame:
     return open_
 
 
+def open_invoices(ds: Dataset, at=None) -> pd.DataFrame | None:
+    """The data set's invoices open at ``at`` (default: the analysis date), selected in the engine, so a book's
+    millions of settled invoices never reach pandas; the input :func:`receivables` and :func:`ageing` need
+    for that date. None without a payments table."""
+    if not ds.has("payments"):
+        return None
+    return agg.execute(agg.open_invoices(ds.table("payments"), at=ds.analysis_date if at is None else at))
+
+
 def ageing(pay: pd.DataFrame, at, by: str | None = None, accounts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Open receivables by ageing bucket (days past due), optionally per account attribute (e.g. credit)."""
     r = receivables(pay, at)
@@ -165,10 +174,9 @@ def late_share_by_account(pay: pd.DataFrame, end) -> pd.Series:
 def complaints(ds: Dataset, first_contact_days: int = 1) -> pd.DataFrame | None:
     """Each complaint paired with its resolution (an account's resolutions close its complaints oldest first),
     resolution days, and whether it was resolved at first contact (within ``first_contact_days``)."""
-    it = ds.interactions
+    it = ds.interactions_of(["complaint", "complaint_resolved"], end=ds.analysis_date)
     if it is None:
         return None
-    it = it[it["date"] <= ds.analysis_date]
     c = it[it["kind"] == "complaint"].sort_values(["account_id", "date"], kind="stable").copy()
     r = it[it["kind"] == "complaint_resolved"].sort_values(["account_id", "date"], kind="stable").copy()
     c["n"] = c.groupby("account_id").cumcount()
@@ -324,9 +332,8 @@ def headline(ds: Dataset, flows, doubtful_after_days: int = DOUBTFUL_AFTER_DAYS)
 
 def monthly_margin_by_manager(ds: Dataset, months: int = 24) -> pd.DataFrame:
     """Gross margin per calendar month (columns) for each account manager (rows), last ``months`` months."""
-    m = agg.execute(agg.monthly_by_account(ds.table("transactions"), end=ds.analysis_date))
-    mgr = ds.accounts.set_index("account_id")["account_manager"]
-    m["account_manager"] = m["account_id"].map(mgr)
+    m = agg.execute(agg.monthly_margin_by(ds.table("transactions"), ds.table("accounts"), by="account_manager",
+                                          end=ds.analysis_date))
     t = m.pivot_table(index="account_manager", columns="month", values="gross_margin", aggfunc="sum").fillna(0.0)
     return t.iloc[:, -months:]
 

@@ -183,6 +183,15 @@ class Segmentation(Shown):
         return out
 
 
+def window_sales(ds: Dataset) -> pd.DataFrame:
+    """Revenue, gross margin and order lines per account (index) over the 12-month window to the analysis
+    date, aggregated in the engine: accounts with order lines in the window. Those with revenue are the
+    population of the concentration metrics (:meth:`Segmentation.metrics`)."""
+    w = window_12m(ds.analysis_date)
+    return agg.execute(agg.window_by_account(ds.table("transactions"), start=w.start, end=w.end)
+                       ).set_index("account_id")
+
+
 def account_frame(ds: Dataset, potential: pd.Series | None = None, *, potential_source: str = "potential_clv",
                   value_threshold=None,
                   potential_threshold=None, value_share: float = VALUE_SHARE, potential_share: float = POTENTIAL_SHARE,
@@ -200,7 +209,7 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, potential_
     end = ds.analysis_date
     w = window_12m(end)
     tx = ds.table("transactions")
-    win = agg.execute(agg.window_by_account(tx, start=w.start, end=w.end)).set_index("account_id")
+    win = window_sales(ds)
     hist = agg.execute(agg.last_order_by_account(tx, end=end)).set_index("account_id")
     acc = ds.accounts.set_index("account_id")
     ids = acc.index[~book.churned_as_of(acc, end) & acc.index.isin(hist.index)]
@@ -229,13 +238,14 @@ def account_frame(ds: Dataset, potential: pd.Series | None = None, *, potential_
     f["suggested_tier"] = service.suggested_tiers(f["gross_margin"], tier_rules)
     f["tier_change"] = service.tier_changes(f["tier"], f["suggested_tier"])
     everyone = service.ServicePolicy({**{t: 0.0 for t in service.TIERS}, **policy.visits_per_week}, policy.holidays)
-    visits = service.visit_compliance(acc.loc[ids].reset_index(), ds.interactions, w.start, w.end, everyone)
+    seen = ds.interactions_of(["visit"], start=w.start, end=w.end)
+    visits = service.visit_compliance(acc.loc[ids].reset_index(), seen, w.start, w.end, everyone)
     if visits is None:           # visits unknown: no flag rather than 'under-served'
         f["visits_per_week"], f["service_flag"] = np.nan, ""
     else:
         f["visits_per_week"] = visits["visits_per_week"].reindex(ids)
         f["service_flag"] = service.service_flags(f["suggested_tier"], f["visits_per_week"], policy)
-    compliance = service.visit_compliance(acc.loc[ids].reset_index(), ds.interactions, w.start, w.end, policy)
+    compliance = service.visit_compliance(acc.loc[ids].reset_index(), seen, w.start, w.end, policy)
     return Segmentation(f, edges, compliance, source, policy, win.loc[win["revenue"] > 0, ["revenue", "gross_margin"]],
                         dict(rule.attrs))
 

@@ -135,10 +135,9 @@ def cost_to_serve(ds: Dataset, start, end, *, visit_cost: float = 500.0, allocat
     per = agg.execute(agg.window_by_account(ds.table("transactions"), start=start, end=end)).set_index("account_id")
     ids = ds.accounts["account_id"]
     out = pd.Series(0.0, index=pd.Index(ids, name="account_id"), name="cost_to_serve")
-    if ds.interactions is None:
+    it = ds.interactions_of(["visit"], start=start, end=end)
+    if it is None:
         return out * np.nan
-    it = ds.interactions
-    it = it[(it["kind"] == "visit") & (it["date"] >= start) & (it["date"] <= end)]
     visits = it.groupby("account_id").size().reindex(out.index, fill_value=0).astype(float)
     out += visits * visit_cost
     if ds.costs is not None:

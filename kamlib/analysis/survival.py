@@ -318,7 +318,7 @@ def lookback_covariates(ds: Dataset, rows: pd.DataFrame, lookback_days: int = LO
         w = np.ones(keep.sum()) if weight is None else np.asarray(weight, float)[keep]
         return _window_sums(a[keep], _days(np.asarray(dates)[keep]), w, row_acc, lo, hi)
 
-    it = ds.interactions
+    it = ds.interactions_of(["visit", "complaint_resolved"], columns=["account_id", "date", "kind"])
     if it is None:
         for name in ("complaints", "unresolved_complaints", "visits"):
             dropped[name + suffix] = ("cox_dropped_no_table", {"table": "interactions"})
@@ -337,9 +337,8 @@ def lookback_covariates(ds: Dataset, rows: pd.DataFrame, lookback_days: int = LO
         out["unresolved_complaints" + suffix] = np.clip(c_hi - np.maximum(c_lo, r_hi), 0, None)
         visits = it[it["kind"] == "visit"]
         out["visits" + suffix] = count(visits["account_id"], visits["date"])
-    pay = ds.payments
-    if pay is not None:
-        late = pay[pay["paid_date"].isna() | (pay["paid_date"] > pay["due_date"])]
+    if ds.has("payments"):
+        late = agg.execute(agg.late_invoices(ds.table("payments")))
         # known at the due date: an invoice due in the window and not paid by then is late
         out["late_invoices" + suffix] = count(late["account_id"], late["due_date"])
     tx = ds.table("transactions")

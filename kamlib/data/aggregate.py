@@ -108,6 +108,17 @@ def monthly_by_account(tx: ibis.Table, *, end=None, account_col: str = "account_
         orders=order_key.nunique())
 
 
+def monthly_margin_by(tx: ibis.Table, accounts: ibis.Table, *, by: str, end=None, account_col: str = "account_id",
+                      date_col: str = "order_date") -> ibis.Table:
+    """Gross margin per calendar month and ``by`` (a column of ``accounts``, e.g. the account manager) for the
+    order lines of the accounts in ``accounts``."""
+    t = tx.mutate(month=tx[date_col].cast("date").truncate("M"))
+    if end is not None:
+        t = t.filter(t[date_col].cast("date") <= _date(end))
+    t = t.join(accounts.select(account_col, by), account_col)
+    return t.group_by([by, "month"]).agg(gross_margin=t.gross_margin.sum())
+
+
 def window_by_account(tx: ibis.Table, *, start, end, account_col: str = "account_id",
                       date_col: str = "order_date") -> ibis.Table:
     """Revenue, gross margin, orders and last order per account for order dates in [start, end]."""
@@ -115,6 +126,25 @@ def window_by_account(tx: ibis.Table, *, start, end, account_col: str = "account
     t = tx.filter((d >= _date(start)) & (d <= _date(end)))
     return t.group_by(account_col).agg(revenue=t.revenue.sum(), gross_margin=t.gross_margin.sum(),
                                        lines=t.count(), last_order=t[date_col].cast("date").max())
+
+
+def open_invoices(pay: ibis.Table, *, at) -> ibis.Table:
+    """The invoices open at ``at``: invoiced on or before it and not paid by it (every column kept)."""
+    day = _date(at)
+    return pay.filter((pay.invoice_date.cast("date") <= day)
+                      & (pay.paid_date.isnull() | (pay.paid_date.cast("date") > day)))
+
+
+def late_invoices(pay: ibis.Table) -> ibis.Table:
+    """The account and due date of each invoice paid after its due date or not at all."""
+    return pay.filter(pay.paid_date.isnull() | (pay.paid_date > pay.due_date)).select("account_id", "due_date")
+
+
+def costs_by_kind(costs: ibis.Table, *, start, end) -> ibis.Table:
+    """Amount per cost kind with cost rows in periods in [start, end]."""
+    d = costs.period.cast("date")
+    t = costs.filter((d >= _date(start)) & (d <= _date(end)))
+    return t.group_by("kind").agg(amount=t.amount.sum().fill_null(0))
 
 
 def last_order_by_account(tx: ibis.Table, *, end, account_col: str = "account_id",

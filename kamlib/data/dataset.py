@@ -9,7 +9,7 @@ import ibis
 import pandas as pd
 
 from ..text.display import Shown, Summary, headed
-from .engine import connect as duckdb_connect
+from .engine import connect as duckdb_connect, fetch_frame
 from .schema import DataQuality
 
 
@@ -74,10 +74,10 @@ class Dataset(Shown):
             if name in self.exprs:
                 df = self.table(name).execute()
             elif self.only is not None and "account_id" in self.table(name).columns:
-                df = self.con.execute(f"SELECT * FROM {name} WHERE account_id IN (SELECT unnest(?))",
-                                      [list(self.only)]).df()
+                df = fetch_frame(self.con, f"SELECT * FROM {name} WHERE account_id IN (SELECT unnest(?))",
+                                 [list(self.only)])
             else:
-                df = self.con.execute(f"SELECT * FROM {name}").df()
+                df = fetch_frame(self.con, f"SELECT * FROM {name}")
             for c in df.columns:
                 if pd.api.types.is_datetime64_any_dtype(df[c]) or c in ("acquired_on", "churned_on",
                                                                         "won_back_on", "order_date",
@@ -103,6 +103,32 @@ class Dataset(Shown):
     @property
     def interactions(self) -> pd.DataFrame | None:
         return self.frame("interactions")
+
+    def interactions_of(self, kinds, *, start=None, end=None, columns=None) -> pd.DataFrame | None:
+        """The interactions of ``kinds`` dated in [start, end] (either end open), selected in the engine, so a
+        book's millions of calls never reach pandas the way :attr:`interactions` reads the table whole (only
+        ``columns`` when given); None without an interactions table. A view of a few accounts
+        (:meth:`for_accounts`, one brief) or a table read already filters its frame instead: one read, not one
+        query per call."""
+        if not self.has("interactions"):
+            return None
+        from .aggregate import IN_LIST_LIMIT, execute
+        if "interactions" in self._frames or (self.only is not None and len(self.only) <= IN_LIST_LIMIT):
+            it = self.frame("interactions")
+            keep = it["kind"].isin(list(kinds))
+            if start is not None:
+                keep &= it["date"] >= pd.Timestamp(start)
+            if end is not None:
+                keep &= it["date"] <= pd.Timestamp(end)
+            return it.loc[keep, list(columns) if columns else list(it.columns)].reset_index(drop=True)
+        t = self.table("interactions")
+        day, keep = t.date.cast("date"), t.kind.isin(list(kinds))
+        if start is not None:
+            keep &= day >= pd.Timestamp(start).date()
+        if end is not None:
+            keep &= day <= pd.Timestamp(end).date()
+        t = t.filter(keep)
+        return execute(t.select(*columns) if columns else t).astype({"date": "datetime64[us]"})
 
     def save(self, path, *, mask_contacts: bool = False) -> None:
         """Write a validated snapshot (tables, analysis date, data-quality record, fingerprint) to a DuckDB

@@ -5,7 +5,8 @@ Every DuckDB connection kamlib opens (loading files, snapshots, DuckDB-file sour
 ``{"memory_limit": "6GB", "threads": 2}``). ``kam`` sets it from ``data.duckdb`` in ``kam.yaml``, so the
 report's notebook kernels inherit it. Without settings DuckDB's defaults apply (80% of RAM, all cores), except
 that kamlib runs at least :data:`MIN_THREADS` threads (see there), keeps DuckDB's progress bar off
-(:data:`PROGRESS_BAR`) and lets it aggregate small integer keys without hashing (:data:`PERFECT_HASH_BITS`).
+(:data:`PROGRESS_BAR`), lets it aggregate small integer keys without hashing (:data:`PERFECT_HASH_BITS`) and
+return freed memory to the system (:data:`ALLOCATOR_BACKGROUND_THREADS`).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 ENV = "KAM_DUCKDB"
 SETTINGS = ("memory_limit", "threads", "temp_directory", "max_temp_directory_size", "enable_progress_bar")
@@ -34,6 +36,12 @@ MIN_THREADS = 3
 #: bits (1,048,576 values, a few MB per thread), so books with numeric account ids up to that range get it for
 #: every per-account group-by: the per-account step of rfm_summary takes half the time at 200k accounts.
 PERFECT_HASH_BITS = 20
+
+#: DuckDB's allocator (jemalloc) keeps the memory a query freed — a hash aggregate's tables, the Arrow
+#: buffers of a result — for reuse, so each process of a batch would hold the peak of its largest query.
+#: Background threads return it to the system within seconds: after grouping 10M order lines by account and
+#: day, a process holds ~0.4 GiB less (kamlib runs several processes side by side in a batch).
+ALLOCATOR_BACKGROUND_THREADS = True
 
 
 def settings() -> dict:
@@ -61,6 +69,7 @@ def connect(database: str | None = None, *, read_only: bool = False) -> duckdb.D
         chosen["threads"] = MIN_THREADS
     chosen.setdefault("enable_progress_bar", PROGRESS_BAR)
     chosen["perfect_ht_threshold"] = PERFECT_HASH_BITS
+    chosen["allocator_background_threads"] = ALLOCATOR_BACKGROUND_THREADS
     for key, value in chosen.items():
         try:
             con.execute(f"SET {key} = ?", [value])
@@ -81,6 +90,42 @@ def local_backend():
         import ibis
         _LOCAL = ibis.duckdb.from_connection(connect())
     return _LOCAL
+
+
+def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
+    """The rows of ``sql`` as pandas, with the dtypes DuckDB's ``.df()`` gives (dates as ``datetime64[us]``,
+    decimals as floats, integers and booleans with nulls as pandas' nullable types), fetched through Arrow:
+    text columns then become pandas strings straight from Arrow's buffers instead of one Python object per
+    value — for 16.5M interactions 0.6 s and a 1.3 GiB peak instead of 5.8 s and 4.8 GiB."""
+    import pyarrow as pa
+    cursor = con.cursor()            # its own results: ``con`` may hold an unfinished one from execute()
+    try:
+        cursor.execute("SET enable_progress_bar = ?", [settings().get("enable_progress_bar", PROGRESS_BAR)])
+        table = cursor.sql(sql, params=params).to_arrow_table()
+    finally:
+        cursor.close()
+    out = {}
+    for name, column in zip(table.column_names, table.columns):
+        typ = column.type
+        if pa.types.is_decimal(typ):
+            column, typ = column.cast(pa.float64()), pa.float64()
+        if column.null_count and (pa.types.is_integer(typ) or pa.types.is_boolean(typ)):
+            out[name] = column.to_pandas(types_mapper=_NULLABLE.get)
+        elif pa.types.is_date(typ):
+            out[name] = column.to_pandas(date_as_object=False).astype("datetime64[us]")
+        else:
+            out[name] = column.to_pandas()
+    return pd.DataFrame(out, columns=table.column_names)
+
+
+def _nullable_types() -> dict:
+    import pyarrow as pa
+    ints = {getattr(pa, f"{s}int{b}")(): getattr(pd, f"{s.upper()}Int{b}Dtype")()
+            for s in ("", "u") for b in (8, 16, 32, 64)}
+    return {**ints, pa.bool_(): pd.BooleanDtype()}
+
+
+_NULLABLE = _nullable_types()
 
 
 def remove_database(path: str | Path) -> None:

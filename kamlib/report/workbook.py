@@ -139,11 +139,10 @@ def write_month(report_dir: str | Path, ds, tables, metrics: dict, notes: dict, 
     if not report_dir:
         return None
     from ..analysis.actions import reasons
-    from ..analysis.scorecard import receivables
-    open_ = None
-    if ds.payments is not None:
-        open_ = receivables(ds.payments, ds.analysis_date)
-        open_ = open_[open_["account_id"].isin(tables.accounts.index)]
+    from ..analysis.scorecard import open_invoices, receivables
+    open_ = open_invoices(ds)
+    if open_ is not None:
+        open_ = receivables(open_[open_["account_id"].isin(tables.accounts.index)], ds.analysis_date)
     return write_workbook(Path(report_dir) / "workbook.xlsx", metrics=metrics, notes=notes, accounts=tables.accounts,
                           actions=tables.actions, reasons=reasons(tables.actions, lang), scorecard=tables.scorecard,
                           whitespace=tables.whitespace, receivables=open_, currency=currency, lang=lang)
