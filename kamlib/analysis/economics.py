@@ -160,8 +160,8 @@ def book_flows(ds: Dataset, churn: ChurnDefinition | None = None, p_alive: pd.Se
     m.set("new_accounts_12m", n_new)
     m.set("churned_accounts_12m", n_churn)
     m.set("churn_rate_12m", *_ratio(n_churn, n_risk, "no account was at risk at the window start"))
-    costs = (agg.execute(agg.costs_by_kind(ds.table("costs"), start=w.start, end=w.end)).set_index("kind")
-             if ds.has("costs") else None)
+    costs = ds.rows("costs", lambda c: agg.costs_by_kind(c, start=w.start, end=w.end))
+    costs = None if costs is None else costs.set_index("kind")
     spend = {}
     for kind in ("acquisition", "retention", "win_back"):
         if costs is None:

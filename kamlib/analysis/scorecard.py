@@ -103,12 +103,10 @@ def receivables(pay: pd.DataFrame, at) -> pd.DataFrame:
 
 
 def open_invoices(ds: Dataset, at=None) -> pd.DataFrame | None:
-    """The data set's invoices open at ``at`` (default: the analysis date), selected in the engine, so a book's
-    millions of settled invoices never reach pandas; the input :func:`receivables` and :func:`ageing` need
+    """The data set's invoices open at ``at`` (default: the analysis date), selected by :meth:`Dataset.rows`, so
+    a book's millions of settled invoices never reach pandas; the input :func:`receivables` and :func:`ageing` need
     for that date. None without a payments table."""
-    if not ds.has("payments"):
-        return None
-    return agg.execute(agg.open_invoices(ds.table("payments"), at=ds.analysis_date if at is None else at))
+    return ds.rows("payments", lambda pay: agg.open_invoices(pay, at=ds.analysis_date if at is None else at))
 
 
 def ageing(pay: pd.DataFrame, at, by: str | None = None, accounts: pd.DataFrame | None = None) -> pd.DataFrame:

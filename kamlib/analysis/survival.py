@@ -337,8 +337,8 @@ def lookback_covariates(ds: Dataset, rows: pd.DataFrame, lookback_days: int = LO
         out["unresolved_complaints" + suffix] = np.clip(c_hi - np.maximum(c_lo, r_hi), 0, None)
         visits = it[it["kind"] == "visit"]
         out["visits" + suffix] = count(visits["account_id"], visits["date"])
-    if ds.has("payments"):
-        late = agg.execute(agg.late_invoices(ds.table("payments")))
+    late = ds.rows("payments", agg.late_invoices)
+    if late is not None:
         # known at the due date: an invoice due in the window and not paid by then is late
         out["late_invoices" + suffix] = count(late["account_id"], late["due_date"])
     tx = ds.table("transactions")

@@ -104,31 +104,31 @@ class Dataset(Shown):
     def interactions(self) -> pd.DataFrame | None:
         return self.frame("interactions")
 
-    def interactions_of(self, kinds, *, start=None, end=None, columns=None) -> pd.DataFrame | None:
-        """The interactions of ``kinds`` dated in [start, end] (either end open), selected in the engine, so a
-        book's millions of calls never reach pandas the way :attr:`interactions` reads the table whole (only
-        ``columns`` when given); None without an interactions table. A view of a few accounts
-        (:meth:`for_accounts`, one brief) or a table read already filters its frame instead: one read, not one
-        query per call."""
-        if not self.has("interactions"):
+    def rows(self, name: str, where) -> pd.DataFrame | None:
+        """The rows ``where`` (a function of the table's Ibis expression) selects from table ``name``, run in
+        the engine so a book's millions of rows never reach pandas whole; for a view of a few accounts
+        (:meth:`for_accounts`, one brief) run over the frame of their rows, read once, instead of scanning the
+        table on every call. None when the optional table is absent."""
+        if not self.has(name):
             return None
-        from .aggregate import IN_LIST_LIMIT, execute
-        if "interactions" in self._frames or (self.only is not None and len(self.only) <= IN_LIST_LIMIT):
-            it = self.frame("interactions")
-            keep = it["kind"].isin(list(kinds))
+        from .aggregate import IN_LIST_LIMIT, as_table, execute
+        few = self.only is not None and len(self.only) <= IN_LIST_LIMIT
+        return execute(where(as_table(self.frame(name)) if few else self.table(name)))
+
+    def interactions_of(self, kinds, *, start=None, end=None, columns=None) -> pd.DataFrame | None:
+        """The interactions of ``kinds`` dated in [start, end] (either end open), only ``columns`` when given
+        (:meth:`rows`: not the whole table as :attr:`interactions` reads it); None without an interactions
+        table."""
+        def where(t):
+            day, keep = t.date.cast("date"), t.kind.isin(list(kinds))
             if start is not None:
-                keep &= it["date"] >= pd.Timestamp(start)
+                keep &= day >= pd.Timestamp(start).date()
             if end is not None:
-                keep &= it["date"] <= pd.Timestamp(end)
-            return it.loc[keep, list(columns) if columns else list(it.columns)].reset_index(drop=True)
-        t = self.table("interactions")
-        day, keep = t.date.cast("date"), t.kind.isin(list(kinds))
-        if start is not None:
-            keep &= day >= pd.Timestamp(start).date()
-        if end is not None:
-            keep &= day <= pd.Timestamp(end).date()
-        t = t.filter(keep)
-        return execute(t.select(*columns) if columns else t).astype({"date": "datetime64[us]"})
+                keep &= day <= pd.Timestamp(end).date()
+            t = t.filter(keep)
+            return t.select(*columns) if columns else t
+        it = self.rows("interactions", where)
+        return None if it is None else it.astype({"date": "datetime64[us]"})
 
     def save(self, path, *, mask_contacts: bool = False) -> None:
         """Write a validated snapshot (tables, analysis date, data-quality record, fingerprint) to a DuckDB
